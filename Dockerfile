@@ -1,0 +1,31 @@
+# LoaXa image: one image for api, scheduler, migrate and simulator (docker-compose.yml).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    LOAXA_DATA_DIR=/data \
+    TZ=Asia/Ho_Chi_Minh
+
+# ffmpeg: probe/normalize audio; espeak-ng: text-to-speech; libsndfile1: soundfile; tzdata: Asia/Ho_Chi_Minh.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg espeak-ng libsndfile1 tzdata \
+    && rm -rf /var/lib/apt/lists/*
+
+# Never run as root; /data holds the audio store and the signing key.
+RUN useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin loaxa \
+    && mkdir -p /data && chown loaxa:loaxa /data
+
+WORKDIR /app
+# Dependencies are pinned in pyproject.toml; copy only what the package build needs.
+COPY pyproject.toml README.md ./
+COPY broadcast ./broadcast
+COPY audio_library ./audio_library
+COPY device_sim ./device_sim
+RUN pip install . && loaxa --help >/dev/null
+
+USER loaxa
+VOLUME ["/data"]
+EXPOSE 8000
+CMD ["loaxa", "serve", "--host", "0.0.0.0"]
