@@ -1,0 +1,54 @@
+"""The one composition root: builds every adapter from settings. Nothing is built at import time."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcast.persistence.database import make_engine, make_session_factory
+from broadcast.persistence.unit_of_work import SqlUnitOfWork
+from broadcast.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
+from broadcast.metrics import Metrics
+from broadcast.services.users import LoginPolicy
+from broadcast.settings import Settings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: SystemClock
+    hasher: Argon2PasswordHasher
+    tokens: JwtTokenIssuer
+    login_policy: LoginPolicy
+    metrics: Metrics
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_container(settings: Settings, *, clock: SystemClock | None = None) -> Container:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    secret = settings.secret_key or load_or_create_secret(settings.data_dir / "token_secret")
+    return Container(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clock=clock or SystemClock(),
+        hasher=Argon2PasswordHasher(),
+        tokens=JwtTokenIssuer(secret, timedelta(minutes=settings.token_ttl_minutes)),
+        login_policy=LoginPolicy(settings.login_max_failures, settings.login_block_seconds),
+        metrics=Metrics(),
+    )

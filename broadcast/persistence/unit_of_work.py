@@ -1,0 +1,36 @@
+"""One transaction per use case: repositories share the session; commit is explicit, rollback automatic."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
+                                                SqlUserRepository, SqlZoneRepository)
+
+
+class SqlUnitOfWork:
+    def __init__(self, session_factory: sessionmaker[Session]):
+        self._session_factory = session_factory
+        self._depth = 0
+
+    def __enter__(self) -> SqlUnitOfWork:
+        if self._depth == 0:
+            self.session = self._session_factory()
+            self.areas = SqlAreaRepository(self.session)
+            self.zones = SqlZoneRepository(self.session)
+            self.users = SqlUserRepository(self.session)
+            self.audit = SqlAuditRepository(self.session)
+            self.login_throttle = SqlLoginThrottleRepository(self.session)
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.session.rollback()  # anything not committed is discarded
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,128 @@
+"""All runtime settings, read once from the environment (prefix LOAXA_)."""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "LOAXA_"
+
+
+class SettingsError(Exception):
+    """Start-up must stop: the message names the offending variable."""
+
+
+class MqttEndpoint:
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        self.url = url
+        self.tls = parts.scheme == "mqtts"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (8883 if self.tls else 1883)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./var")
+    database_url: str = ""  # empty: SQLite file in data_dir
+    mqtt_url: str = "mqtt://localhost:1883"
+    public_url: str = "http://localhost:8000"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    topic_prefix: str = "loaxa/v1"
+
+    secret_key: str = ""  # signs access tokens; empty: generated once into data_dir
+    token_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_block_seconds: int = Field(default=60, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    signing_key_file: Path | None = None  # Ed25519 private key (PEM); default data_dir/signing_key.pem
+
+    audio_max_bytes: int = Field(default=500 * 1024 * 1024, ge=1)
+    audio_max_duration_s: int = Field(default=4 * 3600, ge=1)
+    audio_min_duration_s: float = Field(default=1.0, ge=0)
+    audio_target_lufs: float = Field(default=-16.0, ge=-40, le=-5)
+    audio_true_peak_dbtp: float = Field(default=-1.5, ge=-9, le=0)
+    audio_sample_rate: int = Field(default=44100, ge=8000, le=48000)
+
+    horizon_days: int = Field(default=7, ge=1, le=31)
+    retention_days: int = Field(default=730, ge=30)
+    delivery_timeout_s: int = Field(default=120, ge=5)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("phải là URL sqlite:/// hoặc postgresql+psycopg:// (must be sqlite or postgresql)")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("phải có dạng mqtt://user:pass@host:port (must look like mqtt://user:pass@host:port)")
+        try:
+            parts.port
+        except ValueError as exc:
+            raise ValueError(f"cổng không hợp lệ (invalid port): {exc}") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("phải là URL http(s):// (must be an http(s) URL)")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"múi giờ không tồn tại (unknown time zone): {value}") from None
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _topic_prefix(cls, value: str) -> str:
+        if not value or any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
+            raise ValueError("tiền tố topic không hợp lệ (invalid topic prefix)")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'loaxa.db').resolve()}"
+
+    @cached_property
+    def mqtt(self) -> MqttEndpoint:
+        return MqttEndpoint(self.mqtt_url)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "signing_key.pem"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; any invalid value becomes one SettingsError naming each variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in error["loc"]).upper()
+            lines.append(f"{name}: {error['msg']}")
+        raise SettingsError("Cấu hình không hợp lệ (invalid settings):\n  " + "\n  ".join(lines)) from None

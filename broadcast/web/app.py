@@ -1,0 +1,35 @@
+"""The FastAPI application factory: routes under /api/v1, probes at the root."""
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from broadcast.bootstrap import Container
+from broadcast.web.errors import install_error_handlers
+from broadcast.web.middleware import BodyLimitMiddleware, MetricsMiddleware
+from broadcast.web.routes import areas, auth, health, users
+
+API_PREFIX = "/api/v1"
+UPLOAD_PREFIXES = (f"{API_PREFIX}/audio",)
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="LoaXa",
+        summary="Hệ thống điều hành loa truyền thanh cơ sở số (commune loudspeaker system)",
+        version="0.1.0",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, areas, users):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimitMiddleware, default_limit=container.settings.max_body_bytes,
+                       upload_limit=container.settings.audio_max_bytes + 1024 * 1024,
+                       upload_prefixes=UPLOAD_PREFIXES)
+    app.add_middleware(MetricsMiddleware, metrics=container.metrics)
+    return app

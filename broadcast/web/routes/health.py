@@ -1,0 +1,31 @@
+"""Liveness, readiness and Prometheus metrics: no login (probes and scrapers)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from broadcast.web.deps import ContainerDep
+from broadcast.web.errors import error_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(container: ContainerDep):
+    try:
+        with container.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not ready"
+        return error_response(503, "database_unavailable", f"Không kết nối được cơ sở dữ liệu: {type(exc).__name__}")
+    return {"status": "ready", "database": "ok"}
+
+
+@router.get("/metrics")
+def metrics(container: ContainerDep) -> Response:
+    return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)

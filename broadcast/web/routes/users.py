@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from broadcast.domain.audit import AuditQuery
+from broadcast.services.audit_log import query_audit
+from broadcast.services.users import create_user, list_users
+from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.schemas import AuditOut, UserIn, UserOut
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create(body: UserIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> UserOut:
+    user = create_user(uow, container.clock, container.hasher, actor, username=body.username, password=body.password,
+                       role=body.role, area_code=body.area_code, full_name=body.full_name)
+    return UserOut.of(user)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_all(uow: UowDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+             offset: Annotated[int, Query(ge=0)] = 0) -> list[UserOut]:
+    return [UserOut.of(u) for u in list_users(uow, principal, limit=limit, offset=offset)]
+
+
+@router.get("/audit", response_model=list[AuditOut], tags=["audit"])
+def audit(uow: UowDep, principal: PrincipalDep, actor: str | None = None, action: str | None = None,
+          object_type: str | None = None, object_id: str | None = None, since: datetime | None = None,
+          until: datetime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+          offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditOut]:
+    query = AuditQuery(actor=actor, action=action, object_type=object_type, object_id=object_id, since=since,
+                       until=until, limit=limit, offset=offset)
+    return [AuditOut.of(e) for e in query_audit(uow, principal, query)]

@@ -1,0 +1,96 @@
+"""Request and response bodies of the public API."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broadcast.domain.areas import Area, Zone
+from broadcast.domain.audit import AuditEntry
+from broadcast.domain.users import User
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class AreaOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    division_type: str
+    parent_code: str | None
+
+    @classmethod
+    def of(cls, area: Area) -> AreaOut:
+        return cls(code=area.code, name=area.name, level=area.level.value, division_type=area.division_type,
+                   parent_code=area.parent_code)
+
+
+class ZoneIn(StrictModel):
+    commune_code: str = Field(min_length=1, max_length=16)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = "village"
+    slug: str | None = Field(default=None, max_length=40)
+    description: str = Field(default="", max_length=2000)
+
+
+class ZoneOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    commune_code: str
+    description: str
+
+    @classmethod
+    def of(cls, zone: Zone) -> ZoneOut:
+        return cls(id=zone.id, name=zone.name, kind=zone.kind, commune_code=zone.commune_code,
+                   description=zone.description)
+
+
+class GrantOut(BaseModel):
+    role: str
+    area_code: str
+
+
+class UserIn(StrictModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+    role: str
+    area_code: str = Field(max_length=16)
+    full_name: str = Field(default="", max_length=200)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    disabled: bool
+    grants: list[GrantOut]
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(id=user.id, username=user.username, full_name=user.full_name, disabled=user.disabled,
+                   grants=[GrantOut(role=g.role.value, area_code=g.area_code) for g in user.grants])
+
+
+class AuditOut(BaseModel):
+    id: int | None
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    area_code: str | None
+    address: str | None
+    details: dict
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditOut:
+        return cls(**entry.__dict__)
