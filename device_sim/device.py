@@ -1,0 +1,628 @@
+"""One simulated loudspeaker controller speaking protocol v1 like a foreign device.
+
+Runs on the fleet's asyncio loop; its paho client has no thread of its own:
+paho's socket callbacks register the socket with the loop (the external-loop
+pattern aiomqtt uses). Playback is a small state machine re-evaluated at each
+event (schedule change, command, download done, timer), so a device costs one
+timer, not a task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import socket
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import paho.mqtt.client as mqtt
+
+from broadcast.devices import protocol as p
+from device_sim.media import MediaError
+
+if TYPE_CHECKING:
+    from device_sim.fleet import Fleet
+
+FIRMWARE = "loaxa-sim-1.0"
+MAX_KEPT_ACKS = 500
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """How one simulated device is provisioned and which faults it has."""
+
+    device_id: str
+    password: str = ""
+    zones: tuple[str, ...] = ()
+    clock_skew_ms: int = 0
+    start_offline: bool = False  # link down from the start (LWT-style offline)
+    drop_ack_rate: float = 0.0  # probability that an ack is lost before sending
+    fail_downloads: bool = False  # every media download fails
+    tamper: bool = False  # publishes garbage and forged documents on connect
+
+
+@dataclass
+class Play:
+    """What the loudspeaker is playing now."""
+
+    kind: str  # "item" | "command"
+    key: str  # item_id or cmd_id
+    ref: dict[str, Any]
+    rank: int
+    started_at: float  # device-clock epoch seconds
+    end: float
+
+
+@dataclass
+class PendingCommand:
+    doc: dict[str, Any]
+    seq: int
+    rank: int
+    deadline: float  # device clock: give up (missed) if not started by then
+    ready: bool = False
+    end_fixed: float | None = None
+    duration_s: float = math.inf
+
+
+@dataclass
+class DeviceCounters:
+    connects: int = 0
+    disconnects: int = 0
+    acks_dropped: int = 0
+    status_published: int = 0
+    tamper_published: int = 0
+    stages: Counter[str] = field(default_factory=Counter)
+
+
+class SimDevice:
+    def __init__(self, fleet: "Fleet", spec: DeviceSpec, rng: random.Random) -> None:
+        self.fleet = fleet
+        self.spec = spec
+        self.id = spec.device_id
+        self.rng = rng
+        t = fleet.topics
+        self.t_schedule, self.t_command = t.schedule(self.id), t.command(self.id)
+        self.t_status, self.t_ack = t.status(self.id), t.ack(self.id)
+        self._zone_head = f"{t.prefix}/zones/"
+        self.skew_s = spec.clock_skew_ms / 1000.0
+
+        # Link state.
+        self.connected = False
+        self.link_wanted = not spec.start_offline  # False while a fault keeps the link down
+        self._connecting = False
+        self._stopping = False
+        self._started = False
+        self._backoff = 0.5
+        self._reconnect_handle: asyncio.TimerHandle | None = None
+        self.client = self._make_client()
+
+        # Protocol state.
+        self.schedule: dict[str, Any] | None = None
+        self.version: int | None = None
+        self.received_versions: list[int] = []
+        self.zones: set[str] = set(spec.zones)
+        self._items: list[tuple[float, float, dict[str, Any]]] = []
+        self.done: dict[str, str] = {}  # item_id -> final stage
+        self._failed_items: dict[str, str] = {}
+        self.volume = 80
+        self.current: Play | None = None
+        self._pending: dict[str, PendingCommand] = {}
+        self._cmd_seq = 0
+        self.seen_cmds: set[str] = set()
+        self.acted_cmds: list[str] = []
+        self.played: list[tuple[str, str, float, float]] = []  # (kind, key, started, ended)
+        self.acks: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT_ACKS)
+        self.outbox: deque[bytes] = deque()
+        self.counters = DeviceCounters()
+        self._timer: asyncio.TimerHandle | None = None
+        self._status_timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ clock
+
+    def now(self) -> float:
+        return self.fleet.clock.now(self.skew_s)
+
+    def _fmt(self, epoch: float) -> str:
+        return p.epoch_to_rfc3339(epoch)
+
+    # ------------------------------------------------------------------ MQTT glue
+
+    def _make_client(self) -> mqtt.Client:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.id,
+                        protocol=mqtt.MQTTv311, clean_session=True)
+        c.username_pw_set(self.id, self.spec.password or None)
+        c.will_set(self.t_status, p.encode(p.offline_status(self.id)), qos=1, retain=True)
+        c.max_inflight_messages_set(50)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        loop = self.fleet.loop
+        c.on_socket_open = lambda _c, _u, sock: loop.add_reader(sock, self._readable)
+        c.on_socket_close = self._on_socket_close
+        c.on_socket_register_write = lambda _c, _u, sock: loop.add_writer(sock, self._writable)
+        c.on_socket_unregister_write = lambda _c, _u, sock: loop.remove_writer(sock)
+        c.suppress_exceptions = False
+        return c
+
+    def _on_socket_close(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
+        self.fleet.loop.remove_reader(sock)
+        self.fleet.loop.remove_writer(sock)
+
+    def _readable(self) -> None:
+        self.client.loop_read()
+
+    def _writable(self) -> None:
+        self.client.loop_write()
+
+    def loop_misc(self) -> None:
+        if self.client.socket() is not None:
+            self.client.loop_misc()
+
+    def connect_now(self) -> None:
+        """Open TCP and send CONNECT (called by the fleet's paced connect pump)."""
+        if self._stopping or not self.link_wanted or self.connected or self._connecting:
+            return
+        self._connecting = True
+        self.fleet.connect_started()
+        try:
+            if not self._started:
+                self._started = True
+                self.client.connect_async(self.fleet.host, self.fleet.port, keepalive=self.fleet.keepalive)
+            self.client.reconnect()
+        except OSError:
+            self._connect_finished()
+            self._schedule_reconnect()
+
+    def _connect_finished(self) -> None:
+        if self._connecting:
+            self._connecting = False
+            self.fleet.connect_finished()
+
+    def _schedule_reconnect(self, delay: float | None = None) -> None:
+        if self._stopping or not self.link_wanted or self._reconnect_handle is not None:
+            return
+        if delay is None:
+            delay = self._backoff * (0.5 + self.rng.random())
+            self._backoff = min(max(self._backoff * 2, 0.5), self.fleet.max_backoff_s)
+
+        def fire() -> None:
+            self._reconnect_handle = None
+            self.fleet.request_connect(self)
+
+        self._reconnect_handle = self.fleet.loop.call_later(delay, fire)
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _flags: Any, reason_code: Any, _props: Any) -> None:
+        self._connect_finished()
+        if reason_code.is_failure:
+            self.fleet.auth_failures += 1
+            return  # the broker closes the socket; _on_disconnect schedules the retry
+        self.connected = True
+        self._backoff = 0.5
+        self.counters.connects += 1
+        subs = [(self.t_schedule, 1), (self.t_command, 1)]
+        subs += [(self.fleet.topics.zone_command(z), 1) for z in sorted(self.zones)]
+        client.subscribe(subs)
+        self.publish_status()
+        # Acks kept while the link was down go out in the order they were made.
+        while self.outbox:
+            client.publish(self.t_ack, self.outbox.popleft(), qos=1)
+        if self.spec.tamper:
+            self._tamper()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _flags: Any, _rc: Any, _props: Any) -> None:
+        self._connect_finished()
+        was = self.connected
+        self.connected = False
+        if was:
+            self.counters.disconnects += 1
+        if not self._stopping:
+            self._schedule_reconnect()
+
+    def _publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def publish_raw(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """Publish anything anywhere (fault injection for ACL tests)."""
+        if not self.connected:
+            return False
+        self._publish(topic, payload, retain=retain)
+        return True
+
+    # ------------------------------------------------------------------ link faults
+
+    def drop_link(self) -> None:
+        """Lose the TCP link without DISCONNECT, so the broker sends the LWT."""
+        sock = self.client.socket()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+            except OSError:
+                pass
+
+    def go_offline(self) -> None:
+        self.link_wanted = False
+        if self._reconnect_handle is not None:
+            self._reconnect_handle.cancel()
+            self._reconnect_handle = None
+        self.drop_link()
+
+    def go_online(self, delay: float = 0.0) -> None:
+        self.link_wanted = True
+        self._backoff = 0.5
+        if not self.connected:
+            self._schedule_reconnect(delay)
+
+    def start(self) -> None:
+        self._arm_status_timer(initial=True)
+        if self.link_wanted:
+            self.fleet.request_connect(self)
+
+    def stop(self) -> None:
+        """Clean shutdown: offline status (the LWT is not sent on DISCONNECT)."""
+        self._stopping = True
+        for h in (self._timer, self._status_timer, self._reconnect_handle):
+            if h is not None:
+                h.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.connected:
+            self._publish(self.t_status, p.encode(p.offline_status(self.id)), retain=True)
+            self.client.disconnect()
+        else:
+            sock = self.client.socket()
+            if sock is not None:
+                self._on_socket_close(self.client, None, sock)
+                sock.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.client.socket() is None
+
+    # ------------------------------------------------------------------ status
+
+    def _playing_doc(self) -> p.Playing | None:
+        cur = self.current
+        if cur is None:
+            return None
+        if cur.kind == "item":
+            return {"item_id": cur.key, "since": self._fmt(cur.started_at)}
+        return {"item_id": None, "cmd_id": cur.key, "since": self._fmt(cur.started_at)}
+
+    def publish_status(self) -> None:
+        if not self.connected:
+            return
+        doc = p.build_status(
+            self.id, at=self._fmt(self.now()), schedule_version=self.version, volume=self.volume,
+            playing=self._playing_doc(), firmware=FIRMWARE, clock_offset_ms=self.spec.clock_skew_ms,
+            storage_free_bytes=8 * 1024**3, capabilities=("audio", "relay"),
+        )
+        self._publish(self.t_status, p.encode(doc), retain=True)
+        self.counters.status_published += 1
+
+    def _status_interval_s(self) -> float:
+        return float(self.schedule["status_interval_s"]) if self.schedule else 60.0
+
+    def _arm_status_timer(self, initial: bool = False) -> None:
+        interval = self.fleet.clock.real_delay(self._status_interval_s())
+        # Spread the first heartbeats so 10k devices do not beat in step.
+        delay = interval * self.rng.random() if initial else interval
+        self._status_timer = self.fleet.loop.call_later(delay, self._status_tick)
+
+    def _status_tick(self) -> None:
+        if self._stopping:
+            return
+        self.publish_status()
+        self._arm_status_timer()
+
+    # ------------------------------------------------------------------ acks
+
+    def _ack(self, ref: dict[str, Any], stage: p.AckStage, *, item_id: str | None = None,
+             reason: str | None = None, started_at: float | None = None, ended_at: float | None = None) -> None:
+        doc = p.build_ack(
+            self.id, ref, stage, at=self._fmt(self.now()), item_id=item_id, reason=reason,
+            started_at=self._fmt(started_at) if started_at is not None else None,
+            ended_at=self._fmt(ended_at) if ended_at is not None else None,
+        )
+        self.acks.append(doc)  # type: ignore[arg-type]
+        self.counters.stages[stage] += 1
+        self.fleet.stages[stage] += 1
+        if self.spec.drop_ack_rate and self.rng.random() < self.spec.drop_ack_rate:
+            self.counters.acks_dropped += 1
+            return
+        payload = p.encode(doc)
+        if self.connected:
+            self._publish(self.t_ack, payload)
+        else:
+            self.outbox.append(payload)
+
+    # ------------------------------------------------------------------ incoming
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        topic, payload = msg.topic, bytes(msg.payload)
+        if not payload:
+            return  # a cleared retained message
+        if topic == self.t_schedule:
+            self._on_schedule(payload)
+        elif topic == self.t_command or (topic.startswith(self._zone_head) and topic.endswith("/command")):
+            self._on_command(payload)
+
+    @staticmethod
+    def _raw_field(payload: bytes, name: str) -> Any:
+        try:
+            obj = json.loads(payload)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return obj.get(name) if isinstance(obj, dict) else None
+
+    def _on_schedule(self, payload: bytes) -> None:
+        try:
+            doc = p.parse_signed_schedule(payload, self.fleet.public_key, self.id)
+        except p.ProtocolError as err:
+            raw_v = self._raw_field(payload, "version")
+            version = raw_v if type(raw_v) is int and raw_v >= 0 else 0
+            self._ack(p.schedule_ref(version), "rejected", reason=err.code)
+            return
+        version = doc["version"]
+        if self.version is not None and version <= self.version:
+            self._ack(p.schedule_ref(version), "received")  # acks are idempotent
+            return
+        self._accept_schedule(dict(doc))
+
+    def _accept_schedule(self, doc: dict[str, Any]) -> None:
+        version = doc["version"]
+        self.schedule, self.version = doc, version
+        self.received_versions.append(version)
+        self._ack(p.schedule_ref(version), "received")
+        self._items = sorted(
+            ((p.parse_time(i["start"]).timestamp(), p.parse_time(i["end"]).timestamp(), i) for i in doc["items"]),
+            key=lambda x: x[0],
+        )
+        # Items missing from the newer version are cancelled.
+        if self.current is not None and self.current.kind == "item":
+            if all(i["item_id"] != self.current.key for _, _, i in self._items):
+                self._end_current("preempted", self.now(), reason="cancelled")
+        self._update_zones(set(doc["zones"]))
+        self.publish_status()
+        self._spawn(self._prepare_schedule(version))
+        self._tick()
+
+    def _update_zones(self, zones: set[str]) -> None:
+        old, self.zones = self.zones, zones
+        if not self.connected:
+            return
+        gone = [self.fleet.topics.zone_command(z) for z in sorted(old - zones)]
+        new = [(self.fleet.topics.zone_command(z), 1) for z in sorted(zones - old)]
+        if gone:
+            self.client.unsubscribe(gone)
+        if new:
+            self.client.subscribe(new)
+
+    def _on_command(self, payload: bytes) -> None:
+        try:
+            doc = p.parse_signed_command(payload, self.fleet.public_key)
+        except p.ProtocolError as err:
+            raw = self._raw_field(payload, "cmd_id")
+            cmd_id = raw if isinstance(raw, str) and p.CMD_ID_RE.match(raw) else "invalid"
+            self._ack(p.command_ref(cmd_id), "rejected", reason=err.code)
+            return
+        cmd_id = doc["cmd_id"]
+        ref = p.command_ref(cmd_id)
+        if cmd_id in self.seen_cmds:
+            self._ack(ref, "received")  # QoS 1 duplicate: answer again, act never again
+            return
+        self.seen_cmds.add(cmd_id)
+        now = self.now()
+        if now >= p.parse_time(doc["expires_at"]).timestamp():
+            self._ack(ref, "expired")
+            return
+        self._ack(ref, "received")
+        self.acted_cmds.append(cmd_id)
+        action = doc["action"]
+        if action == "play_now":
+            self._queue_play_now(dict(doc), now)
+        elif action == "stop":
+            self._stop(doc.get("ref_cmd_id"), now)
+        elif action == "set_volume":
+            self.volume = doc["volume"]
+            self.publish_status()
+        elif action == "resync":
+            if self.connected:
+                # Subscribing again makes the broker resend the retained schedule.
+                self.client.subscribe(self.t_schedule, 1)
+            self.publish_status()
+
+    def _queue_play_now(self, doc: dict[str, Any], now: float) -> None:
+        self._cmd_seq += 1
+        end_fixed = p.parse_time(doc["end"]).timestamp() if "end" in doc else None
+        duration = (sum(m["duration_ms"] for m in doc["media"]) / 1000.0) if "media" in doc else math.inf
+        deadline = end_fixed if end_fixed is not None else p.parse_time(doc["expires_at"]).timestamp()
+        pc = PendingCommand(doc, self._cmd_seq, p.priority_rank(doc["priority"]), deadline,
+                            end_fixed=end_fixed, duration_s=duration)
+        self._pending[doc["cmd_id"]] = pc
+        self._spawn(self._prepare_command(pc))
+
+    def _stop(self, ref_cmd_id: str | None, now: float) -> None:
+        if ref_cmd_id is not None:
+            self._pending.pop(ref_cmd_id, None)
+            if self.current is not None and self.current.kind == "command" and self.current.key == ref_cmd_id:
+                self._end_current("preempted", now, reason="stopped")
+        else:
+            self._pending.clear()
+            if self.current is not None:
+                self._end_current("preempted", now, reason="stopped")
+        self._tick()
+
+    # ------------------------------------------------------------------ media
+
+    def _spawn(self, coro: Any) -> None:
+        task = self.fleet.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fetch_all(self, media: list[dict[str, Any]]) -> str | None:
+        """None when every file is stored and verified, else the failure reason."""
+        if self.spec.fail_downloads:
+            return "download_failed"
+        for m in media:
+            try:
+                await self.fleet.cache.fetch(m["sha256"], m["url"])
+            except MediaError as err:
+                return err.reason
+        return None
+
+    async def _prepare_schedule(self, version: int) -> None:
+        now = self.now()
+        wanted = [(i, en) for st, en, i in self._items
+                  if "media" in i and en > now and i["item_id"] not in self.done]
+        results = await asyncio.gather(*(self._fetch_all(i["media"]) for i, _ in wanted))
+        if version != self.version:
+            return  # superseded: the newer version acks for itself
+        failed = False
+        for (item, _), reason in zip(wanted, results):
+            if reason is not None:
+                failed = True
+                iid = item["item_id"]
+                self._failed_items[iid] = reason
+                if iid not in self.done:
+                    self.done[iid] = "failed"
+                    self._ack(p.schedule_ref(version), "failed", item_id=iid, reason=reason)
+        if not failed:
+            self._ack(p.schedule_ref(version), "ready")
+        self._tick()
+
+    async def _prepare_command(self, pc: PendingCommand) -> None:
+        cmd_id = pc.doc["cmd_id"]
+        reason = await self._fetch_all(pc.doc["media"]) if "media" in pc.doc else None
+        if cmd_id not in self._pending:
+            return  # stopped meanwhile
+        if reason is not None:
+            self._pending.pop(cmd_id, None)
+            self._ack(p.command_ref(cmd_id), "failed", reason=reason)
+            return
+        pc.ready = True
+        self._ack(p.command_ref(cmd_id), "ready")
+        self._tick()
+
+    def _item_ready(self, item: dict[str, Any]) -> bool:
+        if "media" not in item:
+            return True
+        if self.spec.fail_downloads or item["item_id"] in self._failed_items:
+            return False
+        return all(self.fleet.cache.has(m["sha256"]) for m in item["media"])
+
+    # ------------------------------------------------------------------ playback
+
+    def _end_current(self, stage: p.AckStage, at: float, reason: str | None = None) -> None:
+        cur = self.current
+        assert cur is not None
+        self.current = None
+        ended = min(at, cur.end)
+        item_id = cur.key if cur.kind == "item" else None
+        if cur.kind == "item":
+            self.done[cur.key] = stage
+        else:
+            self._pending.pop(cur.key, None)
+        self.played.append((cur.kind, cur.key, cur.started_at, ended))
+        self._ack(cur.ref, stage, item_id=item_id, reason=reason, started_at=cur.started_at, ended_at=ended)
+        self.publish_status()
+
+    def _start(self, kind: str, key: str, ref: dict[str, Any], rank: int, now: float, end: float) -> None:
+        self.current = Play(kind, key, ref, rank, now, end)
+        self._ack(ref, "playing", item_id=key if kind == "item" else None, started_at=now)
+        self.publish_status()
+
+    def _tick(self) -> None:
+        """Re-evaluate what should sound now, then sleep until the next change."""
+        if self._stopping:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self.now()
+        if self.current is not None and now >= self.current.end:
+            self._end_current("played", self.current.end)
+
+        ref = p.schedule_ref(self.version) if self.version is not None else None
+        due: tuple[float, dict[str, Any]] | None = None
+        wake = math.inf
+        for st, en, item in self._items:
+            iid = item["item_id"]
+            if iid in self.done or (self.current is not None and self.current.key == iid):
+                if self.current is not None and self.current.key == iid:
+                    wake = min(wake, self.current.end)
+                continue
+            if en <= now:
+                self.done[iid] = "missed"
+                assert ref is not None
+                self._ack(ref, "missed", item_id=iid)
+            elif st <= now:
+                if due is None and self._item_ready(item):
+                    due = (en, item)
+                wake = min(wake, en)  # if it never gets to play, it is missed at its end
+            else:
+                wake = min(wake, st)
+                break  # sorted and non-overlapping: later items wait their turn
+
+        for cmd_id, pc in list(self._pending.items()):
+            if self.current is not None and self.current.key == cmd_id:
+                continue
+            if now >= pc.deadline:
+                del self._pending[cmd_id]
+                self._ack(p.command_ref(cmd_id), "missed")
+            else:
+                wake = min(wake, pc.deadline)
+
+        # Pick the winner: higher class first; a command beats an item of its
+        # class, and a newer command beats an older one (play_now pre-empts >=).
+        best_key: tuple[int, int, int] | None = None
+        best: tuple[str, str, dict[str, Any], int, float] | None = None
+        if self.current is not None:
+            c = self.current
+            seq = self._pending[c.key].seq if c.kind == "command" and c.key in self._pending else 0
+            best_key = (c.rank, 1 if c.kind == "command" else 0, seq)
+        if due is not None:
+            en, item = due
+            key = (p.priority_rank(item["priority"]), 0, 0)
+            if best_key is None or key > best_key:
+                assert ref is not None
+                best_key, best = key, ("item", item["item_id"], ref, key[0], en)
+        for cmd_id, pc in self._pending.items():
+            if not pc.ready or (self.current is not None and self.current.key == cmd_id):
+                continue
+            key = (pc.rank, 1, pc.seq)
+            if best_key is None or key > best_key:
+                end = pc.end_fixed if pc.end_fixed is not None else now + pc.duration_s
+                best_key, best = key, ("command", cmd_id, p.command_ref(cmd_id), pc.rank, end)
+
+        if best is not None:
+            if self.current is not None:
+                self._end_current("preempted", now, reason="preempted")
+            kind, key_id, bref, rank, end = best
+            self._start(kind, key_id, bref, rank, now, end)
+        if self.current is not None:
+            wake = min(wake, self.current.end)
+        if wake != math.inf:
+            delay = self.fleet.clock.real_delay(wake - now) + 0.001
+            self._timer = self.fleet.loop.call_later(delay, self._tick)
+
+    # ------------------------------------------------------------------ faults
+
+    def _tamper(self) -> None:
+        """Garbage and forgeries; the broker ACL or the server must drop them."""
+        victim = self.fleet.tamper_victim(self)
+        forged = p.build_ack(victim, p.schedule_ref(1), "played", at=self._fmt(self.now()), item_id="forged",
+                             started_at=self._fmt(self.now()), ended_at=self._fmt(self.now()))
+        shots: list[tuple[str, bytes, bool]] = [
+            (self.t_ack, b"\xff\xfe not json", False),
+            (self.t_ack, p.encode(forged), False),  # claims to be another device
+            (self.fleet.topics.ack(victim), p.encode(forged), False),  # ACL: not our topic
+            (self.fleet.topics.status(victim), p.encode(p.offline_status(victim)), True),
+            (self.t_schedule, b'{"type":"schedule"}', True),  # ACL: devices cannot write schedules
+        ]
+        for topic, payload, retain in shots:
+            self._publish(topic, payload, retain=retain)
+            self.counters.tamper_published += 1
