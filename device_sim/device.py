@@ -94,7 +94,9 @@ class SimDevice:
         self.link_wanted = not spec.start_offline  # False while a fault keeps the link down
         self._connecting = False
         self._stopping = False
-        self._started = False
+        self._client_used = False
+        # Acks handed to paho but not yet PUBACKed, by mid (insertion = send order).
+        self._inflight: dict[int, bytes] = {}
         self._backoff = 0.5
         self._reconnect_handle: asyncio.TimerHandle | None = None
         self.client = self._make_client()
@@ -140,6 +142,7 @@ class SimDevice:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_publish = self._on_publish
         loop = self.fleet.loop
         c.on_socket_open = lambda _c, _u, sock: loop.add_reader(sock, self._readable)
         c.on_socket_close = self._on_socket_close
@@ -169,9 +172,12 @@ class SimDevice:
         self._connecting = True
         self.fleet.connect_started()
         try:
-            if not self._started:
-                self._started = True
-                self.client.connect_async(self.fleet.host, self.fleet.port, keepalive=self.fleet.keepalive)
+            # A fresh client per connection: paho would otherwise resend its
+            # old in-flight messages after ours and break the ack order.
+            if self._client_used:
+                self.client = self._make_client()
+            self._client_used = True
+            self.client.connect_async(self.fleet.host, self.fleet.port, keepalive=self.fleet.keepalive)
             self.client.reconnect()
         except OSError:
             self._connect_finished()
@@ -209,16 +215,26 @@ class SimDevice:
         self.publish_status()
         # Acks kept while the link was down go out in the order they were made.
         while self.outbox:
-            client.publish(self.t_ack, self.outbox.popleft(), qos=1)
+            self._publish_ack(self.outbox.popleft())
         if self.spec.tamper:
             self._tamper()
 
-    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _flags: Any, _rc: Any, _props: Any) -> None:
+    def _on_publish(self, client: mqtt.Client, _u: Any, mid: int, _rc: Any, _props: Any) -> None:
+        if client is self.client:
+            self._inflight.pop(mid, None)
+
+    def _on_disconnect(self, client: mqtt.Client, _u: Any, _flags: Any, _rc: Any, _props: Any) -> None:
+        if client is not self.client:
+            return
         self._connect_finished()
         was = self.connected
         self.connected = False
         if was:
             self.counters.disconnects += 1
+        if self._inflight:
+            # Unconfirmed acks go back to the front of the outbox, in order.
+            self.outbox.extendleft(reversed(list(self._inflight.values())))
+            self._inflight.clear()
         if not self._stopping:
             self._schedule_reconnect()
 
@@ -335,9 +351,13 @@ class SimDevice:
             return
         payload = p.encode(doc)
         if self.connected:
-            self._publish(self.t_ack, payload)
+            self._publish_ack(payload)
         else:
             self.outbox.append(payload)
+
+    def _publish_ack(self, payload: bytes) -> None:
+        info = self.client.publish(self.t_ack, payload, qos=1)
+        self._inflight[info.mid] = payload
 
     # ------------------------------------------------------------------ incoming
 

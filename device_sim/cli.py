@@ -1,0 +1,131 @@
+"""`loaxa sim`: run N simulated devices against a broker, with a live summary."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from broadcast.devices import protocol as p
+from device_sim.credentials import CredentialsError, load_credentials
+from device_sim.fleet import FaultPlan, Fleet, apply_faults, make_specs
+from device_sim.summary import render
+
+app = typer.Typer(help="Mô phỏng cụm loa theo giao thức thiết bị LoaXa v1.")
+
+
+def _public_key(value: str | None, path: Path | None) -> str:
+    if value and path:
+        raise typer.BadParameter("chỉ dùng một trong --public-key hoặc --public-key-file")
+    if path is not None:
+        value = path.read_text(encoding="utf-8").strip()
+    if not value:
+        raise typer.BadParameter("cần khóa công khai của máy chủ (--public-key hoặc --public-key-file)")
+    try:
+        p.load_public_key_b64(value)
+    except ValueError:
+        raise typer.BadParameter("khóa công khai phải là 32 byte Ed25519 mã hóa base64") from None
+    return value
+
+
+def _fraction(name: str, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise typer.BadParameter(f"{name} phải nằm trong khoảng 0..1")
+    return value
+
+
+def sim(
+    devices: Annotated[int, typer.Option("--devices", "-n", help="Số thiết bị (khi không có --credentials)")] = 10,
+    broker: Annotated[str, typer.Option(help="Địa chỉ broker, ví dụ mqtt://127.0.0.1:1883")] = "mqtt://127.0.0.1:1883",
+    credentials: Annotated[Optional[Path], typer.Option(help="CSV device_id,password[,zones]")] = None,
+    public_key: Annotated[Optional[str], typer.Option(help="Khóa công khai máy chủ (base64, 32 byte)")] = None,
+    public_key_file: Annotated[Optional[Path], typer.Option(help="Tệp chứa khóa công khai base64")] = None,
+    prefix: Annotated[str, typer.Option(help="Tiền tố chủ đề")] = p.DEFAULT_PREFIX,
+    speed: Annotated[float, typer.Option(help="Hệ số tăng tốc thời gian mô phỏng")] = 1.0,
+    offline_fraction: Annotated[float, typer.Option(help="Tỉ lệ thiết bị mất kết nối")] = 0.0,
+    drop_acks: Annotated[float, typer.Option(help="Xác suất làm mất một ack")] = 0.0,
+    fail_downloads: Annotated[float, typer.Option(help="Tỉ lệ thiết bị tải tệp thất bại")] = 0.0,
+    clock_skew_ms: Annotated[int, typer.Option(help="Lệch đồng hồ tối đa (ms), ngẫu nhiên ±")] = 0,
+    tamper_fraction: Annotated[float, typer.Option(help="Tỉ lệ thiết bị gửi dữ liệu rác/giả mạo")] = 0.0,
+    id_prefix: Annotated[str, typer.Option(help="Tiền tố mã thiết bị khi tự sinh")] = "sim",
+    password: Annotated[str, typer.Option(help="Mật khẩu chung khi tự sinh thiết bị")] = "",
+    zones: Annotated[Optional[list[str]], typer.Option("--zones", help="Vùng ban đầu (lặp lại tùy chọn)")] = None,
+    duration: Annotated[Optional[float], typer.Option(help="Chạy trong S giây rồi dừng")] = None,
+    seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên")] = 1,
+    live: Annotated[bool, typer.Option(help="Bảng tóm tắt trực tiếp")] = True,
+) -> None:
+    """Chạy các thiết bị mô phỏng nói giao thức v1 qua broker MQTT thật."""
+    key = _public_key(public_key, public_key_file)
+    faults = FaultPlan(
+        offline_fraction=_fraction("--offline-fraction", offline_fraction),
+        drop_ack_rate=_fraction("--drop-acks", drop_acks),
+        fail_download_fraction=_fraction("--fail-downloads", fail_downloads),
+        clock_skew_ms=abs(clock_skew_ms),
+        tamper_fraction=_fraction("--tamper-fraction", tamper_fraction),
+    )
+    if speed <= 0:
+        raise typer.BadParameter("--speed phải lớn hơn 0")
+    if credentials is not None:
+        try:
+            specs = apply_faults(load_credentials(credentials), faults, seed)
+        except (OSError, CredentialsError) as err:
+            raise typer.BadParameter(f"không đọc được tệp thông tin đăng nhập: {err}") from None
+    else:
+        if devices < 1:
+            raise typer.BadParameter("--devices phải ít nhất là 1")
+        specs = make_specs(devices, id_prefix=id_prefix, password=password, zones=zones or (),
+                           faults=faults, seed=seed)
+    try:
+        fleet = Fleet(broker, specs, key, prefix=prefix, speed=speed, seed=seed)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+    stats = asyncio.run(_run(fleet, duration, live))
+    Console().print(render(stats, elapsed_s=stats.pop("_elapsed", 0.0), sim_time=stats.pop("_sim_time", "")))
+
+
+async def _run(fleet: Fleet, duration: float | None, live: bool) -> dict:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    await fleet.start()
+    t0 = time.monotonic()
+
+    def table():
+        return render(fleet.stats(), elapsed_s=time.monotonic() - t0,
+                      sim_time=p.epoch_to_rfc3339(fleet.clock.now()))
+
+    async def wait_end() -> None:
+        try:
+            await asyncio.wait_for(stop.wait(), duration)
+        except asyncio.TimeoutError:
+            pass
+
+    if live:
+        with Live(table(), refresh_per_second=2, transient=True) as view:
+            ender = asyncio.ensure_future(wait_end())
+            while not ender.done():
+                await asyncio.wait([ender], timeout=0.5)
+                view.update(table())
+    else:
+        await wait_end()
+    stats = fleet.stats()
+    stats["_elapsed"] = time.monotonic() - t0
+    stats["_sim_time"] = p.epoch_to_rfc3339(fleet.clock.now())
+    await fleet.stop()
+    return stats
+
+
+app.command()(sim)
+
+if __name__ == "__main__":
+    app()
