@@ -1,0 +1,195 @@
+"""Loudness normalization: measure, one linear-gain render, verify on the MP3.
+
+Why not loudnorm: it silently switches to dynamic mode and resamples to 192 kHz.
+Here the gain is a plain number we choose and record, a true-peak limiter
+(oversampled alimiter) only catches the peaks the gain would push over the
+ceiling, and the produced MP3 is measured again. If the file misses the target
+(limiting ate loudness, MP3 coding added peak), we correct and re-render.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from . import ffmpeg_cli
+from .config import AudioConfig, Profile
+from .errors import InvalidParameterError, NormalizationError, ProcessingError, SilentAudioError
+from .fsutil import publish, temp_path
+from .probe import Loudness, ProbeResult, measure_loudness, validate
+
+log = logging.getLogger(__name__)
+
+METHOD_LINEAR = "linear"  # gain only, peaks already under the ceiling
+METHOD_LIMITED = "linear+limiter"  # gain, then a true-peak limiter on the few peaks above
+METHOD_PEAK = "peak"  # short clip: gain capped by true-peak headroom, no limiter
+
+
+@dataclass(frozen=True)
+class GainPlan:
+    gain_db: float
+    limiter_db: float | None
+    method: str
+
+
+@dataclass(frozen=True)
+class NormalizeResult:
+    input_lufs: float
+    input_true_peak_dbtp: float
+    input_lra_lu: float
+    output_lufs: float
+    output_true_peak_dbtp: float
+    output_lra_lu: float
+    gain_db: float
+    limiter_threshold_dbtp: float | None
+    method: str
+    target_lufs: float
+    true_peak_ceiling_dbtp: float
+    profile: str
+    sample_rate: int
+    bitrate_kbps: int
+    duration_ms: int
+    output_bytes: int
+    renders: int
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def plan_gain(measured: Loudness, *, target_lufs: float, ceiling_dbtp: float,
+              duration_s: float, config: AudioConfig) -> GainPlan:
+    """Pure: the first render's gain and limiter from the input measurement."""
+    if measured.is_silent:
+        raise SilentAudioError()
+    safe_peak = ceiling_dbtp - config.limiter_margin_db
+    headroom = safe_peak - measured.true_peak_dbtp
+    if duration_s < config.short_clip_s:
+        wanted = target_lufs - measured.integrated_lufs if measured.integrated_lufs > -69.9 else headroom
+        return GainPlan(round(min(wanted, headroom), 2), None, METHOD_PEAK)
+    gain = target_lufs - measured.integrated_lufs
+    if gain <= headroom:
+        return GainPlan(round(gain, 2), None, METHOD_LINEAR)
+    # Pre-compensate part of what limiting will cost; the verify loop does the rest.
+    gain += min(2.0, config.limiter_loss_ratio * (gain - headroom))
+    return GainPlan(round(gain, 2), round(safe_peak, 2), METHOD_LIMITED)
+
+
+def _slope(plan: GainPlan, out: Loudness, previous: tuple[GainPlan, Loudness] | None) -> float:
+    """dLUFS/dGain seen between two renders: below 1 when the limiter eats part of a raise."""
+    if previous is None or plan.limiter_db is None:
+        return 1.0 if plan.limiter_db is None else 0.8
+    prev_plan, prev_out = previous
+    dg = plan.gain_db - prev_plan.gain_db
+    if abs(dg) < 0.05 or prev_plan.limiter_db != plan.limiter_db:
+        return 0.8
+    return min(1.0, max(0.3, (out.integrated_lufs - prev_out.integrated_lufs) / dg))
+
+
+def correct_plan(plan: GainPlan, out: Loudness, *, target_lufs: float, ceiling_dbtp: float,
+                 config: AudioConfig, previous: tuple[GainPlan, Loudness] | None = None) -> GainPlan | None:
+    """Pure: the next render's plan from the measured output, or None when it is within bounds."""
+    allowed_peak = ceiling_dbtp - config.true_peak_guard_db
+    excess = out.true_peak_dbtp - allowed_peak
+    error = target_lufs - out.integrated_lufs
+    loud_ok = abs(error) <= config.loudness_tolerance_lu
+    if plan.method == METHOD_PEAK:
+        # The peak path never limits: lower on excess, raise only within measured headroom.
+        if excess > 0:
+            return GainPlan(round(plan.gain_db - excess - 0.1, 2), None, METHOD_PEAK)
+        if loud_ok:
+            return None
+        step = error if error < 0 else min(error, -excess - 0.1)
+        return GainPlan(round(plan.gain_db + step, 2), None, METHOD_PEAK) if abs(step) >= 0.05 else None
+    if excess <= 0 and loud_ok:
+        return None
+    gain = plan.gain_db if loud_ok else plan.gain_db + error / _slope(plan, out, previous)
+    limiter = plan.limiter_db
+    if excess > 0:
+        # MP3 coding adds peak above what the limiter let through: pull the limiter down by that.
+        base = limiter if limiter is not None else out.true_peak_dbtp - (gain - plan.gain_db)
+        limiter = min(base, ceiling_dbtp - config.limiter_margin_db) - excess - 0.1
+    elif limiter is None and out.true_peak_dbtp + (gain - plan.gain_db) > allowed_peak:
+        limiter = ceiling_dbtp - config.limiter_margin_db
+    method = METHOD_LINEAR if limiter is None else METHOD_LIMITED
+    return GainPlan(round(gain, 2), None if limiter is None else round(limiter, 2), method)
+
+
+def _check_params(target_lufs: float, true_peak: float, sample_rate: int) -> None:
+    if not (-40.0 <= target_lufs <= -5.0) or not math.isfinite(target_lufs):
+        raise InvalidParameterError("Mức độ to mục tiêu phải trong khoảng -40 đến -5 LUFS.")
+    if not (-9.0 <= true_peak <= 0.0) or not math.isfinite(true_peak):
+        raise InvalidParameterError("Đỉnh thực tối đa phải trong khoảng -9 đến 0 dBTP.")
+    if sample_rate not in (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000):
+        raise InvalidParameterError("Tần số lấy mẫu không được hỗ trợ cho MP3.")
+
+
+def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: float | None = None,
+              true_peak: float | None = None, profile: Profile | str = Profile.speech,
+              sample_rate: int | None = None, config: AudioConfig | None = None,
+              probe_result: ProbeResult | None = None) -> NormalizeResult:
+    """Write the loudspeaker rendition of ``input_path`` to ``output_path`` (MP3, mono)."""
+    config = config or AudioConfig()
+    target = config.target_lufs if target_lufs is None else float(target_lufs)
+    ceiling = config.true_peak_dbtp if true_peak is None else float(true_peak)
+    rate = config.sample_rate if sample_rate is None else int(sample_rate)
+    try:
+        profile = Profile(profile)
+    except ValueError as exc:
+        raise InvalidParameterError("Loại nội dung phải là speech hoặc music.") from exc
+    _check_params(target, ceiling, rate)
+    bitrate = config.bitrate_kbps(profile)
+    src = Path(input_path)
+    dst = Path(output_path)
+    if rate != config.sample_rate:
+        config = replace(config, sample_rate=rate)
+    checked = probe_result if probe_result is not None and probe_result.loudness else validate(src, config)
+    measured = checked.loudness
+    assert measured is not None and checked.duration_s is not None
+    plan = plan_gain(measured, target_lufs=target, ceiling_dbtp=ceiling,
+                     duration_s=checked.duration_s, config=config)
+    with temp_path(dst.parent, ".mp3") as tmp:
+        renders = 0
+        previous: tuple[GainPlan, Loudness] | None = None
+        while True:
+            renders += 1
+            run = ffmpeg_cli.render_mp3(src, tmp, gain_db=plan.gain_db, limiter_db=plan.limiter_db,
+                                        sample_rate=rate, bitrate_kbps=bitrate,
+                                        lame_quality=config.lame_quality, timeout=config.process_timeout_s)
+            if run.returncode != 0:
+                raise ProcessingError(detail=run.tail[-500:])
+            out = measure_loudness(tmp, timeout=config.process_timeout_s)
+            log.debug("render %d: %s -> %s", renders, plan, out)
+            nxt = correct_plan(plan, out, target_lufs=target, ceiling_dbtp=ceiling, config=config,
+                               previous=previous)
+            if nxt is None or nxt == plan or renders >= config.max_renders:
+                break
+            previous = (plan, out)
+            plan = nxt
+        if out.true_peak_dbtp > ceiling:
+            raise NormalizationError(
+                f"Không đưa được đỉnh thực xuống dưới {ceiling:g} dBTP.",
+                output_true_peak_dbtp=out.true_peak_dbtp,
+            )
+        size = tmp.stat().st_size
+        publish(tmp, dst)
+    return NormalizeResult(
+        input_lufs=measured.integrated_lufs,
+        input_true_peak_dbtp=measured.true_peak_dbtp,
+        input_lra_lu=measured.lra_lu,
+        output_lufs=out.integrated_lufs,
+        output_true_peak_dbtp=out.true_peak_dbtp,
+        output_lra_lu=out.lra_lu,
+        gain_db=plan.gain_db,
+        limiter_threshold_dbtp=plan.limiter_db,
+        method=plan.method,
+        target_lufs=target,
+        true_peak_ceiling_dbtp=ceiling,
+        profile=profile.value,
+        sample_rate=rate,
+        bitrate_kbps=bitrate,
+        duration_ms=round((out.decoded_s or checked.duration_s) * 1000),
+        output_bytes=size,
+        renders=renders,
+    )
