@@ -97,7 +97,13 @@ ensure_python_packages() {
         return 0
     fi
     log "pip install -e '.[test]' (pyproject.toml changed or first run)"
-    (cd "$ROOT" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]' </dev/null >&2)
+    local pip_log="$VENV/.loaxa-pip.log"
+    # pip is chatty even with -q: keep its output in a log and show it only on failure.
+    if ! (cd "$ROOT" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]' \
+        </dev/null >"$pip_log" 2>&1); then
+        tail -n 40 "$pip_log" >&2
+        die "pip install thất bại; xem $pip_log"
+    fi
     printf '%s\n' "$want" >"$STAMP"
 }
 
