@@ -32,9 +32,9 @@ class AudioConfig:
     # After rendering, re-render when the measured output is further off than this.
     loudness_tolerance_lu: float = 0.25
     # Output true peak must sit this far under the ceiling (ebur128 prints 0.1 dB steps).
-    true_peak_guard_db: float = 0.1
+    true_peak_guard_db: float = 0.15
     # The limiter starts this far under the ceiling: resampling and MP3 coding add overshoot.
-    limiter_margin_db: float = 1.0
+    limiter_margin_db: float = 1.5
     # First guess of loudness the limiter takes, per dB of peak it removes (speech: ~0.25).
     limiter_loss_ratio: float = 0.2
     max_renders: int = 3

@@ -101,7 +101,9 @@ def correct_plan(plan: GainPlan, out: Loudness, *, target_lufs: float, ceiling_d
         if loud_ok:
             return None
         step = error if error < 0 else min(error, -excess - 0.1)
-        return GainPlan(round(plan.gain_db + step, 2), None, METHOD_PEAK) if abs(step) >= 0.05 else None
+        if error > 0 and step < 0.05:
+            return None  # no headroom left: stay under target rather than limit
+        return GainPlan(round(plan.gain_db + step, 2), None, METHOD_PEAK)
     if excess <= 0 and loud_ok:
         return None
     gain = plan.gain_db if loud_ok else plan.gain_db + error / _slope(plan, out, previous)
@@ -167,7 +169,22 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
                 break
             previous = (plan, out)
             plan = nxt
-        if out.true_peak_dbtp > ceiling:
+        excess = out.true_peak_dbtp - (ceiling - config.true_peak_guard_db)
+        if excess > 0:
+            # Out of tries and still over: scale gain and limiter down together, which
+            # lowers the whole output (peak included) by exactly that much.
+            drop = excess + 0.1
+            plan = GainPlan(round(plan.gain_db - drop, 2),
+                            None if plan.limiter_db is None else round(plan.limiter_db - drop, 2), plan.method)
+            renders += 1
+            run = ffmpeg_cli.render_mp3(src, tmp, gain_db=plan.gain_db, limiter_db=plan.limiter_db,
+                                        sample_rate=rate, bitrate_kbps=bitrate,
+                                        lame_quality=config.lame_quality, timeout=config.process_timeout_s)
+            if run.returncode != 0:
+                raise ProcessingError(detail=run.tail[-500:])
+            out = measure_loudness(tmp, timeout=config.process_timeout_s)
+            log.debug("safety render: %s -> %s", plan, out)
+        if out.true_peak_dbtp > ceiling - config.true_peak_guard_db:
             raise NormalizationError(
                 f"Không đưa được đỉnh thực xuống dưới {ceiling:g} dBTP.",
                 output_true_peak_dbtp=out.true_peak_dbtp,

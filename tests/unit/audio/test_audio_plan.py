@@ -1,0 +1,86 @@
+"""Gain planning and correction: pure functions, no ffmpeg."""
+
+import pytest
+
+from audio_library.config import AudioConfig
+from audio_library.errors import SilentAudioError
+from audio_library.normalize import (
+    METHOD_LIMITED, METHOD_LINEAR, METHOD_PEAK, GainPlan, correct_plan, plan_gain,
+)
+from audio_library.probe import Loudness
+
+CFG = AudioConfig()
+
+
+def plan(i, tp, seconds=60.0, target=-16.0, ceiling=-1.5):
+    return plan_gain(Loudness(i, tp, 3.0), target_lufs=target, ceiling_dbtp=ceiling,
+                     duration_s=seconds, config=CFG)
+
+
+def test_quiet_file_with_headroom_gets_plain_gain():
+    p = plan(-30.0, -20.0)
+    assert p == GainPlan(14.0, None, METHOD_LINEAR)
+
+
+def test_gain_that_pushes_peaks_over_uses_limiter_under_ceiling():
+    p = plan(-20.0, -1.0)
+    assert p.method == METHOD_LIMITED
+    assert p.limiter_db == pytest.approx(-1.5 - CFG.limiter_margin_db)
+    assert p.gain_db >= 4.0  # at least the loudness difference, plus some pre-compensation
+
+
+def test_loud_file_is_turned_down_without_limiter():
+    p = plan(-8.0, 0.5)
+    assert p.method == METHOD_LINEAR and p.gain_db == pytest.approx(-8.0)
+
+
+def test_short_clip_takes_peak_path_capped_by_headroom():
+    p = plan(-30.0, -5.0, seconds=2.0)
+    assert p.method == METHOD_PEAK and p.limiter_db is None
+    assert p.gain_db == pytest.approx(-1.5 - CFG.limiter_margin_db + 5.0)
+    assert plan(-30.0, -25.0, seconds=2.0).gain_db == pytest.approx(14.0)
+
+
+def test_silence_is_refused():
+    with pytest.raises(SilentAudioError):
+        plan(-70.0, float("-inf"))
+
+
+def test_output_within_bounds_needs_no_correction():
+    p = GainPlan(10.0, None, METHOD_LINEAR)
+    out = Loudness(-16.1, -6.0, 3.0)
+    assert correct_plan(p, out, target_lufs=-16, ceiling_dbtp=-1.5, config=CFG) is None
+
+
+def test_loudness_miss_raises_gain():
+    p = GainPlan(10.0, None, METHOD_LINEAR)
+    nxt = correct_plan(p, Loudness(-16.6, -8.0, 3.0), target_lufs=-16, ceiling_dbtp=-1.5, config=CFG)
+    assert nxt == GainPlan(10.6, None, METHOD_LINEAR)
+
+
+def test_mp3_peak_overshoot_lowers_the_limiter():
+    p = GainPlan(6.0, -2.5, METHOD_LIMITED)
+    nxt = correct_plan(p, Loudness(-16.0, -1.0, 3.0), target_lufs=-16, ceiling_dbtp=-1.5, config=CFG)
+    assert nxt.limiter_db < -2.5 - 0.4 and nxt.gain_db == 6.0
+
+
+def test_limited_correction_uses_observed_slope():
+    first = (GainPlan(4.0, -2.5, METHOD_LIMITED), Loudness(-17.0, -2.0, 3.0))
+    second = GainPlan(5.0, -2.5, METHOD_LIMITED)
+    out = Loudness(-16.5, -2.0, 3.0)  # +1 dB of gain gave +0.5 LU
+    nxt = correct_plan(second, out, target_lufs=-16, ceiling_dbtp=-1.5, config=CFG, previous=first)
+    assert nxt.gain_db == pytest.approx(6.0)
+
+
+def test_linear_raise_that_would_clip_adds_limiter():
+    p = GainPlan(10.0, None, METHOD_LINEAR)
+    nxt = correct_plan(p, Loudness(-17.0, -2.0, 3.0), target_lufs=-16, ceiling_dbtp=-1.5, config=CFG)
+    assert nxt.method == METHOD_LIMITED and nxt.limiter_db is not None
+
+
+def test_peak_path_never_raises_past_headroom():
+    p = GainPlan(5.0, None, METHOD_PEAK)
+    nxt = correct_plan(p, Loudness(-20.0, -1.65, 3.0), target_lufs=-16, ceiling_dbtp=-1.5, config=CFG)
+    assert nxt is None
+    lower = correct_plan(p, Loudness(-15.0, -1.0, 3.0), target_lufs=-16, ceiling_dbtp=-1.5, config=CFG)
+    assert lower.gain_db < 5.0 - 0.5 and lower.method == METHOD_PEAK
