@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcast.persistence.database import make_engine, make_session_factory
+from broadcast.persistence.database import make_engine, make_session_factory, ping
 from broadcast.persistence.unit_of_work import SqlUnitOfWork
 from broadcast.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
 from broadcast.metrics import Metrics
@@ -33,6 +33,9 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
+
+    def ping_database(self) -> None:
+        ping(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

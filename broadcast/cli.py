@@ -104,6 +104,19 @@ def users_create(
     console.print(f"Đã tạo tài khoản {user.username} ({role} tại {area}).")
 
 
+@users_app.command("set-password")
+def users_set_password(username: str) -> None:
+    """Đặt lại mật khẩu; mật khẩu đọc từ đầu vào chuẩn khi không phải terminal."""
+    from broadcast.services.context import Actor
+    from broadcast.services.users import set_password
+
+    password = read_password()
+    with container_for_cli() as container:
+        set_password(container.uow(), container.clock, container.hasher, Actor(None), username=username,
+                     password=password)
+    console.print(f"Đã đặt lại mật khẩu cho {username}.")
+
+
 @app.command("serve")
 def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000) -> None:
     """Chạy máy chủ API (FastAPI)."""

@@ -43,8 +43,7 @@ class JwtTokenIssuer:
 
     def read(self, token: str, *, now: datetime) -> int:
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[self.ALGORITHM], options={"verify_exp": False},
-                                 require=["sub", "exp"])
+            claims = jwt.decode(token, self._secret, algorithms=[self.ALGORITHM], options={"verify_exp": False, "require": ["sub", "exp"]})
         except jwt.PyJWTError:
             raise Unauthenticated("Mã truy cập không hợp lệ.", code="invalid_token") from None
         if claims["exp"] <= now.timestamp():

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
             raise ValueError("phải là URL sqlite:/// hoặc postgresql+psycopg:// (must be sqlite or postgresql)")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("khóa bí mật phải dài ít nhất 32 ký tự (secret must be at least 32 characters)")
+        return value
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url(cls, value: str) -> str:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from broadcast.domain.auth import Action, Grant, Principal, Role
-from broadcast.domain.errors import AlreadyExists, InvalidInput, TooManyAttempts, Unauthenticated
+from broadcast.domain.errors import AlreadyExists, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from broadcast.domain.users import User, check_password_strength, check_username
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
@@ -92,3 +92,20 @@ def principal_from_token(uow: UnitOfWork, clock: Clock, tokens: TokenIssuer, tok
     return Principal(user_id=user.id, username=user.username, grants=user.grants)
 
 
+
+
+def set_password(uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, actor: Actor, *, username: str,
+                 password: str) -> User:
+    with uow:
+        user = uow.users.get_by_username(username)
+        if user is None:
+            raise NotFound(f"Không tìm thấy tài khoản {username}.", code="user_not_found")
+        check_password_strength(password, username)
+        for grant in user.grants:
+            actor.require(Action.MANAGE_USERS, get_area(uow, grant.area_code).chain())
+        uow.users.set_password_hash(user.id, hasher.hash(password))
+        uow.login_throttle.reset(f"user:{username.lower()}")
+        audit(uow, clock, actor, "user.set_password", "user", username,
+              area_code=user.grants[0].area_code if user.grants else None)
+        uow.commit()
+        return user

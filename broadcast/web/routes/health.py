@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from broadcast.web.deps import ContainerDep
 from broadcast.web.errors import error_response
@@ -19,8 +18,7 @@ def healthz() -> dict:
 @router.get("/readyz")
 def readyz(container: ContainerDep):
     try:
-        with container.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        container.ping_database()
     except Exception as exc:  # any driver error means "not ready"
         return error_response(503, "database_unavailable", f"Không kết nối được cơ sở dữ liệu: {type(exc).__name__}")
     return {"status": "ready", "database": "ok"}

@@ -1,0 +1,3 @@
+from broadcast.cli import app
+
+app(prog_name="loaxa")
