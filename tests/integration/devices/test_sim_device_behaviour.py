@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 
@@ -226,7 +227,9 @@ def test_offline_device_gets_newest_schedule_and_sends_kept_acks_in_order(server
 
     versions = helpers.run(scenario())
     assert versions == [1, 3], "only the newest retained version is delivered on reconnect"
-    assert side.stages(dev, {"schedule": 1}) == ["received", "ready", "playing", "played"]
+    # An ack in flight when the link dropped may arrive twice (QoS 1, idempotent); order is kept.
+    stages = [k for k, _ in itertools.groupby(side.stages(dev, {"schedule": 1}))]
+    assert stages == ["received", "ready", "playing", "played"]
     order = [(a["ref"], a["stage"]) for a in side.acks(dev)]
     assert order.index(({"schedule": 1}, "played")) < order.index(({"schedule": 3}, "received"))
 
