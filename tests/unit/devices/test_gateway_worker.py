@@ -1,0 +1,132 @@
+"""Unit tests of the gateway's batching worker, publish results and PUBACK pairing (no sockets, no waits)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+from broadcast.devices.gateway import AckTracker, BatchWorker, PublishResult
+from broadcast.devices.ports import InboundMessage
+from broadcast.metrics import Metrics
+
+NOW = datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc)
+
+
+def _msgs(n: int) -> list[InboundMessage]:
+    return [InboundMessage(f"dev-{i:05d}", "status", {"i": i}, NOW) for i in range(n)]
+
+
+def _filled(msgs: list[InboundMessage]) -> queue.Queue:
+    q: queue.Queue = queue.Queue()
+    for m in msgs:
+        q.put_nowait(m)
+    return q
+
+
+class Recorder:
+    def __init__(self, fail_times: int = 0, fail_if=lambda batch: False) -> None:
+        self.calls: list[list[InboundMessage]] = []
+        self.fail_times = fail_times
+        self.fail_if = fail_if
+
+    def handle(self, batch: list[InboundMessage]) -> None:
+        self.calls.append(list(batch))
+        batch.clear()  # a rude inbox: the worker must have given us a copy
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise RuntimeError("database down")
+        if self.fail_if(self.calls[-1]):
+            raise RuntimeError("poison")
+
+
+def _value(metrics: Metrics, name: str, **labels: str) -> float:
+    v = metrics.registry.get_sample_value(name, labels or None)
+    return 0.0 if v is None else v
+
+
+def test_batches_are_capped_and_keep_arrival_order():
+    msgs = _msgs(1_234)
+    worker = BatchWorker(_filled(msgs), Recorder(), Metrics(), max_batch=500, max_wait_s=0)
+    sizes, seen = [], []
+    while batch := worker.next_batch(block_s=0):
+        sizes.append(len(batch))
+        seen.extend(batch)
+    assert sizes == [500, 500, 234]
+    assert seen == msgs
+
+
+def test_an_empty_queue_gives_an_empty_batch():
+    worker = BatchWorker(queue.Queue(), Recorder(), Metrics(), max_wait_s=0)
+    assert worker.next_batch(block_s=0) == []
+
+
+def test_max_batch_must_be_positive():
+    with pytest.raises(ValueError):
+        BatchWorker(queue.Queue(), Recorder(), Metrics(), max_batch=0)
+
+
+def test_a_failing_batch_is_retried_once_then_succeeds():
+    metrics, inbox = Metrics(), Recorder(fail_times=1)
+    worker = BatchWorker(queue.Queue(), inbox, metrics, retry_delay_s=0)
+    batch = _msgs(3)
+    assert worker.deliver(batch) is True
+    assert inbox.calls == [batch, batch]
+    assert _value(metrics, "loaxa_device_inbox_errors_total", outcome="retried") == 1
+    assert _value(metrics, "loaxa_device_inbox_errors_total", outcome="dropped") == 0
+    assert _value(metrics, "loaxa_device_inbox_batches_total") == 1
+
+
+def test_a_batch_failing_twice_is_dropped_and_counted_per_message():
+    metrics, inbox = Metrics(), Recorder(fail_times=2)
+    worker = BatchWorker(queue.Queue(), inbox, metrics, retry_delay_s=0)
+    assert worker.deliver(_msgs(7)) is False
+    assert len(inbox.calls) == 2
+    assert _value(metrics, "loaxa_device_inbox_errors_total", outcome="dropped") == 1
+    assert _value(metrics, "loaxa_device_messages_dropped_total", reason="inbox_failed") == 7
+    assert _value(metrics, "loaxa_device_inbox_batches_total") == 0
+
+
+def test_run_keeps_going_after_a_poison_batch_and_drains_before_stopping():
+    poison = InboundMessage("dev-poison", "ack", {}, NOW)
+    good = _msgs(5)
+    metrics = Metrics()
+    inbox = Recorder(fail_if=lambda batch: poison in batch)
+    q = _filled([poison])
+    worker = BatchWorker(q, inbox, metrics, max_batch=1, max_wait_s=0, retry_delay_s=0)
+    for m in good:
+        q.put_nowait(m)
+    worker.stopping.set()  # already stopping: run() must still drain what is queued, then return
+    worker.run()
+    delivered = [c for c in inbox.calls if poison not in c]
+    assert delivered == [[m] for m in good]
+    assert _value(metrics, "loaxa_device_messages_dropped_total", reason="inbox_failed") == 1
+    assert _value(metrics, "loaxa_device_inbox_queue_depth") == 0
+
+
+def test_ack_tracker_pairs_a_puback_that_comes_after_registration():
+    tracker = AckTracker()
+    done = tracker.register(7)
+    assert not done.is_set() and tracker.pending() == 1
+    tracker.acked(7)
+    assert done.is_set() and tracker.pending() == 0
+
+
+def test_ack_tracker_pairs_a_puback_that_overtook_registration():
+    tracker = AckTracker()
+    tracker.acked(9)               # network thread was faster than publish() returning
+    assert tracker.register(9).is_set()
+    later = tracker.register(9)    # mids are reused later: the early ack must be consumed once
+    assert not later.is_set()
+
+
+def test_publish_result_reports_refused_and_pending_publishes():
+    refused = PublishResult(1, "t", queued=False, done=threading.Event())
+    assert refused.wait(0) is False and not refused.published
+    done = threading.Event()
+    pending = PublishResult(2, "t", queued=True, done=done)
+    assert pending.wait(0) is False
+    done.set()
+    assert pending.wait(0) is True and pending.published
