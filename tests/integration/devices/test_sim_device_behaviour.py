@@ -48,7 +48,7 @@ def test_tiny_schedule_plays_in_order_with_media_fetched_once(server_factory, me
         async with _fleet(side, [_spec(i) for i in ids]) as fleet:
             await fleet.wait_connected()
             now = fleet.clock.now()
-            window = helpers.window(now, 5, 3)
+            window = helpers.window(now, 10, 3)  # 1 s of real time to receive and download
             for dev in ids:
                 item = p.build_item("occ-1", *window, volume=80, title="Luật Hòa giải ở cơ sở - số 3",
                                     media=[p.build_media(sha, url, len(audio), 3000)])
@@ -204,7 +204,7 @@ def test_offline_device_gets_newest_schedule_and_sends_kept_acks_in_order(server
             d = fleet.device(dev)
             await fleet.wait_connected()
             now = fleet.clock.now()
-            window = helpers.window(now, 3, 2)
+            window = helpers.window(now, 10, 2)
             side.publish_schedule(_schedule(dev, 1, now, [_stream_item("occ-1", window)]))
             await fleet.wait_until(lambda: d.version == 1, 10)
             fleet.take_offline([dev])
