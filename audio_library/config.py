@@ -37,11 +37,22 @@ class AudioConfig:
     limiter_margin_db: float = 1.5
     # First guess of loudness the limiter takes, per dB of peak it removes (speech: ~0.25).
     limiter_loss_ratio: float = 0.2
-    max_renders: int = 3
+    max_renders: int = 4
+    # Limiter timing (ms). Speech: fast, so the limiter only touches pitch-pulse peaks and
+    # costs little loudness; music: slower, to avoid distorting bass.
+    speech_limiter_attack_ms: float = 1.0
+    speech_limiter_release_ms: float = 10.0
+    music_limiter_attack_ms: float = 5.0
+    music_limiter_release_ms: float = 50.0
     # Text-to-speech.
     tts_max_chars: int = 20_000
     # Whole-file subprocess timeout (a 4 h file decodes in well under a minute).
     process_timeout_s: float = 3600.0
+
+    def limiter_timing(self, profile: Profile | str) -> tuple[float, float]:
+        if Profile(profile) is Profile.speech:
+            return self.speech_limiter_attack_ms, self.speech_limiter_release_ms
+        return self.music_limiter_attack_ms, self.music_limiter_release_ms
 
     def bitrate_kbps(self, profile: Profile | str) -> int:
         profile = Profile(profile)

@@ -89,6 +89,7 @@ def measure(path: Path, *, sample_rate: int | None = None, stream: str = "0:a:0"
 
 def render_mp3(src: Path, dst: Path, *, gain_db: float, limiter_db: float | None,
                sample_rate: int, bitrate_kbps: int, lame_quality: int,
+               attack_ms: float = 5.0, release_ms: float = 50.0,
                stream: str = "0:a:0", timeout: float = 3600.0) -> RunOutput:
     """One pass: mono, linear gain, optional true-peak limiter, explicit rate, MP3."""
     chain = ["aformat=sample_fmts=flt:channel_layouts=mono", f"volume={gain_db:.3f}dB:precision=float"]
@@ -97,7 +98,7 @@ def render_mp3(src: Path, dst: Path, *, gain_db: float, limiter_db: float | None
         limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
         chain += [
             f"aresample={sample_rate * 4}",
-            f"alimiter=limit={limit:.6f}:level=false:latency=true:attack=5:release=50",
+            f"alimiter=limit={limit:.6f}:level=false:latency=true:attack={attack_ms:g}:release={release_ms:g}",
         ]
     chain.append(f"aresample={sample_rate}")
     argv = [

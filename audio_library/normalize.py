@@ -84,7 +84,7 @@ def _slope(plan: GainPlan, out: Loudness, previous: tuple[GainPlan, Loudness] | 
     dg = plan.gain_db - prev_plan.gain_db
     if abs(dg) < 0.05 or prev_plan.limiter_db != plan.limiter_db:
         return 0.8
-    return min(1.0, max(0.3, (out.integrated_lufs - prev_out.integrated_lufs) / dg))
+    return min(1.0, max(0.4, (out.integrated_lufs - prev_out.integrated_lufs) / dg))
 
 
 def correct_plan(plan: GainPlan, out: Loudness, *, target_lufs: float, ceiling_dbtp: float,
@@ -106,7 +106,8 @@ def correct_plan(plan: GainPlan, out: Loudness, *, target_lufs: float, ceiling_d
         return GainPlan(round(plan.gain_db + step, 2), None, METHOD_PEAK)
     if excess <= 0 and loud_ok:
         return None
-    gain = plan.gain_db if loud_ok else plan.gain_db + error / _slope(plan, out, previous)
+    step = 0.0 if loud_ok else max(-6.0, min(6.0, error / _slope(plan, out, previous)))
+    gain = plan.gain_db + step
     limiter = plan.limiter_db
     if excess > 0:
         # MP3 coding adds peak above what the limiter let through: pull the limiter down by that.
@@ -142,6 +143,7 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
         raise InvalidParameterError("Loại nội dung phải là speech hoặc music.") from exc
     _check_params(target, ceiling, rate)
     bitrate = config.bitrate_kbps(profile)
+    attack, release = config.limiter_timing(profile)
     src = Path(input_path)
     dst = Path(output_path)
     if rate != config.sample_rate:
@@ -158,7 +160,8 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
             renders += 1
             run = ffmpeg_cli.render_mp3(src, tmp, gain_db=plan.gain_db, limiter_db=plan.limiter_db,
                                         sample_rate=rate, bitrate_kbps=bitrate,
-                                        lame_quality=config.lame_quality, timeout=config.process_timeout_s)
+                                        lame_quality=config.lame_quality, attack_ms=attack,
+                                        release_ms=release, timeout=config.process_timeout_s)
             if run.returncode != 0:
                 raise ProcessingError(detail=run.tail[-500:])
             out = measure_loudness(tmp, timeout=config.process_timeout_s)
@@ -179,7 +182,8 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
             renders += 1
             run = ffmpeg_cli.render_mp3(src, tmp, gain_db=plan.gain_db, limiter_db=plan.limiter_db,
                                         sample_rate=rate, bitrate_kbps=bitrate,
-                                        lame_quality=config.lame_quality, timeout=config.process_timeout_s)
+                                        lame_quality=config.lame_quality, attack_ms=attack,
+                                        release_ms=release, timeout=config.process_timeout_s)
             if run.returncode != 0:
                 raise ProcessingError(detail=run.tail[-500:])
             out = measure_loudness(tmp, timeout=config.process_timeout_s)

@@ -29,8 +29,10 @@ class TtsEngine(Protocol):
 class EspeakNgEngine:
     voices = VOICES
 
-    def __init__(self, speed_wpm: int = 150, timeout_s: float = 600.0) -> None:
+    # espeak-ng's default amplitude (100) clips Vietnamese voices; 50 keeps peaks near -4 dBFS.
+    def __init__(self, speed_wpm: int = 150, amplitude: int = 50, timeout_s: float = 600.0) -> None:
         self.speed_wpm = speed_wpm
+        self.amplitude = amplitude
         self.timeout_s = timeout_s
 
     def synthesize(self, text: str, voice: str, out_path: Path) -> None:
@@ -41,7 +43,8 @@ class EspeakNgEngine:
             raise ToolMissingError("Không tìm thấy chương trình espeak-ng trên máy chủ.", tool="espeak-ng")
         # Text goes through stdin: no shell, no argument parsing of the officer's text.
         done = subprocess.run(
-            [binary, "-v", voice, "-s", str(self.speed_wpm), "-b", "1", "-w", str(out_path), "--stdin"],
+            [binary, "-v", voice, "-s", str(self.speed_wpm), "-a", str(self.amplitude), "-b", "1",
+             "-w", str(out_path), "--stdin"],
             input=text.encode("utf-8"), capture_output=True, timeout=self.timeout_s,
         )
         if done.returncode != 0 or not Path(out_path).is_file() or Path(out_path).stat().st_size <= 44:

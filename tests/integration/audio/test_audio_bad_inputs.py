@@ -47,9 +47,10 @@ def _truncated(path):
 
 
 def _video_without_audio(path):
+    mp4 = path.with_suffix(".mp4")
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=d=2:s=64x64",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)], check=True)
-    return path
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(mp4)], check=True)
+    return mp4
 
 
 def _random(path):

@@ -1,0 +1,84 @@
+"""LoaXa normalization vs ffmpeg-normalize on the same 10-minute programme.
+
+Run:  .venv/bin/python benchmarks/bench_normalize.py [--minutes 10]
+Prints each wall time, the ratio, each output's loudness error (independent
+meter: pyloudnorm filters + scipy true peak), and peak RSS of our process and
+of its ffmpeg children. Both produce mono 44.1 kHz MP3 at 64 kbit/s, -16 LUFS,
+-1.5 dBTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from audio_library import normalize  # noqa: E402
+from tests.support.audio_fixtures import espeak_wav, generate, independent_meter  # noqa: E402
+
+TARGET, CEILING = -16.0, -1.5
+TEXT = ("Kính thưa bà con, Ủy ban nhân dân xã thông báo lịch tiêm phòng cho trẻ em và kế hoạch "
+        "phòng chống lụt bão. Đề nghị các hộ gia đình chuẩn bị lương thực, nước uống, thuốc men. ")
+
+
+def make_programme(work: Path, minutes: float) -> Path:
+    """Speech (espeak-ng) alternating with music-like pink-noise beds, stereo MP3, ~-23 LUFS."""
+    speech = espeak_wav(work / "speech.wav", TEXT * 3)
+    bed = generate(work / "bed.wav", kind="speechlike", seconds=20, rate=44100, channels=1, lufs=-28)
+    listing = work / "list.txt"
+    listing.write_text("".join(f"file '{p}'\n" for p in (speech, bed)))
+    out = work / "programme.mp3"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-f", "concat", "-safe", "0",
+         "-i", str(listing), "-t", str(minutes * 60), "-af", "aresample=44100,volume=-4dB",
+         "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k", str(out)], check=True)
+    return out
+
+
+def run_ours(src: Path, dst: Path) -> float:
+    start = time.perf_counter()
+    normalize(src, dst, target_lufs=TARGET, true_peak=CEILING, profile="speech")
+    return time.perf_counter() - start
+
+
+def run_reference(src: Path, dst: Path) -> float:
+    exe = shutil.which("ffmpeg-normalize") or str(Path(sys.executable).parent / "ffmpeg-normalize")
+    start = time.perf_counter()
+    subprocess.run([exe, str(src), "-o", str(dst), "-f", "-nt", "ebu", "-t", str(TARGET), "-tp", str(CEILING),
+                    "-ar", "44100", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-q"], check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        src = make_programme(work, args.minutes)
+        before_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        ours_s = run_ours(src, work / "ours.mp3")
+        ours_children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        ref_s = run_reference(src, work / "ref.mp3")
+        ours = independent_meter(work / "ours.mp3")
+        ref = independent_meter(work / "ref.mp3")
+    print(f"programme: {args.minutes:g} min speech + beds, stereo MP3 128k -> mono MP3 64k, "
+          f"target {TARGET} LUFS / {CEILING} dBTP")
+    print(f"{'':18}{'wall s':>9}{'LUFS':>9}{'error LU':>10}{'TP dBTP':>9}")
+    for name, wall, m in (("loaxa", ours_s, ours), ("ffmpeg-normalize", ref_s, ref)):
+        print(f"{name:18}{wall:9.2f}{m.lufs:9.2f}{m.lufs - TARGET:10.2f}{m.true_peak_dbtp:9.2f}")
+    print(f"speed ratio (ffmpeg-normalize / loaxa): {ref_s / ours_s:.2f}x")
+    print(f"peak RSS: python process {self_kb / 1024:.0f} MB (includes the generator and meter), "
+          f"largest ffmpeg child {max(ours_children_kb, before_children) / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
