@@ -325,3 +325,36 @@ def test_gateway_worker_keeps_going_after_the_inbox_raises(acl_broker, gateways,
     a.publish(topics.status("dev-aaa"), p.encode(status_doc("dev-aaa")))
     assert inbox.wait_for(lambda m: m.device_id == "dev-aaa")[0].kind == "status"
     assert metric(metrics, "loaxa_device_inbox_batches_total") >= 1
+
+
+def test_gateway_counts_queue_full_drops_when_the_inbox_falls_behind(acl_broker, gateways, probes):
+    release = threading.Event()
+    metrics = Metrics()
+
+    class SlowInbox(RecordingInbox):
+        def handle(self, batch: list[InboundMessage]) -> None:
+            release.wait(30)  # stuck (e.g. a database lock) until the test lets go
+            super().handle(batch)
+
+    inbox = SlowInbox()
+    gateways(acl_broker, inbox, metrics=metrics, queue_size=5, max_batch=1)
+    topics = p.Topics(acl_broker.prefix)
+    a = probes(acl_broker, "dev-aaa")
+    for v in range(1, 21):
+        a.publish(topics.ack("dev-aaa"), p.encode(ack_doc("dev-aaa", v)))
+    # Nothing blocks paho's thread: all 20 are classified while the inbox is stuck.
+    poll(lambda: metric(metrics, "loaxa_device_messages_total", kind="ack") + dropped(metrics, "queue_full") >= 20,
+         15, "all 20 acks classified")
+    release.set()
+    accepted = metric(metrics, "loaxa_device_messages_total", kind="ack")
+    assert dropped(metrics, "queue_full") >= 20 - 1 - 5  # one in the stuck batch, five queued
+    inbox.wait_for(lambda m: True, count=int(accepted))
+    assert len(inbox.messages()) == accepted
+
+
+def test_gateway_with_a_wrong_password_logs_the_refusal_and_stays_disconnected(acl_broker, gateways, caplog):
+    caplog.set_level(logging.ERROR, logger="broadcast.devices.gateway")
+    acl_broker.server_password = "not-the-password"
+    gw = gateways(acl_broker, RecordingInbox(), connect=False)
+    poll(lambda: any("từ chối kết nối" in r.getMessage() for r in caplog.records), 15, "the refusal to be logged")
+    assert not gw.connected and not gw.wait_connected(0)
