@@ -1,7 +1,7 @@
 """The one composition root: builds every adapter from settings. Nothing is built at import time."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcast.persistence.database import make_engine, make_session_factory, ping
 from broadcast.persistence.unit_of_work import SqlUnitOfWork
 from broadcast.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
+from broadcast.devices.signer import DocumentSigner
 from broadcast.metrics import Metrics
 from broadcast.services.users import LoginPolicy
 from broadcast.settings import Settings
@@ -30,6 +31,14 @@ class Container:
     tokens: JwtTokenIssuer
     login_policy: LoginPolicy
     metrics: Metrics
+    _signer: DocumentSigner | None = field(default=None, repr=False)
+
+    @property
+    def signer(self) -> DocumentSigner:
+        """The Ed25519 key, created in the data dir on first use (or read from LOAXA_SIGNING_KEY_FILE)."""
+        if self._signer is None:
+            self._signer = DocumentSigner.from_file(self.settings.effective_signing_key_file)
+        return self._signer
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)

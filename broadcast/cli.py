@@ -21,6 +21,10 @@ users_app = typer.Typer(help="Tài khoản người dùng.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(areas_app, name="areas")
 app.add_typer(users_app, name="users")
+devices_app = typer.Typer(help="Thiết bị (cụm loa).", no_args_is_help=True)
+mqtt_app = typer.Typer(help="Máy chủ MQTT (mosquitto).", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+app.add_typer(mqtt_app, name="mqtt")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -115,6 +119,78 @@ def users_set_password(username: str) -> None:
         set_password(container.uow(), container.clock, container.hasher, Actor(None), username=username,
                      password=password)
     console.print(f"Đã đặt lại mật khẩu cho {username}.")
+
+
+@devices_app.command("import")
+def devices_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: id,name,area_code,zones,vendor,...")],
+    credentials_out: Annotated[Path | None, typer.Option(help="Ghi mật khẩu MQTT (chỉ hiện một lần) ra tệp CSV.")] = None,
+) -> None:
+    """Đăng ký hàng loạt thiết bị từ tệp CSV; dòng lỗi không làm dừng các dòng khác."""
+    from rich.table import Table
+
+    from broadcast.services.context import Actor
+    from broadcast.services.devices import import_devices
+
+    with container_for_cli() as container:
+        results = import_devices(container.uow(), container.clock, Actor(None), file.read_text(encoding="utf-8-sig"))
+    table = Table("Dòng", "Thiết bị", "Kết quả")
+    for row in results:
+        table.add_row(str(row.line), row.device_id, ("[green]" if row.ok else "[red]") + row.message)
+    console.print(table)
+    if credentials_out is not None:
+        credentials_out.touch(mode=0o600)
+        credentials_out.write_text("device_id,password\n" + "".join(
+            f"{r.device_id},{r.mqtt_password}\n" for r in results if r.ok), encoding="utf-8")
+    failed = sum(not r.ok for r in results)
+    console.print(f"{len(results) - failed} thiết bị đã đăng ký, {failed} dòng lỗi.")
+    if failed:
+        raise typer.Exit(1)
+
+
+@devices_app.command("rotate-secret")
+def devices_rotate_secret(device_id: str) -> None:
+    """Cấp mật khẩu MQTT mới cho thiết bị (mật khẩu cũ hết hiệu lực khi cấu hình mosquitto được nạp lại)."""
+    from broadcast.services.context import Actor
+    from broadcast.services.devices import rotate_secret
+
+    with container_for_cli() as container:
+        password = rotate_secret(container.uow(), container.clock, Actor(None), device_id)
+    console.print(f"Mật khẩu mới của {device_id}: {password}")
+
+
+@devices_app.command("disable")
+def devices_disable(device_id: str) -> None:
+    """Vô hiệu hóa thiết bị: không nhận lịch mới, bị loại khỏi tệp mật khẩu mosquitto."""
+    from broadcast.services.context import Actor
+    from broadcast.services.devices import set_disabled
+
+    with container_for_cli() as container:
+        set_disabled(container.uow(), container.clock, Actor(None), device_id, True)
+    console.print(f"Đã vô hiệu hóa thiết bị {device_id}.")
+
+
+@mqtt_app.command("config")
+def mqtt_config(
+    outdir: Path,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe của mosquitto.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option()] = 1883,
+    persistence_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Ghi passwd, acl và mosquitto.conf (không cho phép truy cập ẩn danh) vào OUTDIR."""
+    from broadcast.services.devices import broker_accounts
+    from broadcast.devices.broker_config import write_broker_config
+
+    with container_for_cli() as container:
+        endpoint = container.settings.mqtt
+        if not endpoint.username or not endpoint.password:
+            err_console.print("[red]Lỗi:[/red] LOAXA_MQTT_URL phải có tài khoản máy chủ: mqtt://user:pass@host:port")
+            raise typer.Exit(2)
+        accounts = broker_accounts(container.uow())
+        conf = write_broker_config(outdir, container.settings.topic_prefix, endpoint.username, endpoint.password, [],
+                                   host, port, persistence_dir, hashed_devices=accounts)
+    console.print(f"Đã ghi cấu hình cho {len(accounts)} thiết bị: {conf}")
+    console.print("Nạp lại mosquitto để áp dụng: kill -HUP <pid> (hoặc systemctl reload mosquitto).")
 
 
 @app.command("serve")

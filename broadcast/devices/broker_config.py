@@ -55,15 +55,18 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
-def render_passwd(accounts: Iterable[tuple[str, str]]) -> str:
+def render_passwd(accounts: Iterable[tuple[str, str]], hashed_accounts: Iterable[tuple[str, str]] = ()) -> str:
+    """One line per account: plaintext passwords are hashed here; `hashed_accounts` carry `$7$` hashes
+    already (the server stores only hashes of device secrets)."""
     lines = []
     seen: set[str] = set()
-    for user, password in accounts:
+    entries = [(user, hash_password(password)) for user, password in accounts] + list(hashed_accounts)
+    for user, hashed in entries:
         _check_user(user)
-        if ":" in user or user in seen:
-            raise ValueError(f"duplicate or bad username: {user!r}")
+        if ":" in user or user in seen or not hashed.startswith("$7$"):
+            raise ValueError(f"duplicate or bad account: {user!r}")
         seen.add(user)
-        lines.append(f"{user}:{hash_password(password)}")
+        lines.append(f"{user}:{hashed}")
     return "\n".join(lines) + "\n"
 
 
@@ -153,8 +156,11 @@ def write_broker_config(
     persistence_dir: str | os.PathLike[str] | None = None,
     *,
     run_as_user: str | None = None,
+    hashed_devices: Iterable[tuple[str, str]] = (),
 ) -> Path:
     """Write `passwd`, `acl` and `mosquitto.conf` into outdir; return the conf path.
+
+    `devices` carry plaintext secrets, `hashed_devices` their stored `$7$` hashes.
 
     `run_as_user`: mosquitto started as root switches to user `mosquitto`
     unless told otherwise; tests running as root pass "root" so the broker can
@@ -165,7 +171,7 @@ def write_broker_config(
     passwd, acl, conf = out / "passwd", out / "acl", out / "mosquitto.conf"
     accounts = [(server_user, server_password), *devices]
     # The password file holds hashes of device secrets: owner-only.
-    _write(passwd, render_passwd(accounts), 0o600)
+    _write(passwd, render_passwd(accounts, hashed_devices), 0o600)
     _write(acl, render_acl(prefix, server_user), 0o644)
     pdir = Path(persistence_dir).resolve() if persistence_dir is not None else None
     if pdir is not None:

@@ -77,3 +77,98 @@ class AuditRow(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(default=dict)
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    commune_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    vendor: Mapped[str] = mapped_column(String(100), default="")
+    model: Mapped[str] = mapped_column(String(100), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    connection: Mapped[str] = mapped_column(String(16))
+    mqtt_password_hash: Mapped[str] = mapped_column(String(200))  # mosquitto $7$ PBKDF2; the secret is shown once
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    test_device: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    # Live state, from status documents.
+    online: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    last_seen: Mapped[datetime | None]
+    firmware: Mapped[str | None] = mapped_column(String(64))
+    volume: Mapped[int | None]
+    playing_item: Mapped[str | None] = mapped_column(String(128))
+    playing_since: Mapped[datetime | None]
+    clock_offset_ms: Mapped[int | None] = mapped_column(BigInteger)
+    storage_free_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    reported_version: Mapped[int | None] = mapped_column(BigInteger)
+    zones: Mapped[list[DeviceZoneRow]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                      order_by="DeviceZoneRow.zone_id")
+
+
+class DeviceZoneRow(Base):
+    __tablename__ = "device_zones"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(ForeignKey("zones.id"), primary_key=True, index=True)
+
+
+class SchedulePublicationRow(Base):
+    """The outbox of schedule documents: written with the change, published after commit, retried until acked."""
+
+    __tablename__ = "schedule_publications"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict]
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    received_at: Mapped[datetime | None]  # first `received` (or later) ack of this version
+
+
+class DeviceAckRow(Base):
+    """Every ack stage once: idempotent on (device, ref, stage, item)."""
+
+    __tablename__ = "device_acks"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    ref_kind: Mapped[str] = mapped_column(String(16))  # schedule | command
+    ref_id: Mapped[str] = mapped_column(String(128))
+    stage: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[str] = mapped_column(String(128), default="")
+    at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    __table_args__ = (
+        UniqueConstraint("device_id", "ref_kind", "ref_id", "stage", "item_id", name="uq_device_ack"),
+        Index("ix_device_acks_ref", "ref_kind", "ref_id"),
+    )
+
+
+class CommandRow(Base):
+    __tablename__ = "commands"
+    cmd_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    document: Mapped[dict]
+    target_kind: Mapped[str] = mapped_column(String(8))  # zone | device
+    target_id: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CommandDeliveryRow(Base):
+    """The devices a command is meant to reach, and the furthest stage each reported."""
+
+    __tablename__ = "command_deliveries"
+    cmd_id: Mapped[str] = mapped_column(ForeignKey("commands.cmd_id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    stage: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcast.persistence.device_repositories import SqlDeliveryRepository, SqlDeviceRepository
 from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
                                                 SqlUserRepository, SqlZoneRepository)
 
@@ -20,6 +21,8 @@ class SqlUnitOfWork:
             self.users = SqlUserRepository(self.session)
             self.audit = SqlAuditRepository(self.session)
             self.login_throttle = SqlLoginThrottleRepository(self.session)
+            self.devices = SqlDeviceRepository(self.session)
+            self.delivery = SqlDeliveryRepository(self.session)
         self._depth += 1
         return self
 

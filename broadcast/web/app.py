@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from broadcast.bootstrap import Container
 from broadcast.web.errors import install_error_handlers
 from broadcast.web.middleware import BodyLimitMiddleware, MetricsMiddleware
-from broadcast.web.routes import areas, auth, health, users
+from broadcast.web.routes import areas, auth, devices, health, users
 
 API_PREFIX = "/api/v1"
 UPLOAD_PREFIXES = (f"{API_PREFIX}/audio",)
@@ -24,7 +24,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, areas, users):
+    for module in (auth, areas, users, devices):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -94,3 +94,64 @@ class AuditOut(BaseModel):
     @classmethod
     def of(cls, entry: AuditEntry) -> AuditOut:
         return cls(**entry.__dict__)
+
+
+class DeviceIn(StrictModel):
+    id: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    area_code: str = Field(max_length=16)
+    zones: list[str] = Field(default_factory=list, max_length=50)
+    vendor: str = Field(default="", max_length=100)
+    model: str = Field(default="", max_length=100)
+    latitude: float | None = None
+    longitude: float | None = None
+    connection: str = "other"
+    test_device: bool = False
+
+
+class DeviceStateOut(BaseModel):
+    online: bool
+    last_seen: datetime | None
+    firmware: str | None
+    volume: int | None
+    playing_item: str | None
+    playing_since: datetime | None
+    clock_offset_ms: int | None
+    storage_free_bytes: int | None
+    reported_version: int | None
+    published_version: int | None
+    acknowledged_version: int | None
+    recent_acks: list[dict] = Field(default_factory=list)
+
+
+class DeviceOut(BaseModel):
+    id: str
+    name: str
+    area_code: str
+    province_code: str
+    zones: list[str]
+    listens_on: list[str]
+    vendor: str
+    model: str
+    latitude: float | None
+    longitude: float | None
+    connection: str
+    disabled: bool
+    test_device: bool
+    state: DeviceStateOut | None = None
+
+    @classmethod
+    def of(cls, device, state=None) -> DeviceOut:
+        return cls(id=device.id, name=device.name, area_code=device.commune_code, province_code=device.province_code,
+                   zones=list(device.zones), listens_on=list(device.all_zones()), vendor=device.vendor,
+                   model=device.model, latitude=device.latitude, longitude=device.longitude,
+                   connection=device.connection.value, disabled=device.disabled, test_device=device.test_device,
+                   state=DeviceStateOut(**{**state.__dict__, "recent_acks": list(state.recent_acks)}) if state else None)
+
+
+class DeviceCredentialsOut(BaseModel):
+    device: DeviceOut
+    mqtt_username: str
+    mqtt_password: str
+    signing_public_key: str
+    topic_prefix: str

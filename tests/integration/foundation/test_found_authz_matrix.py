@@ -35,11 +35,22 @@ def _read_zones(client, headers, commune, _unique):
     return client.get("/api/v1/zones", params={"commune": commune}, headers=headers)
 
 
+def _device(client, headers, commune, unique):
+    return client.post("/api/v1/devices", headers=headers,
+                       json={"id": f"dev-{unique:04d}", "name": f"Cụm loa {unique}", "area_code": commune})
+
+
+def _read_devices(client, headers, commune, _unique):
+    return client.get("/api/v1/devices", params={"area": commune}, headers=headers)
+
+
 ALL = frozenset(Role)
 CASES = [
     Case("read zones", ALL, _read_zones, 200),
     Case("create zone", frozenset({Role.ADMIN, Role.EDITOR}), _zone, 201),
     Case("create user", frozenset({Role.ADMIN}), _new_user, 201),
+    Case("register device", frozenset({Role.ADMIN}), _device, 201),
+    Case("read devices", ALL, _read_devices, 200),
 ]
 # Actions not tied to one area: allowed roles only, whatever their area.
 GLOBAL_CASES = [
@@ -89,7 +100,9 @@ def test_global_actions_by_role(client, signed_in):
 @pytest.mark.parametrize("method,path", [
     ("get", "/api/v1/areas"), ("get", f"/api/v1/areas/{HANOI}"), ("get", "/api/v1/zones"),
     ("post", "/api/v1/zones"), ("get", "/api/v1/users"), ("post", "/api/v1/users"), ("get", "/api/v1/audit"),
-    ("get", "/api/v1/auth/me"),
+    ("get", "/api/v1/auth/me"), ("get", "/api/v1/devices"), ("post", "/api/v1/devices"),
+    ("get", "/api/v1/devices/signing-key"), ("get", "/api/v1/devices/dev-0001"),
+    ("post", "/api/v1/devices/dev-0001/rotate-secret"), ("post", "/api/v1/devices/dev-0001/disable"),
 ])
 def test_no_token_is_401(client, method, path):
     response = getattr(client, method)(path)

@@ -1,0 +1,55 @@
+"""Delivery of signed documents to devices: publications (the outbox) and what devices report back."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Publication:
+    device_id: str
+    version: int
+    fingerprint: str
+    document: dict
+    created_at: datetime
+    published_at: datetime | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    device_id: str
+    online: bool
+    received_at: datetime
+    firmware: str | None = None
+    volume: int | None = None
+    playing_item: str | None = None
+    playing_since: datetime | None = None
+    clock_offset_ms: int | None = None
+    storage_free_bytes: int | None = None
+    schedule_version: int | None = None
+
+
+@dataclass(frozen=True)
+class AckReport:
+    device_id: str
+    ref_kind: str  # schedule | command
+    ref_id: str
+    stage: str
+    at: datetime
+    received_at: datetime
+    item_id: str = ""
+    reason: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.device_id, self.ref_kind, self.ref_id, self.stage, self.item_id)
+
+
+def retry_delay(base_s: int, attempts: int, cap_s: int = 3600) -> timedelta:
+    """Backoff for republishing an unacknowledged document: base, 2x, 4x ... capped."""
+    return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), cap_s))

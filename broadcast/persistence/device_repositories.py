@@ -1,0 +1,222 @@
+"""Devices, their live state, the schedule outbox and acks, in SQL."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from broadcast.domain.delivery import AckReport, Publication, StatusReport
+from broadcast.domain.devices import STAGE_PROGRESS, AckStage, Connection, Device, DeviceQuery, DeviceState
+from broadcast.persistence.models import (AreaRow, CommandDeliveryRow, DeviceAckRow, DeviceRow, DeviceZoneRow,
+                                          SchedulePublicationRow)
+from broadcast.persistence.repositories import _aware, within_areas_clause
+
+RECEIVED_OR_LATER = [s.value for s in AckStage if STAGE_PROGRESS[s] >= 1 and s not in (AckStage.REJECTED, AckStage.EXPIRED)]
+
+
+def _device(row: DeviceRow, province_code: str) -> Device:
+    return Device(id=row.id, name=row.name, commune_code=row.commune_code, province_code=province_code,
+                  zones=tuple(z.zone_id for z in row.zones), vendor=row.vendor, model=row.model,
+                  latitude=row.latitude, longitude=row.longitude, connection=Connection(row.connection),
+                  disabled=row.disabled, test_device=row.test_device)
+
+
+def _state(row: DeviceRow, published: int | None, acknowledged: int | None, recent: tuple[dict, ...] = ()) -> DeviceState:
+    return DeviceState(online=row.online, last_seen=_aware(row.last_seen), firmware=row.firmware, volume=row.volume,
+                       playing_item=row.playing_item, playing_since=_aware(row.playing_since),
+                       clock_offset_ms=row.clock_offset_ms, storage_free_bytes=row.storage_free_bytes,
+                       reported_version=row.reported_version, published_version=published,
+                       acknowledged_version=acknowledged, recent_acks=recent)
+
+
+def _latest_versions():
+    published = (select(SchedulePublicationRow.device_id, func.max(SchedulePublicationRow.version).label("v"))
+                 .group_by(SchedulePublicationRow.device_id).subquery())
+    acked = (select(SchedulePublicationRow.device_id, func.max(SchedulePublicationRow.version).label("v"))
+             .where(SchedulePublicationRow.received_at.is_not(None))
+             .group_by(SchedulePublicationRow.device_id).subquery())
+    return published, acked
+
+
+class SqlDeviceRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def _province_of(self, commune_code: str) -> str:
+        return self.session.scalar(select(AreaRow.parent_code).where(AreaRow.code == commune_code)) or ""
+
+    def get(self, device_id: str) -> Device | None:
+        row = self.session.get(DeviceRow, device_id)
+        return _device(row, self._province_of(row.commune_code)) if row else None
+
+    def add(self, device: Device, *, mqtt_password_hash: str, created_at: datetime) -> None:
+        self.session.add(DeviceRow(
+            id=device.id, name=device.name, commune_code=device.commune_code, vendor=device.vendor,
+            model=device.model, latitude=device.latitude, longitude=device.longitude,
+            connection=device.connection.value, mqtt_password_hash=mqtt_password_hash, disabled=device.disabled,
+            test_device=device.test_device, created_at=created_at, online=False,
+            zones=[DeviceZoneRow(zone_id=z) for z in device.zones]))
+        self.session.flush()
+
+    def set_password_hash(self, device_id: str, mqtt_password_hash: str) -> None:
+        self.session.get_one(DeviceRow, device_id).mqtt_password_hash = mqtt_password_hash
+
+    def set_disabled(self, device_id: str, disabled: bool) -> None:
+        self.session.get_one(DeviceRow, device_id).disabled = disabled
+
+    def list(self, query: DeviceQuery) -> Sequence[tuple[Device, DeviceState]]:
+        published, acked = _latest_versions()
+        stmt = (select(DeviceRow, AreaRow.parent_code, published.c.v, acked.c.v)
+                .join(AreaRow, AreaRow.code == DeviceRow.commune_code)
+                .outerjoin(published, published.c.device_id == DeviceRow.id)
+                .outerjoin(acked, acked.c.device_id == DeviceRow.id)
+                .order_by(DeviceRow.id).limit(query.limit).offset(query.offset))
+        if query.within_areas is not None:
+            stmt = stmt.where(within_areas_clause(DeviceRow.commune_code, query.within_areas))
+        if query.area_code is not None:
+            stmt = stmt.where(or_(DeviceRow.commune_code == query.area_code, AreaRow.parent_code == query.area_code))
+        if query.zone_id is not None:
+            stmt = stmt.where(DeviceRow.zones.any(DeviceZoneRow.zone_id == query.zone_id))
+        if query.online is not None:
+            stmt = stmt.where(DeviceRow.online.is_(query.online))
+        if not query.include_disabled:
+            stmt = stmt.where(DeviceRow.disabled.is_(False))
+        if query.stale_schedule is not None:
+            stale = and_(published.c.v.is_not(None), or_(acked.c.v.is_(None), acked.c.v < published.c.v))
+            stmt = stmt.where(stale if query.stale_schedule else ~stale)
+        return [(_device(row, province or ""), _state(row, pub, ack))
+                for row, province, pub, ack in self.session.execute(stmt)]
+
+    def state(self, device_id: str, *, recent_acks: int = 20) -> DeviceState:
+        row = self.session.get_one(DeviceRow, device_id)
+        published = self.session.scalar(select(func.max(SchedulePublicationRow.version))
+                                        .where(SchedulePublicationRow.device_id == device_id))
+        acked = self.session.scalar(select(func.max(SchedulePublicationRow.version))
+                                    .where(SchedulePublicationRow.device_id == device_id,
+                                           SchedulePublicationRow.received_at.is_not(None)))
+        acks = self.session.scalars(select(DeviceAckRow).where(DeviceAckRow.device_id == device_id)
+                                    .order_by(DeviceAckRow.id.desc()).limit(recent_acks))
+        recent = tuple({"ref": {a.ref_kind: int(a.ref_id) if a.ref_kind == "schedule" else a.ref_id},
+                        "stage": a.stage, "item_id": a.item_id or None, "at": _aware(a.at),
+                        "reason": a.reason} for a in acks)
+        return _state(row, published, acked, recent)
+
+    def broker_accounts(self) -> Sequence[tuple[str, str]]:
+        rows = self.session.execute(select(DeviceRow.id, DeviceRow.mqtt_password_hash)
+                                    .where(DeviceRow.disabled.is_(False)).order_by(DeviceRow.id))
+        return [(device_id, password_hash) for device_id, password_hash in rows]
+
+    def directory(self) -> Sequence[Device]:
+        rows = self.session.execute(select(DeviceRow, AreaRow.parent_code)
+                                    .join(AreaRow, AreaRow.code == DeviceRow.commune_code)
+                                    .where(DeviceRow.disabled.is_(False)).order_by(DeviceRow.id))
+        return [_device(row, province or "") for row, province in rows]
+
+
+def _publication(row: SchedulePublicationRow) -> Publication:
+    return Publication(device_id=row.device_id, version=row.version, fingerprint=row.fingerprint,
+                       document=row.document, created_at=_aware(row.created_at),
+                       published_at=_aware(row.published_at), attempts=row.attempts,
+                       next_attempt_at=_aware(row.next_attempt_at), received_at=_aware(row.received_at))
+
+
+class SqlDeliveryRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def latest_publication(self, device_id: str) -> Publication | None:
+        row = self.session.scalar(select(SchedulePublicationRow).where(SchedulePublicationRow.device_id == device_id)
+                                  .order_by(SchedulePublicationRow.version.desc()).limit(1))
+        return _publication(row) if row else None
+
+    def add_publication(self, publication: Publication) -> None:
+        self.session.add(SchedulePublicationRow(
+            device_id=publication.device_id, version=publication.version, fingerprint=publication.fingerprint,
+            document=publication.document, created_at=publication.created_at, attempts=0,
+            next_attempt_at=publication.created_at))
+        self.session.flush()
+
+    def due_publications(self, *, now: datetime, limit: int) -> Sequence[Publication]:
+        """Newest version per device, not yet acknowledged, whose next attempt is due; never-published first.
+
+        A device that is known to be offline waits: the broker keeps the retained document for it anyway.
+        """
+        newest = (select(SchedulePublicationRow.device_id, func.max(SchedulePublicationRow.version).label("v"))
+                  .group_by(SchedulePublicationRow.device_id).subquery())
+        stmt = (select(SchedulePublicationRow)
+                .join(newest, and_(newest.c.device_id == SchedulePublicationRow.device_id,
+                                   newest.c.v == SchedulePublicationRow.version))
+                .join(DeviceRow, DeviceRow.id == SchedulePublicationRow.device_id)
+                .where(SchedulePublicationRow.received_at.is_(None),
+                       SchedulePublicationRow.next_attempt_at <= now,
+                       DeviceRow.disabled.is_(False),
+                       or_(SchedulePublicationRow.published_at.is_(None), DeviceRow.online.is_(True)))
+                .order_by(SchedulePublicationRow.published_at.is_not(None), SchedulePublicationRow.created_at)
+                .limit(limit))
+        return [_publication(r) for r in self.session.scalars(stmt)]
+
+    def mark_published(self, device_id: str, version: int, *, at: datetime, next_attempt_at: datetime) -> None:
+        self.session.execute(update(SchedulePublicationRow)
+                             .where(SchedulePublicationRow.device_id == device_id,
+                                    SchedulePublicationRow.version == version)
+                             .values(published_at=at, attempts=SchedulePublicationRow.attempts + 1,
+                                     next_attempt_at=next_attempt_at))
+
+    def record_statuses(self, statuses: Sequence[StatusReport]) -> int:
+        """Apply the newest status per device; returns how many known devices were updated."""
+        newest: dict[str, StatusReport] = {}
+        for status in statuses:
+            newest[status.device_id] = status
+        rows = {r.id: r for r in self.session.scalars(select(DeviceRow).where(DeviceRow.id.in_(newest)))}
+        for device_id, status in newest.items():
+            row = rows.get(device_id)
+            if row is None:
+                continue
+            row.online = status.online
+            row.last_seen = status.received_at
+            if status.online:
+                row.firmware, row.volume = status.firmware, status.volume
+                row.playing_item, row.playing_since = status.playing_item, status.playing_since
+                row.clock_offset_ms, row.storage_free_bytes = status.clock_offset_ms, status.storage_free_bytes
+                row.reported_version = status.schedule_version
+            else:
+                row.playing_item = row.playing_since = None
+        return len(rows)
+
+    def record_acks(self, acks: Sequence[AckReport]) -> list[AckReport]:
+        """Store each (device, ref, stage, item) once; returns the ones that were new."""
+        unique = {a.key: a for a in acks}
+        known = set(self.session.scalars(select(DeviceRow.id).where(DeviceRow.id.in_({a.device_id for a in acks}))))
+        unique = {k: a for k, a in unique.items() if a.device_id in known}
+        if not unique:
+            return []
+        existing = set(self.session.execute(
+            select(DeviceAckRow.device_id, DeviceAckRow.ref_kind, DeviceAckRow.ref_id, DeviceAckRow.stage,
+                   DeviceAckRow.item_id)
+            .where(DeviceAckRow.device_id.in_({k[0] for k in unique}),
+                   DeviceAckRow.ref_id.in_({k[2] for k in unique}))).all())
+        new = [a for k, a in unique.items() if k not in existing]
+        self.session.add_all(DeviceAckRow(
+            device_id=a.device_id, ref_kind=a.ref_kind, ref_id=a.ref_id, stage=a.stage, item_id=a.item_id, at=a.at,
+            received_at=a.received_at, reason=a.reason, started_at=a.started_at, ended_at=a.ended_at) for a in new)
+        for ack in new:
+            if ack.ref_kind == "schedule" and ack.stage in RECEIVED_OR_LATER:
+                self.session.execute(update(SchedulePublicationRow)
+                                     .where(SchedulePublicationRow.device_id == ack.device_id,
+                                            SchedulePublicationRow.version == int(ack.ref_id),
+                                            SchedulePublicationRow.received_at.is_(None))
+                                     .values(received_at=ack.received_at))
+            elif ack.ref_kind == "command":
+                self._advance_command(ack)
+        self.session.flush()
+        return new
+
+    def _advance_command(self, ack: AckReport) -> None:
+        row = self.session.get(CommandDeliveryRow, (ack.ref_id, ack.device_id))
+        if row is None:
+            return
+        current = STAGE_PROGRESS.get(AckStage(row.stage), 0) if row.stage else 0
+        if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
+            row.stage, row.updated_at = ack.stage, ack.received_at

@@ -1,0 +1,128 @@
+"""Getting signed schedules to devices and taking in what they report.
+
+The outbox: a new schedule version is written to the database in the same transaction as the change that
+caused it; publishing happens after commit and is retried until the device acknowledges it. A crash between
+the two only means the same version is published again, which devices answer idempotently.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from broadcast.devices import protocol
+from broadcast.domain.delivery import AckReport, Publication, StatusReport, retry_delay
+from broadcast.domain.devices import AckStage, Device
+from broadcast.services.ports import Clock, DevicePublisher, Signer, UnitOfWork
+
+
+def timeline_fingerprint(zones: Sequence[str], items: Sequence[Mapping[str, Any]], status_interval_s: int) -> str:
+    """What the device would play: equal fingerprints mean no new version is needed."""
+    canonical = json.dumps({"zones": list(zones), "items": list(items), "status_interval_s": status_interval_s},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stage_schedule(uow: UnitOfWork, clock: Clock, signer: Signer, device: Device, items: Sequence[Mapping[str, Any]],
+                   *, horizon_end: datetime, status_interval_s: int = 60) -> Publication | None:
+    """Write a new signed version into the outbox when the device's timeline changed; None when it did not.
+
+    Runs inside the caller's unit of work (no commit here), so the change and its publication commit together.
+    """
+    zones = device.all_zones()
+    fingerprint = timeline_fingerprint(zones, items, status_interval_s)
+    latest = uow.delivery.latest_publication(device.id)
+    if latest is not None and latest.fingerprint == fingerprint:
+        return None
+    now = clock.now()
+    version = latest.version + 1 if latest else 1
+    document = signer.sign(protocol.build_schedule(
+        device.id, version, issued_at=now, horizon_end=horizon_end, zones=zones, items=list(items),
+        status_interval_s=status_interval_s))
+    publication = Publication(device_id=device.id, version=version, fingerprint=fingerprint, document=document,
+                              created_at=now)
+    uow.delivery.add_publication(publication)
+    return publication
+
+
+def flush_outbox(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher: DevicePublisher, *,
+                 retry_base_s: int, batch_size: int = 2000, publish_timeout_s: float = 30.0) -> int:
+    """Publish what is due: new versions, and unacknowledged ones of online devices after a backoff.
+
+    Returns how many documents the broker accepted.
+    """
+    accepted_total = 0
+    while True:
+        uow = uow_factory()
+        with uow:
+            due = uow.delivery.due_publications(now=clock.now(), limit=batch_size)
+        if not due:
+            return accepted_total
+        accepted = publisher.publish_schedules([(p.device_id, p.document) for p in due], timeout=publish_timeout_s)
+        now = clock.now()
+        with uow:
+            for publication, ok in zip(due, accepted):
+                if ok:
+                    delay = retry_delay(retry_base_s, publication.attempts + 1)
+                    uow.delivery.mark_published(publication.device_id, publication.version, at=now,
+                                                next_attempt_at=now + delay)
+            uow.commit()
+        accepted_total += sum(accepted)
+        if not all(accepted) or len(due) < batch_size:
+            return accepted_total
+
+
+def _time_or_none(doc: Mapping[str, Any], field: str) -> datetime | None:
+    value = doc.get(field)
+    return protocol.parse_time(value, field) if value else None
+
+
+def status_report(device_id: str, doc: Mapping[str, Any], received_at: datetime) -> StatusReport:
+    if not doc.get("online"):
+        return StatusReport(device_id=device_id, online=False, received_at=received_at)
+    playing = doc.get("playing") or {}
+    return StatusReport(
+        device_id=device_id, online=True, received_at=received_at, firmware=doc.get("firmware"),
+        volume=doc.get("volume"), playing_item=playing.get("item_id") if playing else None,
+        playing_since=_time_or_none(playing, "since") if playing else None,
+        clock_offset_ms=doc.get("clock_offset_ms"), storage_free_bytes=doc.get("storage_free_bytes"),
+        schedule_version=doc.get("schedule_version"))
+
+
+def ack_report(device_id: str, doc: Mapping[str, Any], received_at: datetime) -> AckReport:
+    ((ref_kind, ref_id),) = doc["ref"].items()
+    return AckReport(device_id=device_id, ref_kind=ref_kind, ref_id=str(ref_id), stage=AckStage(doc["stage"]).value,
+                     at=protocol.parse_time(doc["at"], "at"), received_at=received_at,
+                     item_id=doc.get("item_id") or "", reason=(doc.get("reason") or None),
+                     started_at=_time_or_none(doc, "started_at"), ended_at=_time_or_none(doc, "ended_at"))
+
+
+class DeviceInbox:
+    """Takes batches of validated device messages from the gateway and stores them in one transaction."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], on_acks: Callable[[UnitOfWork, Sequence[AckReport]], None] | None = None):
+        self._uow_factory = uow_factory
+        self._on_acks = on_acks  # e.g. the play log (proof of play) hooks in here
+
+    def handle(self, batch: Iterable[Any]) -> None:
+        statuses, acks = [], []
+        for message in batch:
+            if message.kind == "status":
+                statuses.append(status_report(message.device_id, message.doc, message.received_at))
+            elif message.kind == "ack":
+                acks.append(ack_report(message.device_id, message.doc, message.received_at))
+        uow = self._uow_factory()
+        with uow:
+            if statuses:
+                uow.delivery.record_statuses(statuses)
+            if acks:
+                new = uow.delivery.record_acks(acks)
+                if new and self._on_acks:
+                    self._on_acks(uow, new)
+            uow.commit()
+
+
+def schedule_horizon_end(now: datetime, days: int) -> datetime:
+    return now + timedelta(days=days)

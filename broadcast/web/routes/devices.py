@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from broadcast.domain.devices import DeviceQuery
+from broadcast.services import devices as device_service
+from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.schemas import DeviceCredentialsOut, DeviceIn, DeviceOut
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+
+@router.get("/signing-key")
+def signing_key(container: ContainerDep, _principal: PrincipalDep) -> dict:
+    """The server's Ed25519 public key (raw 32 bytes, base64) that devices verify documents with."""
+    return {"algorithm": "Ed25519", "public_key": container.signer.public_key_b64,
+            "topic_prefix": container.settings.topic_prefix}
+
+
+def _credentials(container, device, password: str) -> DeviceCredentialsOut:
+    return DeviceCredentialsOut(device=DeviceOut.of(device), mqtt_username=device.id, mqtt_password=password,
+                                signing_public_key=container.signer.public_key_b64,
+                                topic_prefix=container.settings.topic_prefix)
+
+
+@router.post("", response_model=DeviceCredentialsOut, status_code=201)
+def register(body: DeviceIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceCredentialsOut:
+    spec = device_service.DeviceSpec(**{**body.model_dump(), "zones": tuple(body.zones)})
+    registered = device_service.register_device(uow, container.clock, actor, spec)
+    return _credentials(container, registered.device, registered.mqtt_password)
+
+
+@router.get("", response_model=list[DeviceOut])
+def list_devices(uow: UowDep, principal: PrincipalDep, area: str | None = None, zone: str | None = None,
+                 online: bool | None = None, stale: bool | None = None,
+                 limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> list[DeviceOut]:
+    query = DeviceQuery(area_code=area, zone_id=zone, online=online, stale_schedule=stale, limit=limit, offset=offset)
+    return [DeviceOut.of(d, s) for d, s in device_service.list_devices(uow, principal, query)]
+
+
+@router.get("/{device_id}", response_model=DeviceOut)
+def get_device(device_id: str, uow: UowDep, principal: PrincipalDep) -> DeviceOut:
+    device, state = device_service.get_device(uow, principal, device_id)
+    return DeviceOut.of(device, state)
+
+
+@router.post("/{device_id}/rotate-secret", response_model=DeviceCredentialsOut)
+def rotate(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceCredentialsOut:
+    password = device_service.rotate_secret(uow, container.clock, actor, device_id)
+    device, _ = device_service.get_device(uow, actor.principal, device_id)
+    return _credentials(container, device, password)
+
+
+@router.post("/{device_id}/disable", response_model=DeviceOut)
+def disable(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceOut:
+    return DeviceOut.of(device_service.set_disabled(uow, container.clock, actor, device_id, True))
+
+
+@router.post("/{device_id}/enable", response_model=DeviceOut)
+def enable(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceOut:
+    return DeviceOut.of(device_service.set_disabled(uow, container.clock, actor, device_id, False))
