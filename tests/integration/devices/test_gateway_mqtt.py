@@ -358,3 +358,29 @@ def test_gateway_with_a_wrong_password_logs_the_refusal_and_stays_disconnected(a
     gw = gateways(acl_broker, RecordingInbox(), connect=False)
     poll(lambda: any("từ chối kết nối" in r.getMessage() for r in caplog.records), 15, "the refusal to be logged")
     assert not gw.connected and not gw.wait_connected(0)
+
+
+def test_gateway_publish_from_many_threads_loses_nothing(acl_broker, gateways, probes, signing_key):
+    gw = gateways(acl_broker, RecordingInbox())
+    topics = p.Topics(acl_broker.prefix)
+    dev = probes(acl_broker, "dev-aaa")
+    dev.subscribe(topics.command("dev-aaa"))
+    docs = [p.sign(p.build_command(f"c-{t}-{i}", "resync", issued_at=AT, expires_at="2026-11-29T07:00:00+07:00"),
+                   signing_key) for t in range(8) for i in range(50)]
+    results: list = []
+    lock = threading.Lock()
+
+    def sender(chunk: list[dict]) -> None:
+        mine = [gw.publish_device_command("dev-aaa", doc) for doc in chunk]
+        with lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=sender, args=(docs[t * 50:(t + 1) * 50],)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 400 and len({r.mid for r in results}) == 400
+    assert all(r.wait(15) for r in results)
+    got = dev.wait_for(lambda msgs: len(msgs) >= 400)
+    assert sorted(p.parse_command(payload)["cmd_id"] for _, payload, _ in got) == sorted(d["cmd_id"] for d in docs)

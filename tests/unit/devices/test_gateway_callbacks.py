@@ -1,0 +1,127 @@
+"""Unit tests of MqttGateway without a network: construction, on_message, publish bookkeeping.
+
+A paho Client opens no socket until loop_start()/connect(), and never is here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from broadcast.devices import protocol as p
+from broadcast.devices import gateway as gateway_module
+from broadcast.devices.gateway import MqttGateway
+from broadcast.devices.ports import InboundMessage
+from broadcast.metrics import Metrics
+from broadcast.settings import load_settings
+
+DEV = "c13579-007"
+AT = "2026-11-29T06:00:00+07:00"
+
+
+def _gateway(metrics: Metrics, **options) -> MqttGateway:
+    return MqttGateway(host="127.0.0.1", port=1, inbox=None, metrics=metrics, **options)  # type: ignore[arg-type]
+
+
+def _msg(topic: bytes, payload: bytes) -> mqtt.MQTTMessage:
+    msg = mqtt.MQTTMessage(mid=1, topic=topic)
+    msg.payload = payload
+    return msg
+
+
+def _value(metrics: Metrics, name: str, **labels: str) -> float:
+    v = metrics.registry.get_sample_value(name, labels or None)
+    return 0.0 if v is None else v
+
+
+def test_from_settings_takes_broker_account_and_prefix():
+    settings = load_settings(mqtt_url="mqtt://loaxa-server:s%40cret@broker.example:1999", topic_prefix="x/v1")
+    gw = MqttGateway.from_settings(settings, inbox=None, metrics=Metrics(), name="api")  # type: ignore[arg-type]
+    assert gw.client_id == "loaxa-server-api"
+    assert gw.topics.prefix == "x/v1"
+    assert (gw._host, gw._port) == ("broker.example", 1999)  # noqa: SLF001
+    assert gw._client._username == b"loaxa-server" and gw._client._password == b"s@cret"  # noqa: SLF001
+    assert not gw.connected
+
+
+@pytest.mark.parametrize("name", ["", "Main", "a b", "x" * 41, "a/b"])
+def test_gateway_name_must_make_a_tidy_client_id(name):
+    with pytest.raises(ValueError):
+        _gateway(Metrics(), name=name)
+
+
+def test_on_message_queues_valid_messages_and_counts_them():
+    metrics = Metrics()
+    gw = _gateway(metrics)
+    doc = p.build_status(DEV, at=AT, schedule_version=1, volume=50)
+    gw._on_message(gw._client, None, _msg(p.Topics().status(DEV).encode(), p.encode(doc)))  # noqa: SLF001
+    assert gw.queue_depth == 1
+    queued = gw._queue.get_nowait()  # noqa: SLF001
+    assert isinstance(queued, InboundMessage) and queued.doc == doc
+    assert _value(metrics, "loaxa_device_messages_total", kind="status") == 1
+
+
+def test_on_message_never_raises_and_counts_each_drop(caplog):
+    caplog.set_level(logging.WARNING, logger="broadcast.devices.gateway")
+    metrics = Metrics()
+    gw = _gateway(metrics)
+    topic = p.Topics().ack(DEV).encode()
+    for _ in range(1_000):
+        gw._on_message(gw._client, None, _msg(topic, b"\x00garbage"))  # noqa: SLF001
+    gw._on_message(gw._client, None, _msg(b"loaxa/v1/devices/\xff\xfe/status", b"{}"))  # noqa: SLF001
+    assert _value(metrics, "loaxa_device_messages_dropped_total", reason="malformed") == 1_000
+    assert _value(metrics, "loaxa_device_messages_dropped_total", reason="unknown_topic") == 1
+    assert gw.queue_depth == 0
+    assert len(caplog.records) == 2  # one line per reason, the rest held back
+
+
+def test_on_message_swallows_its_own_bugs(monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(gateway_module, "classify", broken)
+    gw = _gateway(Metrics())
+    gw._on_message(gw._client, None, _msg(b"loaxa/v1/devices/abc/status", b"{}"))  # noqa: SLF001
+    assert any("Lỗi khi nhận" in r.getMessage() for r in caplog.records)
+
+
+def test_on_message_counts_queue_full_instead_of_blocking():
+    metrics = Metrics()
+    gw = _gateway(metrics, queue_size=3)
+    payload = p.encode(p.build_status(DEV, at=AT, schedule_version=1, volume=50))
+    for _ in range(5):
+        gw._on_message(gw._client, None, _msg(p.Topics().status(DEV).encode(), payload))  # noqa: SLF001
+    assert gw.queue_depth == 3
+    assert _value(metrics, "loaxa_device_messages_dropped_total", reason="queue_full") == 2
+    assert _value(metrics, "loaxa_device_messages_total", kind="status") == 3
+
+
+def test_publish_while_disconnected_is_queued_until_the_bound_then_refused_visibly():
+    metrics = Metrics()
+    gw = _gateway(metrics, max_queued_publishes=2)
+    results = [gw.publish_schedule(DEV, {"type": "schedule", "version": v}) for v in range(3)]
+    assert [r.queued for r in results] == [True, True, False]
+    assert [r.wait(0) for r in results] == [False, False, False]
+    assert _value(metrics, "loaxa_mqtt_publishes_total", result="queued") == 2
+    assert _value(metrics, "loaxa_mqtt_publishes_total", result="queue_full") == 1
+    gw._on_publish(gw._client, None, results[1].mid, None, None)  # noqa: SLF001 - the PUBACK
+    assert results[1].wait(0) and not results[0].published
+
+
+def test_publish_refuses_documents_above_the_protocol_limit():
+    gw = _gateway(Metrics())
+    with pytest.raises(ValueError):
+        gw.publish_device_command(DEV, {"pad": "x" * p.MAX_PAYLOAD_BYTES})
+
+
+def test_convenience_publishers_pick_the_protocol_topics():
+    gw = _gateway(Metrics())
+    topics = p.Topics()
+    assert gw.publish_schedule(DEV, {}).topic == topics.schedule(DEV)
+    assert gw.publish_device_command(DEV, {}).topic == topics.command(DEV)
+    assert gw.publish_zone_command("37-13579", {}).topic == topics.zone_command("37-13579")
+    assert gw.clear_retained(topics.schedule(DEV)).topic == topics.schedule(DEV)
+    with pytest.raises(p.ProtocolError):
+        gw.publish_zone_command("Bad Zone", {})
