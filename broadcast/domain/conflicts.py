@@ -9,7 +9,7 @@ choose the order inside a class, and the report suggests the shifted start (the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Iterable, Mapping, Protocol, Sequence
@@ -28,6 +28,10 @@ class Slot(Protocol):
     def priority(self) -> Priority: ...
     @property
     def rank(self) -> int: ...
+    @property
+    def start_ts(self) -> float: ...  # start.timestamp(), cached: comparisons run in hot loops
+    @property
+    def end_ts(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,12 @@ class Occurrence:
     end: datetime
     priority: Priority = Priority.NORMAL
     rank: int = 0
+    start_ts: float = field(init=False, repr=False, compare=False)
+    end_ts: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start_ts", self.start.timestamp())
+        object.__setattr__(self, "end_ts", self.end.timestamp())
 
 
 class Decision(StrEnum):
@@ -50,7 +60,7 @@ class Decision(StrEnum):
 
 def precedence_key(slot: Slot) -> tuple[int, int, float, str]:
     """Sort key: smaller plays; see the module docstring for the order."""
-    return (-slot.priority.level, slot.rank, slot.start.timestamp(), slot.schedule_id)
+    return (-slot.priority.level, slot.rank, slot.start_ts, slot.schedule_id)
 
 
 def decide(a: Slot, b: Slot) -> tuple[Slot, Slot, Decision]:
@@ -66,7 +76,7 @@ def decide(a: Slot, b: Slot) -> tuple[Slot, Slot, Decision]:
 
 
 def overlaps(a: Slot, b: Slot) -> bool:
-    return a.start < b.end and b.start < a.end
+    return a.start_ts < b.end_ts and b.start_ts < a.end_ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +126,12 @@ def conflict_between(a: Slot, b: Slot, devices: tuple[str, ...] = ()) -> Conflic
 
 def find_overlaps(slots: Iterable[Slot]) -> list[tuple[Slot, Slot]]:
     """All overlapping pairs in one device's occurrences (sweep by start, O(n log n + pairs))."""
-    ordered = sorted(slots, key=lambda s: (s.start.timestamp(), s.schedule_id))
+    ordered = sorted(slots, key=lambda s: (s.start_ts, s.schedule_id))
     pairs: list[tuple[Slot, Slot]] = []
     active: list[Slot] = []
     for slot in ordered:
-        active = [a for a in active if a.end > slot.start]
-        pairs.extend((a, slot) for a in active if a.schedule_id != slot.schedule_id or a.start != slot.start)
+        active = [a for a in active if a.end_ts > slot.start_ts]
+        pairs.extend((a, slot) for a in active if a.schedule_id != slot.schedule_id or a.start_ts != slot.start_ts)
         active.append(slot)
     return pairs
 
@@ -139,7 +149,7 @@ def detect_conflicts(device_occurrences: Mapping[str, Sequence[Slot]]) -> list[C
     for slots, device_ids in by_sequence.values():
         for a, b in find_overlaps(slots):
             winner, loser, _ = decide(a, b)
-            key = (winner.schedule_id, winner.start.timestamp(), loser.schedule_id, loser.start.timestamp())
+            key = (winner.schedule_id, winner.start_ts, loser.schedule_id, loser.start_ts)
             devices_by_pair[key].extend(device_ids)
             pair_of[key] = (a, b)
     conflicts = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Sequence, TypeVar
 
@@ -30,6 +30,15 @@ class TimelineItem:
     schedule_id: str
     programme_id: str
     rank: int = 0
+    start_ts: float = field(init=False, repr=False, compare=False)
+    end_ts: float = field(init=False, repr=False, compare=False)
+    # Canonical JSON of this item, made once: one item appears in the timelines of many groups.
+    _json: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start_ts", self.start.timestamp())
+        object.__setattr__(self, "end_ts", self.end.timestamp())
+        object.__setattr__(self, "_json", _canonical(self.to_dict()))
 
     def to_dict(self) -> dict[str, object]:
         """Protocol v1 fields (RFC 3339, second precision, local offset) plus the schedule and programme ids."""
@@ -43,10 +52,17 @@ class TimelineItem:
             "programme_id": self.programme_id,
         }
 
+    def canonical_bytes(self) -> bytes:
+        return self._json
 
-def item_id_for(schedule_id: str, start: datetime) -> str:
+
+def _canonical(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def item_id_for(schedule_id: str, start: datetime | float) -> str:
     """Deterministic id: the same schedule at the same instant is the same item in every version."""
-    instant = int(start.timestamp())
+    instant = int(start if isinstance(start, (int, float)) else start.timestamp())
     return "occ-" + hashlib.sha256(f"{schedule_id}@{instant}".encode()).hexdigest()[:20]
 
 
@@ -56,10 +72,10 @@ def resolve(slots: Iterable[S]) -> tuple[list[S], list[Conflict]]:
     placed: list[S] = []
     dropped: list[Conflict] = []
     for slot in sorted(slots, key=precedence_key):
-        s, e = slot.start.timestamp(), slot.end.timestamp()
+        s, e = slot.start_ts, slot.end_ts
         i = bisect_left(starts, s)
         blocker = None
-        if i > 0 and placed[i - 1].end.timestamp() > s:
+        if i > 0 and placed[i - 1].end_ts > s:
             blocker = placed[i - 1]
         elif i < len(placed) and starts[i] < e:
             blocker = placed[i]
@@ -73,10 +89,12 @@ def resolve(slots: Iterable[S]) -> tuple[list[S], list[Conflict]]:
 
 
 def canonical_json(timeline: Sequence[TimelineItem]) -> bytes:
-    """Canonical bytes, the same rules as protocol signing: sorted keys, no spaces, UTF-8."""
-    return json.dumps(
-        [item.to_dict() for item in timeline], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    """Canonical bytes, the same rules as protocol signing: sorted keys, no spaces, UTF-8.
+
+    Equal to json.dumps([item.to_dict() ...], sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+    assembled from each item's cached bytes.
+    """
+    return b"[" + b",".join(item.canonical_bytes() for item in timeline) + b"]"
 
 
 def timeline_fingerprint(timeline: Sequence[TimelineItem]) -> str:

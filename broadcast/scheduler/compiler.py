@@ -159,7 +159,7 @@ def _expand(spec: ScheduleSpec, start: datetime, end: datetime, tz: str) -> Time
     length = timedelta(seconds=-(-spec.duration_ms // 1000))  # protocol times have second precision
     items = []
     for when in spec.timing.occurrences(start - length + timedelta(seconds=1), end):
-        local = when.astimezone(zone)
+        local = when if when.tzinfo is zone else when.astimezone(zone)
         items.append(
             TimelineItem(item_id_for(spec.id, local), local, local + length, spec.priority, spec.volume, spec.id,
                          spec.programme_id, spec.rank)

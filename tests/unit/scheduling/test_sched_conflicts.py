@@ -1,6 +1,8 @@
 """Precedence, overlap detection and the drop-the-loser timeline resolution."""
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,7 +11,7 @@ import pytest
 
 from broadcast.domain.conflicts import Decision, Occurrence, decide, detect_conflicts, find_overlaps, overlaps, precedence_key
 from broadcast.domain.priority import Priority
-from broadcast.domain.timeline import TimelineItem, item_id_for, resolve, timeline_fingerprint
+from broadcast.domain.timeline import TimelineItem, canonical_json, item_id_for, resolve, timeline_fingerprint
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=HCM)
@@ -100,3 +102,7 @@ def test_fingerprint_tracks_content_and_item_ids_are_stable() -> None:
     assert timeline_fingerprint((item,)) == timeline_fingerprint((item,))
     assert timeline_fingerprint((item,)) != timeline_fingerprint((louder,))
     assert timeline_fingerprint(()) != timeline_fingerprint((item,))
+    later = TimelineItem("occ-x", start + timedelta(hours=1), start + timedelta(hours=2), Priority.EMERGENCY, 100, "s2", "p2")
+    expected = json.dumps([i.to_dict() for i in (item, later)], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json((item, later)) == expected.encode()
+    assert timeline_fingerprint((item, later)) == hashlib.sha256(expected.encode()).hexdigest()
