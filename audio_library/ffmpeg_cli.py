@@ -87,20 +87,38 @@ def measure(path: Path, *, sample_rate: int | None = None, stream: str = "0:a:0"
     return _run(argv, timeout)
 
 
+def limiter_trials(path: Path, *, gains_db: list[float], limiter_db: float, sample_rate: int,
+                   attack_ms: float, release_ms: float, stream: str = "0:a:0",
+                   timeout: float = 3600.0) -> RunOutput:
+    """One decode, several gain+limiter branches, each measured by a named ebur128 (no encoding)."""
+    limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
+    n = len(gains_db)
+    graph = (f"[{stream}]aformat=sample_fmts=flt:channel_layouts=mono,aresample={sample_rate},"
+             f"asplit={n}" + "".join(f"[s{i}]" for i in range(n)) + ";")
+    for i, gain in enumerate(gains_db):
+        graph += (f"[s{i}]volume={gain:.3f}dB:precision=float,alimiter=limit={limit:.6f}:level=false:"
+                  f"latency=true:attack={attack_ms:g}:release={release_ms:g},"
+                  f"ebur128@t{i}=peak=sample:framelog=verbose[o{i}];")
+    argv = [_binary("ffmpeg"), *_BASE, "-i", str(path), "-filter_complex", graph.rstrip(";")]
+    for i in range(n):
+        argv += ["-map", f"[o{i}]", "-f", "null", "-"]
+    return _run(argv, timeout)
+
+
 def render_mp3(src: Path, dst: Path, *, gain_db: float, limiter_db: float | None,
                sample_rate: int, bitrate_kbps: int, lame_quality: int,
                attack_ms: float = 5.0, release_ms: float = 50.0,
                stream: str = "0:a:0", timeout: float = 3600.0) -> RunOutput:
     """One pass: mono, linear gain, optional true-peak limiter, explicit rate, MP3."""
     chain = ["aformat=sample_fmts=flt:channel_layouts=mono", f"volume={gain_db:.3f}dB:precision=float"]
-    if limiter_db is not None:
-        # Limit at 4x the output rate so inter-sample peaks are caught too.
-        limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
-        chain += [
-            f"aresample={sample_rate * 4}",
-            f"alimiter=limit={limit:.6f}:level=false:latency=true:attack={attack_ms:g}:release={release_ms:g}",
-        ]
     chain.append(f"aresample={sample_rate}")
+    if limiter_db is not None:
+        # At the output rate: MP3 coding adds 1-2 dB of peak, far more than inter-sample
+        # overshoot, so the caller measures the MP3's true peak and moves this threshold.
+        limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
+        chain.append(
+            f"alimiter=limit={limit:.6f}:level=false:latency=true:attack={attack_ms:g}:release={release_ms:g}"
+        )
     argv = [
         _binary("ffmpeg"), *_BASE, "-y", "-i", str(src), "-map", stream, "-vn", "-sn", "-dn",
         "-map_metadata", "-1", "-af", ",".join(chain), "-ar", str(sample_rate), "-ac", "1",

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from . import ffmpeg_cli
+from . import ffmpeg_cli, parsers
 from .config import AudioConfig, Profile
 from .errors import InvalidParameterError, NormalizationError, ProcessingError, SilentAudioError
 from .fsutil import publish, temp_path
@@ -76,6 +76,19 @@ def plan_gain(measured: Loudness, *, target_lufs: float, ceiling_dbtp: float,
     return GainPlan(round(gain, 2), round(safe_peak, 2), METHOD_LIMITED)
 
 
+def gain_from_trials(points: list[tuple[float, float]], target_lufs: float) -> float:
+    """Pure: the gain whose limited output hits ``target_lufs``, by piecewise-linear interpolation
+    of (gain, measured loudness) trial points; extrapolates from the nearest segment."""
+    pts = sorted(points)
+    for (g0, l0), (g1, l1) in zip(pts, pts[1:]):
+        if l0 <= target_lufs <= l1:
+            return g0 if l1 == l0 else g0 + (target_lufs - l0) * (g1 - g0) / (l1 - l0)
+    (g0, l0), (g1, l1) = (pts[0], pts[1]) if target_lufs < pts[0][1] else (pts[-2], pts[-1])
+    slope = min(1.0, max(0.2, (l1 - l0) / (g1 - g0))) if g1 != g0 else 1.0
+    base_g, base_l = (g0, l0) if target_lufs < pts[0][1] else (g1, l1)
+    return base_g + (target_lufs - base_l) / slope
+
+
 def _slope(plan: GainPlan, out: Loudness, previous: tuple[GainPlan, Loudness] | None) -> float:
     """dLUFS/dGain seen between two renders: below 1 when the limiter eats part of a raise."""
     if previous is None or plan.limiter_db is None:
@@ -119,6 +132,23 @@ def correct_plan(plan: GainPlan, out: Loudness, *, target_lufs: float, ceiling_d
     return GainPlan(round(gain, 2), None if limiter is None else round(limiter, 2), method)
 
 
+def _plan_with_trials(src: Path, plan: GainPlan, measured: Loudness, target: float, rate: int,
+                      attack: float, release: float, config: AudioConfig) -> GainPlan:
+    """Learn how much loudness the limiter takes: one decode, three limited gains, no encoding."""
+    base = target - measured.integrated_lufs
+    gains = [round(base + step, 2) for step in (0.0, 3.0, 6.0)]
+    run = ffmpeg_cli.limiter_trials(src, gains_db=gains, limiter_db=plan.limiter_db, sample_rate=rate,
+                                    attack_ms=attack, release_ms=release, timeout=config.process_timeout_s)
+    try:
+        found = parsers.parse_named_summaries(run.tail, [f"t{i}" for i in range(len(gains))])
+    except ValueError:
+        return plan  # keep the heuristic guess; the verify loop still corrects it
+    points = [(g, found[f"t{i}"].integrated_lufs) for i, g in enumerate(gains)]
+    log.debug("limiter trials: %s", points)
+    gain = gain_from_trials(points, target + config.mp3_loss_lu)
+    return GainPlan(round(gain, 2), plan.limiter_db, plan.method)
+
+
 def _check_params(target_lufs: float, true_peak: float, sample_rate: int) -> None:
     if not (-40.0 <= target_lufs <= -5.0) or not math.isfinite(target_lufs):
         raise InvalidParameterError("Mức độ to mục tiêu phải trong khoảng -40 đến -5 LUFS.")
@@ -153,6 +183,8 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
     assert measured is not None and checked.duration_s is not None
     plan = plan_gain(measured, target_lufs=target, ceiling_dbtp=ceiling,
                      duration_s=checked.duration_s, config=config)
+    if plan.method == METHOD_LIMITED:
+        plan = _plan_with_trials(src, plan, measured, target, rate, attack, release, config)
     with temp_path(dst.parent, ".mp3") as tmp:
         renders = 0
         previous: tuple[GainPlan, Loudness] | None = None

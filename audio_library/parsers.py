@@ -55,6 +55,19 @@ def parse_ebur128_summary(stderr: str) -> Ebur128Summary:
     )
 
 
+def parse_named_summaries(stderr: str, names: list[str]) -> dict[str, Ebur128Summary]:
+    """Summaries of several ebur128 instances named ``ebur128@<name>`` in one graph."""
+    found: dict[str, Ebur128Summary] = {}
+    for name in names:
+        marker = f"[ebur128@{name} @"
+        idx = stderr.rfind(marker)
+        if idx < 0:
+            raise ValueError(f"no summary for ebur128@{name}")
+        end = stderr.find("[ebur128@", idx + len(marker))
+        found[name] = parse_ebur128_summary(stderr[idx: end if end > 0 else None])
+    return found
+
+
 def parse_last_time(stderr: str) -> float | None:
     """Seconds of the last ``time=HH:MM:SS.xx`` progress stamp (how much was decoded)."""
     last = None

@@ -23,7 +23,7 @@ from .editing import join_with_chimes
 from .errors import MediaNotFoundError, UnsafeFileNameError
 from .fsutil import copy_atomic, publish, sha256_file, temp_path, write_text_atomic
 from .normalize import NormalizeResult, normalize
-from .probe import check_size, validate
+from .probe import ProbeResult, check_size, validate
 
 # Bump when the render pipeline changes in a way that changes the output.
 PIPELINE_VERSION = 1
@@ -114,8 +114,11 @@ class AudioStore:
         return replace(asset, reused=True)
 
     def ingest(self, path: str | Path, original_name: str, profile: Profile | str = Profile.speech,
-               *, chimes: bool = False) -> StoredAsset:
-        """Validate, keep the original, render the rendition; idempotent per (content, parameters)."""
+               *, chimes: bool = False, checked: ProbeResult | None = None) -> StoredAsset:
+        """Validate, keep the original, render the rendition; idempotent per (content, parameters).
+
+        `checked`: the result of an earlier validate() of this same file, so it is not decoded twice.
+        """
         name = check_file_name(original_name)
         profile = Profile(profile)
         src = Path(path)
@@ -124,7 +127,7 @@ class AudioStore:
         existing = self.lookup(original_sha, profile, chimes)
         if existing is not None:
             return existing
-        checked = validate(src, self.config)
+        checked = checked or validate(src, self.config)
         key = self.params_key(profile, chimes)
         with temp_path(self.work, ".mp3") as rendered:
             if chimes:

@@ -42,10 +42,10 @@ def make_programme(work: Path, minutes: float) -> Path:
     return out
 
 
-def run_ours(src: Path, dst: Path) -> float:
+def run_ours(src: Path, dst: Path):
     start = time.perf_counter()
-    normalize(src, dst, target_lufs=TARGET, true_peak=CEILING, profile="speech")
-    return time.perf_counter() - start
+    result = normalize(src, dst, target_lufs=TARGET, true_peak=CEILING, profile="speech")
+    return time.perf_counter() - start, result
 
 
 def run_reference(src: Path, dst: Path) -> float:
@@ -64,7 +64,7 @@ def main() -> None:
         work = Path(tmp)
         src = make_programme(work, args.minutes)
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        ours_s = run_ours(src, work / "ours.mp3")
+        ours_s, result = run_ours(src, work / "ours.mp3")
         ours_children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         ref_s = run_reference(src, work / "ref.mp3")
@@ -75,6 +75,8 @@ def main() -> None:
     print(f"{'':18}{'wall s':>9}{'LUFS':>9}{'error LU':>10}{'TP dBTP':>9}")
     for name, wall, m in (("loaxa", ours_s, ours), ("ffmpeg-normalize", ref_s, ref)):
         print(f"{name:18}{wall:9.2f}{m.lufs:9.2f}{m.lufs - TARGET:10.2f}{m.true_peak_dbtp:9.2f}")
+    print(f"loaxa: {result.renders} render(s), method {result.method}, gain {result.gain_db:+.2f} dB, "
+          f"limiter {result.limiter_threshold_dbtp} dBTP")
     print(f"speed ratio (ffmpeg-normalize / loaxa): {ref_s / ours_s:.2f}x")
     print(f"peak RSS: python process {self_kb / 1024:.0f} MB (includes the generator and meter), "
           f"largest ffmpeg child {max(ours_children_kb, before_children) / 1024:.0f} MB")

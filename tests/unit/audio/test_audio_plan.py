@@ -84,3 +84,15 @@ def test_peak_path_never_raises_past_headroom():
     assert nxt is None
     lower = correct_plan(p, Loudness(-15.0, -1.0, 3.0), target_lufs=-16, ceiling_dbtp=-1.5, config=CFG)
     assert lower.gain_db < 5.0 - 0.5 and lower.method == METHOD_PEAK
+
+
+def test_gain_from_trials_interpolates_inside_and_extrapolates_outside():
+    from audio_library.normalize import gain_from_trials
+
+    pts = [(10.0, -18.0), (13.0, -16.5), (16.0, -15.5)]
+    assert gain_from_trials(pts, -16.0) == pytest.approx(14.5)
+    assert gain_from_trials(pts, -18.0) == pytest.approx(10.0)
+    # Beyond the last point: continue the last segment's slope (1/3 LU per dB).
+    assert gain_from_trials(pts, -15.0) == pytest.approx(17.5)
+    # Below the first point: first segment's slope (0.5).
+    assert gain_from_trials(pts, -19.0) == pytest.approx(8.0)
