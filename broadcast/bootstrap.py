@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcast.persistence.database import make_engine, make_session_factory, ping
 from broadcast.persistence.unit_of_work import SqlUnitOfWork
 from broadcast.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
+from broadcast.audio_processing import LibraryAudioProcessor
 from broadcast.devices.signer import DocumentSigner
+from broadcast.jobs import ThreadJobQueue
 from broadcast.metrics import Metrics
 from broadcast.services.users import LoginPolicy
 from broadcast.settings import Settings
@@ -31,6 +33,8 @@ class Container:
     tokens: JwtTokenIssuer
     login_policy: LoginPolicy
     metrics: Metrics
+    audio: LibraryAudioProcessor
+    jobs: ThreadJobQueue
     _signer: DocumentSigner | None = field(default=None, repr=False)
 
     @property
@@ -46,7 +50,13 @@ class Container:
     def ping_database(self) -> None:
         ping(self.engine)
 
+    @property
+    def spool_dir(self):
+        """Uploads waiting for their render (kept across restarts so nothing accepted is lost)."""
+        return self.settings.data_dir / "spool"
+
     def close(self) -> None:
+        self.jobs.shutdown()
         self.engine.dispose()
 
 
@@ -63,4 +73,6 @@ def build_container(settings: Settings, *, clock: SystemClock | None = None) -> 
         tokens=JwtTokenIssuer(secret, timedelta(minutes=settings.token_ttl_minutes)),
         login_policy=LoginPolicy(settings.login_max_failures, settings.login_block_seconds),
         metrics=Metrics(),
+        audio=LibraryAudioProcessor.for_settings(settings),
+        jobs=ThreadJobQueue(workers=1, name="loaxa-audio"),
     )

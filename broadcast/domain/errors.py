@@ -28,6 +28,10 @@ class AlreadyExists(DomainError):
     code = "already_exists"
 
 
+class TooLarge(DomainError):
+    code = "payload_too_large"
+
+
 class Conflict(DomainError):
     code = "conflict"
 

@@ -172,3 +172,31 @@ class CommandDeliveryRow(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
     stage: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime | None]
+
+
+class AudioAssetRow(Base):
+    """An uploaded or synthesized programme audio and its loudspeaker rendition."""
+
+    __tablename__ = "audio_assets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(8))  # upload | tts
+    language: Mapped[str] = mapped_column(String(16))
+    topic: Mapped[str] = mapped_column(String(64), default="")
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    profile: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # processing | ready | failed
+    original_name: Mapped[str] = mapped_column(String(255))
+    original_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # of the rendition devices download
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    loudness: Mapped[dict] = mapped_column(default=dict)
+    silences: Mapped[dict] = mapped_column(default=dict)
+    tts_text: Mapped[str | None] = mapped_column(Text)
+    voice: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcast.persistence.audio_repository import SqlAudioRepository
 from broadcast.persistence.device_repositories import SqlDeliveryRepository, SqlDeviceRepository
 from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
                                                 SqlUserRepository, SqlZoneRepository)
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
             self.login_throttle = SqlLoginThrottleRepository(self.session)
             self.devices = SqlDeviceRepository(self.session)
             self.delivery = SqlDeliveryRepository(self.session)
+            self.audio = SqlAudioRepository(self.session)
         self._depth += 1
         return self
 

@@ -4,11 +4,14 @@ Persistence implements these with SQLAlchemy; unit tests pass in-memory fakes.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from broadcast.domain.areas import Area, AreaLevel, Zone
+from broadcast.domain.audio import AudioAsset
 from broadcast.domain.audit import AuditEntry, AuditQuery
 from broadcast.domain.auth import Grant
 from broadcast.domain.delivery import AckReport, Publication, StatusReport
@@ -60,6 +63,7 @@ class UnitOfWork(Protocol):
     login_throttle: LoginThrottleRepository
     devices: DeviceRepository
     delivery: DeliveryRepository
+    audio: AudioRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
@@ -112,3 +116,47 @@ class DevicePublisher(Protocol):
     """The MQTT side as services see it: True once the broker took the message (PUBACK)."""
 
     def publish_schedules(self, batch: Sequence[tuple[str, Mapping[str, Any]]], *, timeout: float) -> list[bool]: ...
+
+
+class AudioRepository(Protocol):
+    def add(self, asset: AudioAsset) -> AudioAsset: ...
+    def get(self, asset_id: int) -> AudioAsset | None: ...
+    def update(self, asset_id: int, *, at: datetime, **fields: Any) -> None: ...
+    def list(self, *, within_areas: frozenset[str] | None, status: str | None, topic: str | None,
+             language: str | None, limit: int, offset: int) -> Sequence[AudioAsset]: ...
+    def delete(self, asset_id: int) -> None: ...
+    def in_use(self, asset_id: int) -> bool: ...
+    def processing(self) -> Sequence[AudioAsset]: ...
+    def sha256_known(self, sha256: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CheckedAudio:
+    """What validation learned about an upload; handed back to render() so nothing is decoded twice."""
+
+    duration_ms: int
+    extension: str
+    handle: object = None
+
+
+@dataclass(frozen=True)
+class RenderedAudio:
+    original_sha256: str
+    sha256: str
+    bytes: int
+    duration_ms: int
+    loudness: dict
+    silences: list
+
+
+class AudioProcessor(Protocol):
+    """The audio library as use cases see it; its errors arrive as InvalidInput / TooLarge."""
+
+    def check(self, path: Path, original_name: str) -> CheckedAudio: ...
+    def render(self, path: Path, original_name: str, profile: str, checked: CheckedAudio | None) -> RenderedAudio: ...
+    def check_text(self, text: str, voice: str) -> None: ...
+    def synthesize(self, text: str, voice: str, out_path: Path) -> None: ...
+
+
+class JobQueue(Protocol):
+    def submit(self, job: Callable[[], None]) -> None: ...

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from broadcast.bootstrap import Container
 from broadcast.web.errors import install_error_handlers
 from broadcast.web.middleware import BodyLimitMiddleware, MetricsMiddleware
-from broadcast.web.routes import areas, auth, devices, health, users
+from broadcast.web.routes import areas, audio, auth, devices, health, media, users
 
 API_PREFIX = "/api/v1"
 UPLOAD_PREFIXES = (f"{API_PREFIX}/audio",)
@@ -24,10 +24,11 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, areas, users, devices):
+    for module in (auth, areas, users, devices, audio):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(media.router)
     app.add_middleware(BodyLimitMiddleware, default_limit=container.settings.max_body_bytes,
                        upload_limit=container.settings.audio_max_bytes + 1024 * 1024,
                        upload_prefixes=UPLOAD_PREFIXES)

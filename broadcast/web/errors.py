@@ -17,6 +17,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
+    errors.TooLarge: 413,
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
     errors.TooManyAttempts: 429,

@@ -155,3 +155,45 @@ class DeviceCredentialsOut(BaseModel):
     mqtt_password: str
     signing_public_key: str
     topic_prefix: str
+
+
+class AudioOut(BaseModel):
+    id: int
+    title: str
+    kind: str
+    language: str
+    topic: str
+    area_code: str
+    profile: str
+    status: str
+    original_name: str
+    sha256: str | None
+    original_sha256: str | None
+    bytes: int | None
+    duration_ms: int | None
+    loudness: dict
+    silences: dict
+    voice: str | None
+    error: dict | None
+    media_url: str | None
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, asset, public_url: str) -> AudioOut:
+        return cls(id=asset.id, title=asset.title, kind=asset.kind, language=asset.language, topic=asset.topic,
+                   area_code=asset.area_code, profile=asset.profile, status=asset.status.value,
+                   original_name=asset.original_name, sha256=asset.sha256, original_sha256=asset.original_sha256,
+                   bytes=asset.bytes, duration_ms=asset.duration_ms, loudness=asset.loudness, silences=asset.silences,
+                   voice=asset.voice,
+                   error={"code": asset.error_code, "message": asset.error_message} if asset.error_code else None,
+                   media_url=f"{public_url}/media/{asset.sha256}.mp3" if asset.sha256 else None,
+                   created_by=asset.created_by, created_at=asset.created_at)
+
+
+class TtsIn(StrictModel):
+    text: str = Field(max_length=100_000)
+    voice: str = "vi"
+    title: str = Field(max_length=300)
+    area_code: str = Field(max_length=16)
+    topic: str = "other"

@@ -1,0 +1,166 @@
+"""Use cases of the audio library: upload, text-to-speech, list, delete; rendering runs in the background.
+
+An upload is validated (probed and decoded once) before anything is written, so bad input leaves no row and
+no file. The render then runs on a job queue: the asset shows `processing`, then `ready` or `failed`.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from broadcast.domain.areas import Area
+from broadcast.domain.audio import TTS_VOICES, AssetStatus, AudioAsset, AudioMeta
+from broadcast.domain.auth import Action, Principal
+from broadcast.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from broadcast.services.areas import get_area
+from broadcast.services.context import Actor, audit
+from broadcast.services.ports import AudioProcessor, CheckedAudio, Clock, JobQueue, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def _owner_area(uow: UnitOfWork, actor: Actor, area_code: str) -> Area:
+    area = get_area(uow, area_code)
+    actor.require(Action.MANAGE_AUDIO, area.chain())
+    return area
+
+
+def upload_audio(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioProcessor, jobs: JobQueue,
+                 uow_factory: Callable[[], UnitOfWork], *, upload: Path, original_name: str, meta: AudioMeta,
+                 spool_dir: Path) -> AudioAsset:
+    """`upload` is a temporary file owned by the caller; on success it is moved into the spool dir."""
+    meta = meta.checked()
+    with uow:
+        area = _owner_area(uow, actor, meta.area_code)
+    checked = processor.check(upload, original_name)  # raises on anything that is not sound
+    with uow:
+        now = clock.now()
+        asset = uow.audio.add(AudioAsset(
+            id=0, title=meta.title, kind="upload", language=meta.language, topic=meta.topic, area_code=area.code,
+            profile=meta.profile, status=AssetStatus.PROCESSING, original_name=original_name,
+            created_by=actor.name, created_at=now, duration_ms=checked.duration_ms))
+        spooled = spool_dir / f"{asset.id}.{checked.extension}"
+        spool_dir.mkdir(parents=True, exist_ok=True)
+        shutil.move(upload, spooled)
+        audit(uow, clock, actor, "audio.upload", "audio", asset.id, area_code=area.code, title=meta.title,
+              file=original_name)
+        uow.commit()
+    jobs.submit(lambda: render_upload(uow_factory, clock, processor, asset.id, spooled, original_name,
+                                      meta.profile, checked))
+    return asset
+
+
+def request_tts(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioProcessor, jobs: JobQueue,
+                uow_factory: Callable[[], UnitOfWork], *, text: str, voice: str, meta: AudioMeta,
+                spool_dir: Path) -> AudioAsset:
+    meta = meta.checked()
+    if voice not in TTS_VOICES:
+        raise InvalidInput(f"Giọng đọc không hợp lệ: {voice!r}. Hợp lệ: {', '.join(TTS_VOICES)}.", code="unknown_voice")
+    if meta.language != "vi":
+        raise InvalidInput("Chỉ tổng hợp được tiếng Việt; tiếng dân tộc thiểu số cần tệp ghi âm.",
+                           code="tts_language_unsupported")
+    processor.check_text(text, voice)
+    with uow:
+        area = _owner_area(uow, actor, meta.area_code)
+        asset = uow.audio.add(AudioAsset(
+            id=0, title=meta.title, kind="tts", language="vi", topic=meta.topic, area_code=area.code,
+            profile="speech", status=AssetStatus.PROCESSING, original_name="tts.wav", created_by=actor.name,
+            created_at=clock.now(), tts_text=text, voice=voice))
+        audit(uow, clock, actor, "audio.tts", "audio", asset.id, area_code=area.code, title=meta.title, voice=voice)
+        uow.commit()
+    jobs.submit(lambda: synthesize_and_render(uow_factory, clock, processor, asset.id, text, voice, spool_dir))
+    return asset
+
+
+def render_upload(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor: AudioProcessor, asset_id: int,
+                  path: Path, original_name: str, profile: str, checked: CheckedAudio | None) -> None:
+    """The background half: render, then record ready (with loudness figures) or failed (with the reason)."""
+    try:
+        rendered = processor.render(path, original_name, profile, checked)
+    except DomainError as exc:
+        _finish(uow_factory, clock, asset_id, status=AssetStatus.FAILED, error_code=exc.code,
+                error_message=exc.message[:500])
+    except Exception as exc:  # a crash of the tool must still end in a visible state
+        log.exception("render of audio %s failed", asset_id)
+        _finish(uow_factory, clock, asset_id, status=AssetStatus.FAILED, error_code="render_failed",
+                error_message=f"Lỗi xử lý âm thanh: {type(exc).__name__}")
+    else:
+        _finish(uow_factory, clock, asset_id, status=AssetStatus.READY, original_sha256=rendered.original_sha256,
+                sha256=rendered.sha256, bytes=rendered.bytes, duration_ms=rendered.duration_ms,
+                loudness=rendered.loudness, silences={"ranges_ms": rendered.silences})
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def synthesize_and_render(uow_factory, clock, processor: AudioProcessor, asset_id: int, text: str, voice: str,
+                          spool_dir: Path) -> None:
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    wav = spool_dir / f"{asset_id}.tts.wav"
+    try:
+        processor.synthesize(text, voice, wav)
+    except DomainError as exc:
+        wav.unlink(missing_ok=True)
+        _finish(uow_factory, clock, asset_id, status=AssetStatus.FAILED, error_code=exc.code,
+                error_message=exc.message[:500])
+        return
+    render_upload(uow_factory, clock, processor, asset_id, wav, "tts.wav", "speech", None)
+
+
+def _finish(uow_factory, clock: Clock, asset_id: int, **fields) -> None:
+    uow = uow_factory()
+    with uow:
+        uow.audio.update(asset_id, at=clock.now(), **fields)
+        uow.commit()
+
+
+def resume_pending(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor: AudioProcessor, jobs: JobQueue,
+                   spool_dir: Path) -> int:
+    """After a restart: render again what was still processing; mark failed what lost its upload."""
+    uow = uow_factory()
+    with uow:
+        pending = uow.audio.processing()
+    for asset in pending:
+        if asset.kind == "tts" and asset.tts_text:
+            jobs.submit(lambda a=asset: synthesize_and_render(uow_factory, clock, processor, a.id, a.tts_text,
+                                                              a.voice or "vi", spool_dir))
+            continue
+        spooled = next(iter(sorted(spool_dir.glob(f"{asset.id}.*"))), None) if spool_dir.exists() else None
+        if spooled is None:
+            _finish(uow_factory, clock, asset.id, status=AssetStatus.FAILED, error_code="upload_lost",
+                    error_message="Tệp tải lên bị mất khi hệ thống khởi động lại; vui lòng tải lại.")
+        else:
+            jobs.submit(lambda a=asset, p=spooled: render_upload(uow_factory, clock, processor, a.id, p,
+                                                                a.original_name, a.profile, None))
+    return len(pending)
+
+
+def get_asset(uow: UnitOfWork, principal: Principal, asset_id: int) -> AudioAsset:
+    with uow:
+        asset = uow.audio.get(asset_id)
+        if asset is None:
+            raise NotFound(f"Không tìm thấy tệp âm thanh số {asset_id}.", code="audio_not_found")
+        principal.require(Action.READ, get_area(uow, asset.area_code).chain())
+        return asset
+
+
+def list_assets(uow: UnitOfWork, principal: Principal, *, status: str | None, topic: str | None,
+                language: str | None, limit: int, offset: int) -> Sequence[AudioAsset]:
+    with uow:
+        return uow.audio.list(within_areas=frozenset(principal.areas_for(Action.READ)), status=status, topic=topic,
+                              language=language, limit=limit, offset=offset)
+
+
+def delete_asset(uow: UnitOfWork, clock: Clock, actor: Actor, asset_id: int) -> None:
+    """Only when no programme uses it; the rendition file stays (content-addressed, maybe shared)."""
+    with uow:
+        asset = uow.audio.get(asset_id)
+        if asset is None:
+            raise NotFound(f"Không tìm thấy tệp âm thanh số {asset_id}.", code="audio_not_found")
+        _owner_area(uow, actor, asset.area_code)
+        if uow.audio.in_use(asset_id):
+            raise Conflict("Tệp âm thanh đang được dùng trong chương trình phát, không thể xóa.", code="audio_in_use")
+        uow.audio.delete(asset_id)
+        audit(uow, clock, actor, "audio.delete", "audio", asset_id, area_code=asset.area_code, title=asset.title)
+        uow.commit()
