@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import resource
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -115,7 +116,7 @@ class Fleet:
         prefix: str = p.DEFAULT_PREFIX,
         speed: float = 1.0,
         keepalive: int = 60,
-        max_pending_connects: int = 128,
+        max_pending_connects: int = 64,
         max_backoff_s: float = 30.0,
         media_dir: Path | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -149,11 +150,16 @@ class Fleet:
         self.clock: SimClock
         self.cache: MediaCache
         self.started_at = 0.0
+        self.family = socket.AF_INET
+        self.address: tuple[Any, ...] = (self.host, self.port)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        # Resolve once: 10k devices must not each ask the resolver.
+        infos = await self.loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        self.family, _, _, _, self.address = infos[0]
         self.clock = SimClock(self.speed, loop=self.loop)
         self.cache = MediaCache(self._http_client, directory=self._media_dir)
         raise_fd_limit(len(self._specs) + 256)
