@@ -25,6 +25,20 @@ devices_app = typer.Typer(help="Thiết bị (cụm loa).", no_args_is_help=True
 mqtt_app = typer.Typer(help="Máy chủ MQTT (mosquitto).", no_args_is_help=True)
 app.add_typer(devices_app, name="devices")
 app.add_typer(mqtt_app, name="mqtt")
+audio_app = typer.Typer(help="Âm thanh: chuẩn hóa, nhập vào thư viện.", no_args_is_help=True)
+app.add_typer(audio_app, name="audio")
+
+
+def _register_foreign_commands() -> None:
+    """Commands that live with their packages: the audio library's normalize and the simulator."""
+    from audio_library.cli import normalize_command
+    from device_sim.cli import sim
+
+    audio_app.command("normalize")(normalize_command)
+    app.command("sim", help="Mô phỏng nhiều cụm loa theo giao thức v1 qua một máy chủ MQTT thật.")(sim)
+
+
+_register_foreign_commands()
 
 console = Console()
 err_console = Console(stderr=True)
@@ -191,6 +205,42 @@ def mqtt_config(
                                    host, port, persistence_dir, hashed_devices=accounts)
     console.print(f"Đã ghi cấu hình cho {len(accounts)} thiết bị: {conf}")
     console.print("Nạp lại mosquitto để áp dụng: kill -HUP <pid> (hoặc systemctl reload mosquitto).")
+
+
+@audio_app.command("import")
+def audio_import(
+    files: Annotated[list[Path], typer.Argument(help="Các tệp âm thanh hoặc video.")],
+    title: Annotated[str | None, typer.Option(help="Tiêu đề (mặc định: tên tệp).")] = None,
+    language: Annotated[str, typer.Option(help="Mã ngôn ngữ: vi, mtq (Mường), km (Khmer)...")] = "vi",
+    topic: Annotated[str, typer.Option(help="Chủ đề: land, road_traffic, marriage_family...")] = "other",
+    profile: Annotated[str, typer.Option(help="speech hoặc music.")] = "speech",
+    area: Annotated[str | None, typer.Option(help="Mã tỉnh/xã sở hữu (mặc định: thư viện dùng chung).")] = None,
+) -> None:
+    """Nhập tệp vào thư viện âm thanh: kiểm tra, chuẩn hóa; tệp lỗi không làm dừng các tệp khác."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from broadcast.services.audio import import_files
+
+    with container_for_cli() as container, Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Đang xử lý", total=len(files))
+        results = []
+        for result in import_files(container.uow, container.clock, container.audio, files, title=title,
+                                   language=language, topic=topic, profile=profile, area_code=area,
+                                   work_dir=container.settings.data_dir / "uploads", spool_dir=container.spool_dir):
+            results.append(result)
+            progress.advance(task)
+    table = Table("Tệp", "Kết quả", "Mã", "Độ dài", "LUFS vào → ra")
+    for r in results:
+        figures = (f"{r.asset.loudness.get('input_lufs', 0):.1f} → {r.asset.loudness.get('output_lufs', 0):.1f}"
+                   if r.ok else "")
+        table.add_row(str(r.path), "[green]sẵn sàng" if r.ok else f"[red]{r.message}", str(r.asset.id) if r.asset else "",
+                      f"{r.asset.duration_ms / 1000:.1f} s" if r.ok and r.asset.duration_ms else "", figures)
+    console.print(table)
+    failed = sum(not r.ok for r in results)
+    console.print(f"{len(results) - failed} tệp thành công, {failed} tệp lỗi.")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("serve")

@@ -41,7 +41,7 @@ class AudioMeta:
     language: str = "vi"
     topic: str = "other"
     profile: str = "speech"
-    area_code: str = ""
+    area_code: str | None = None  # None: the shared library
 
     def checked(self) -> AudioMeta:
         title = (self.title or "").strip()
@@ -63,7 +63,7 @@ class AudioAsset:
     kind: str
     language: str
     topic: str
-    area_code: str
+    area_code: str | None
     profile: str
     status: AssetStatus
     original_name: str

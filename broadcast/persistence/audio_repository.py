@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast.domain.audio import AssetStatus, AudioAsset
@@ -45,7 +45,8 @@ class SqlAudioRepository:
     def list(self, *, within_areas, status, topic, language, limit, offset) -> Sequence[AudioAsset]:
         stmt = select(AudioAssetRow).order_by(AudioAssetRow.id.desc()).limit(limit).offset(offset)
         if within_areas is not None:
-            stmt = stmt.where(within_areas_clause(AudioAssetRow.area_code, within_areas))
+            stmt = stmt.where(or_(AudioAssetRow.area_code.is_(None),
+                                  within_areas_clause(AudioAssetRow.area_code, within_areas)))
         for column, value in ((AudioAssetRow.status, status), (AudioAssetRow.topic, topic),
                               (AudioAssetRow.language, language)):
             if value is not None:

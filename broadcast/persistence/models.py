@@ -183,7 +183,8 @@ class AudioAssetRow(Base):
     kind: Mapped[str] = mapped_column(String(8))  # upload | tts
     language: Mapped[str] = mapped_column(String(16))
     topic: Mapped[str] = mapped_column(String(64), default="")
-    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    # None: the shared library (imported by an operator), readable by everyone.
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     profile: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(12), index=True)  # processing | ready | failed
     original_name: Mapped[str] = mapped_column(String(255))

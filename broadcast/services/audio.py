@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from broadcast.domain.areas import Area
@@ -21,10 +22,18 @@ from broadcast.services.ports import AudioProcessor, CheckedAudio, Clock, JobQue
 log = logging.getLogger(__name__)
 
 
-def _owner_area(uow: UnitOfWork, actor: Actor, area_code: str) -> Area:
+def _owner_area(uow: UnitOfWork, actor: Actor, area_code: str | None) -> Area | None:
+    """The area an asset belongs to; None is the shared library, which only an administrator manages."""
+    if area_code is None:
+        actor.require(Action.MANAGE_USERS, None)
+        return None
     area = get_area(uow, area_code)
     actor.require(Action.MANAGE_AUDIO, area.chain())
     return area
+
+
+def _area_chain(uow: UnitOfWork, area_code: str | None) -> tuple[str, ...] | None:
+    return get_area(uow, area_code).chain() if area_code else None
 
 
 def upload_audio(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioProcessor, jobs: JobQueue,
@@ -33,18 +42,18 @@ def upload_audio(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPr
     """`upload` is a temporary file owned by the caller; on success it is moved into the spool dir."""
     meta = meta.checked()
     with uow:
-        area = _owner_area(uow, actor, meta.area_code)
+        _owner_area(uow, actor, meta.area_code)
     checked = processor.check(upload, original_name)  # raises on anything that is not sound
     with uow:
         now = clock.now()
         asset = uow.audio.add(AudioAsset(
-            id=0, title=meta.title, kind="upload", language=meta.language, topic=meta.topic, area_code=area.code,
+            id=0, title=meta.title, kind="upload", language=meta.language, topic=meta.topic, area_code=meta.area_code,
             profile=meta.profile, status=AssetStatus.PROCESSING, original_name=original_name,
             created_by=actor.name, created_at=now, duration_ms=checked.duration_ms))
         spooled = spool_dir / f"{asset.id}.{checked.extension}"
         spool_dir.mkdir(parents=True, exist_ok=True)
         shutil.move(upload, spooled)
-        audit(uow, clock, actor, "audio.upload", "audio", asset.id, area_code=area.code, title=meta.title,
+        audit(uow, clock, actor, "audio.upload", "audio", asset.id, area_code=meta.area_code, title=meta.title,
               file=original_name)
         uow.commit()
     jobs.submit(lambda: render_upload(uow_factory, clock, processor, asset.id, spooled, original_name,
@@ -63,12 +72,13 @@ def request_tts(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPro
                            code="tts_language_unsupported")
     processor.check_text(text, voice)
     with uow:
-        area = _owner_area(uow, actor, meta.area_code)
+        _owner_area(uow, actor, meta.area_code)
         asset = uow.audio.add(AudioAsset(
-            id=0, title=meta.title, kind="tts", language="vi", topic=meta.topic, area_code=area.code,
+            id=0, title=meta.title, kind="tts", language="vi", topic=meta.topic, area_code=meta.area_code,
             profile="speech", status=AssetStatus.PROCESSING, original_name="tts.wav", created_by=actor.name,
             created_at=clock.now(), tts_text=text, voice=voice))
-        audit(uow, clock, actor, "audio.tts", "audio", asset.id, area_code=area.code, title=meta.title, voice=voice)
+        audit(uow, clock, actor, "audio.tts", "audio", asset.id, area_code=meta.area_code, title=meta.title,
+              voice=voice)
         uow.commit()
     jobs.submit(lambda: synthesize_and_render(uow_factory, clock, processor, asset.id, text, voice, spool_dir))
     return asset
@@ -141,7 +151,7 @@ def get_asset(uow: UnitOfWork, principal: Principal, asset_id: int) -> AudioAsse
         asset = uow.audio.get(asset_id)
         if asset is None:
             raise NotFound(f"Không tìm thấy tệp âm thanh số {asset_id}.", code="audio_not_found")
-        principal.require(Action.READ, get_area(uow, asset.area_code).chain())
+        principal.require(Action.READ, _area_chain(uow, asset.area_code))
         return asset
 
 
@@ -164,3 +174,51 @@ def delete_asset(uow: UnitOfWork, clock: Clock, actor: Actor, asset_id: int) -> 
         uow.audio.delete(asset_id)
         audit(uow, clock, actor, "audio.delete", "audio", asset_id, area_code=asset.area_code, title=asset.title)
         uow.commit()
+
+
+class _RunNow:
+    """A job queue that runs the job at once: the CLI waits for each render anyway."""
+
+    def submit(self, job: Callable[[], None]) -> None:
+        job()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    ok: bool
+    message: str
+    asset: AudioAsset | None = None
+
+
+def import_files(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor: AudioProcessor,
+                 files: Sequence[Path], *, title: str | None, language: str, topic: str, profile: str,
+                 area_code: str | None, work_dir: Path, spool_dir: Path) -> Iterator[ImportResult]:
+    """`loaxa audio import`: each file validated and rendered in turn; one bad file does not stop the others.
+
+    The operator's files are copied first, never moved.
+    """
+    actor = Actor(None)
+    for path in files:
+        if not path.is_file():
+            yield ImportResult(path, False, "Không tìm thấy tệp.")
+            continue
+        work_dir.mkdir(parents=True, exist_ok=True)
+        copy = work_dir / f"import-{path.name.encode().hex()[:40]}{path.suffix.lower()[:8]}"
+        try:
+            shutil.copyfile(path, copy)
+            meta = AudioMeta(title or path.stem, language, topic, profile, area_code)
+            asset = upload_audio(uow_factory(), clock, actor, processor, _RunNow(), uow_factory, upload=copy,
+                                 original_name=path.name, meta=meta, spool_dir=spool_dir)
+        except DomainError as exc:
+            yield ImportResult(path, False, exc.message)
+            continue
+        finally:
+            copy.unlink(missing_ok=True)
+        uow = uow_factory()
+        with uow:
+            done = uow.audio.get(asset.id)
+        if done is None or done.status is not AssetStatus.READY:
+            yield ImportResult(path, False, (done.error_message if done else None) or "Lỗi xử lý.", done)
+        else:
+            yield ImportResult(path, True, "sẵn sàng", done)

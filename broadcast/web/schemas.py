@@ -163,7 +163,7 @@ class AudioOut(BaseModel):
     kind: str
     language: str
     topic: str
-    area_code: str
+    area_code: str | None
     profile: str
     status: str
     original_name: str
@@ -195,5 +195,5 @@ class TtsIn(StrictModel):
     text: str = Field(max_length=100_000)
     voice: str = "vi"
     title: str = Field(max_length=300)
-    area_code: str = Field(max_length=16)
+    area_code: str | None = Field(default=None, max_length=16)  # None: the shared library (admins)
     topic: str = "other"

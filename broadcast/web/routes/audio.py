@@ -37,7 +37,8 @@ def _spool_upload(file: UploadFile, directory: Path, limit: int) -> Path:
 
 @router.post("", response_model=AudioOut, status_code=202)
 def upload(container: ContainerDep, uow: UowDep, actor: ActorDep, file: Annotated[UploadFile, File()],
-           title: Annotated[str, Form(max_length=300)], area_code: Annotated[str, Form(max_length=16)],
+           title: Annotated[str, Form(max_length=300)],
+           area_code: Annotated[str | None, Form(max_length=16)] = None,
            language: Annotated[str, Form()] = "vi", topic: Annotated[str, Form()] = "other",
            profile: Annotated[str, Form()] = "speech") -> AudioOut:
     settings = container.settings

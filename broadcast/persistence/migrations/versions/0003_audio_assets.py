@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('language', sa.String(length=16), nullable=False),
     sa.Column('topic', sa.String(length=64), nullable=False),
-    sa.Column('area_code', sa.String(length=16), nullable=False),
+    sa.Column('area_code', sa.String(length=16), nullable=True),
     sa.Column('profile', sa.String(length=8), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('original_name', sa.String(length=255), nullable=False),
