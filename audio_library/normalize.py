@@ -134,9 +134,9 @@ def correct_plan(plan: GainPlan, out: Loudness, *, target_lufs: float, ceiling_d
 
 def _plan_with_trials(src: Path, plan: GainPlan, measured: Loudness, target: float, rate: int,
                       attack: float, release: float, config: AudioConfig) -> GainPlan:
-    """Learn how much loudness the limiter takes: one decode, three limited gains, no encoding."""
+    """Learn how much loudness the limiter takes: one decode, two limited gains, no encoding."""
     base = target - measured.integrated_lufs
-    gains = [round(base + step, 2) for step in (0.0, 3.0, 6.0)]
+    gains = [round(base + step, 2) for step in (0.0, 4.0)]  # each branch costs a limiter + meter
     run = ffmpeg_cli.limiter_trials(src, gains_db=gains, limiter_db=plan.limiter_db, sample_rate=rate,
                                     attack_ms=attack, release_ms=release, timeout=config.process_timeout_s)
     try:
