@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -244,15 +245,41 @@ def audio_import(
 
 
 @app.command("serve")
-def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000) -> None:
-    """Chạy máy chủ API (FastAPI)."""
+def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[int, typer.Option()] = 8000,
+          scheduler: Annotated[bool, typer.Option(help="Chạy kèm bộ hẹn giờ và cổng MQTT (một máy chủ).")] = True,
+          ) -> None:
+    """Chạy máy chủ API (FastAPI); mặc định kèm bộ hẹn giờ và cổng MQTT cho triển khai một máy."""
     import uvicorn
 
     from broadcast.bootstrap import build_container
+    from broadcast.runtime import Runtime
     from broadcast.web.app import create_app
 
     container = build_container(settings_or_exit())
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+    runtime = Runtime(container) if scheduler else None
+    uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info")
+
+
+@app.command("scheduler")
+def scheduler_command() -> None:
+    """Chạy bộ hẹn giờ và cổng MQTT (chỉ một tiến trình cho mỗi cơ sở dữ liệu); dùng khi API chạy --no-scheduler."""
+    import signal
+    import threading
+
+    from broadcast.bootstrap import build_container
+    from broadcast.runtime import Runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    container = build_container(settings_or_exit())
+    runtime = Runtime(container)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
+    console.print("Bộ hẹn giờ đang chạy. Nhấn Ctrl+C để dừng.")
+    stop.wait()
+    runtime.stop()
+    container.close()
 
 
 @app.command("demo")

@@ -53,3 +53,12 @@ class AckReport:
 def retry_delay(base_s: int, attempts: int, cap_s: int = 3600) -> timedelta:
     """Backoff for republishing an unacknowledged document: base, 2x, 4x ... capped."""
     return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), cap_s))
+
+
+@dataclass(frozen=True)
+class CommandPublication:
+    cmd_id: str
+    target_kind: str  # zone | device
+    target_id: str
+    document: dict
+    published_at: datetime | None = None

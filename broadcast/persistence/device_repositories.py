@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast.domain.delivery import AckReport, Publication, StatusReport
+from broadcast.domain.delivery import AckReport, CommandPublication, Publication, StatusReport
 from broadcast.domain.devices import STAGE_PROGRESS, AckStage, Connection, Device, DeviceQuery, DeviceState
-from broadcast.persistence.models import (AreaRow, CommandDeliveryRow, DeviceAckRow, DeviceRow, DeviceZoneRow,
-                                          SchedulePublicationRow)
+from broadcast.persistence.models import (AreaRow, CommandDeliveryRow, CommandPublicationRow, CommandRow, DeviceAckRow,
+                                          DeviceRow, DeviceZoneRow, SchedulePublicationRow)
 from broadcast.persistence.repositories import _aware, within_areas_clause
 
 RECEIVED_OR_LATER = [s.value for s in AckStage if STAGE_PROGRESS[s] >= 1 and s not in (AckStage.REJECTED, AckStage.EXPIRED)]
@@ -107,6 +107,11 @@ class SqlDeviceRepository:
         rows = self.session.execute(select(DeviceRow.id, DeviceRow.mqtt_password_hash)
                                     .where(DeviceRow.disabled.is_(False)).order_by(DeviceRow.id))
         return [(device_id, password_hash) for device_id, password_hash in rows]
+
+    def ids_in_zones(self, zone_ids: Sequence[str]) -> list[str]:
+        """Enabled devices listening on any of these zones (area zones included)."""
+        wanted = set(zone_ids)
+        return [d.id for d in self.directory() if wanted.intersection(d.all_zones())]
 
     def directory(self) -> Sequence[Device]:
         rows = self.session.execute(select(DeviceRow, AreaRow.parent_code)
@@ -220,3 +225,42 @@ class SqlDeliveryRepository:
         current = STAGE_PROGRESS.get(AckStage(row.stage), 0) if row.stage else 0
         if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
             row.stage, row.updated_at = ack.stage, ack.received_at
+
+
+class SqlCommandRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, *, cmd_id: str, action: str, priority: str | None, issued_at: datetime, expires_at: datetime,
+            created_by: str, emergency_id: int | None, publications: Sequence[CommandPublication],
+            tracked_devices: Sequence[str]) -> None:
+        self.session.add(CommandRow(cmd_id=cmd_id, action=action, priority=priority, issued_at=issued_at,
+                                    expires_at=expires_at, created_by=created_by, emergency_id=emergency_id))
+        self.session.flush()
+        self.session.add_all(CommandPublicationRow(cmd_id=cmd_id, target_kind=p.target_kind, target_id=p.target_id,
+                                                   document=p.document, attempts=0) for p in publications)
+        self.session.add_all(CommandDeliveryRow(cmd_id=cmd_id, device_id=d) for d in dict.fromkeys(tracked_devices))
+        self.session.flush()
+
+    def due(self, *, now: datetime, limit: int) -> Sequence[CommandPublication]:
+        """Never-published documents of commands that have not expired (an expired command is not sent)."""
+        stmt = (select(CommandPublicationRow).join(CommandRow, CommandRow.cmd_id == CommandPublicationRow.cmd_id)
+                .where(CommandPublicationRow.published_at.is_(None), CommandRow.expires_at > now)
+                .order_by(CommandRow.issued_at).limit(limit))
+        return [CommandPublication(r.cmd_id, r.target_kind, r.target_id, r.document) for r in self.session.scalars(stmt)]
+
+    def mark_published(self, cmd_id: str, target_kind: str, target_id: str, *, at: datetime) -> None:
+        self.session.execute(update(CommandPublicationRow)
+                             .where(CommandPublicationRow.cmd_id == cmd_id,
+                                    CommandPublicationRow.target_kind == target_kind,
+                                    CommandPublicationRow.target_id == target_id)
+                             .values(published_at=at, attempts=CommandPublicationRow.attempts + 1))
+
+    def reach(self, cmd_id: str) -> dict[str | None, int]:
+        """How many tracked devices stand at each stage (None: nothing heard yet)."""
+        rows = self.session.execute(select(CommandDeliveryRow.stage, func.count())
+                                    .where(CommandDeliveryRow.cmd_id == cmd_id).group_by(CommandDeliveryRow.stage))
+        return {stage: n for stage, n in rows}
+
+    def exists(self, cmd_id: str) -> bool:
+        return self.session.get(CommandRow, cmd_id) is not None

@@ -150,17 +150,27 @@ class DeviceAckRow(Base):
 
 
 class CommandRow(Base):
+    """A live action (play now, stop, volume, resync), once per cmd_id whatever its targets."""
+
     __tablename__ = "commands"
     cmd_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     action: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str | None] = mapped_column(String(16))
-    document: Mapped[dict]
-    target_kind: Mapped[str] = mapped_column(String(8))  # zone | device
-    target_id: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
-    published_at: Mapped[datetime | None]
+    emergency_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class CommandPublicationRow(Base):
+    """The command outbox: one signed document per target topic (a zone, or one device)."""
+
+    __tablename__ = "command_publications"
+    cmd_id: Mapped[str] = mapped_column(ForeignKey("commands.cmd_id", ondelete="CASCADE"), primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # zone | device
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[dict]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.persistence.audio_repository import SqlAudioRepository
-from broadcast.persistence.device_repositories import SqlDeliveryRepository, SqlDeviceRepository
+from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeliveryRepository, SqlDeviceRepository
 from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
                                                 SqlUserRepository, SqlZoneRepository)
 
@@ -25,6 +25,7 @@ class SqlUnitOfWork:
             self.devices = SqlDeviceRepository(self.session)
             self.delivery = SqlDeliveryRepository(self.session)
             self.audio = SqlAudioRepository(self.session)
+            self.commands = SqlCommandRepository(self.session)
         self._depth += 1
         return self
 

@@ -1,6 +1,8 @@
 """The FastAPI application factory: routes under /api/v1, probes at the root."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
 from broadcast.bootstrap import Container
@@ -12,8 +14,21 @@ API_PREFIX = "/api/v1"
 UPLOAD_PREFIXES = (f"{API_PREFIX}/audio",)
 
 
-def create_app(container: Container) -> FastAPI:
+def create_app(container: Container, runtime=None) -> FastAPI:
+    """`runtime` (gateway and timer) is embedded for single-node use; it starts and stops with the app."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if runtime is not None:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                runtime.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="LoaXa",
         summary="Hệ thống điều hành loa truyền thanh cơ sở số (commune loudspeaker system)",
         version="0.1.0",
@@ -22,6 +37,7 @@ def create_app(container: Container) -> FastAPI:
         redoc_url=None,
     )
     app.state.container = container
+    app.state.runtime = runtime
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, areas, users, devices, audio):

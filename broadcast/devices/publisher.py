@@ -1,0 +1,29 @@
+"""The gateway behind the DevicePublisher port: publish a batch, then wait for the broker's PUBACKs."""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from broadcast.devices.gateway import MqttGateway
+from broadcast.domain.delivery import CommandPublication
+
+
+class GatewayPublisher:
+    def __init__(self, gateway: MqttGateway):
+        self.gateway = gateway
+
+    def publish_schedules(self, batch: Sequence[tuple[str, Mapping[str, Any]]], *, timeout: float) -> list[bool]:
+        if not self.gateway.connected:
+            return [False] * len(batch)  # stay due in the outbox; the next flush tries again
+        handles = [self.gateway.publish_schedule(device_id, document) for device_id, document in batch]
+        deadline = time.monotonic() + timeout
+        return [handle.wait(max(0.0, deadline - time.monotonic())) for handle in handles]
+
+    def publish_commands(self, batch: Sequence[CommandPublication], *, timeout: float) -> list[bool]:
+        if not self.gateway.connected:
+            return [False] * len(batch)
+        handles = [self.gateway.publish_zone_command(p.target_id, p.document) if p.target_kind == "zone"
+                   else self.gateway.publish_device_command(p.target_id, p.document) for p in batch]
+        deadline = time.monotonic() + timeout
+        return [handle.wait(max(0.0, deadline - time.monotonic())) for handle in handles]

@@ -1,0 +1,76 @@
+"""Live actions for devices (play now, stop, volume, resync): signed, fanned out per zone topic, tracked per device.
+
+Like schedules they go through an outbox: staged in the caller's transaction, published right after.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from broadcast.devices import protocol
+from broadcast.domain.delivery import CommandPublication
+from broadcast.domain.errors import InvalidInput
+from broadcast.services.ports import Clock, DevicePublisher, Signer, UnitOfWork
+
+MAX_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    action: str
+    zones: Sequence[str] = ()  # fast fan-out: one publish per zone topic
+    devices: Sequence[str] = ()  # per-device topics (devices outside any targeted zone)
+    tracked_devices: Sequence[str] = ()  # whose acks count for reach
+    priority: str | None = None
+    volume: int | None = None
+    media: Sequence[Mapping[str, Any]] | None = None
+    stream_url: str | None = None
+    end: datetime | None = None
+    ref_cmd_id: str | None = None
+    ttl: timedelta = timedelta(minutes=10)
+    extra: dict = field(default_factory=dict)
+
+
+def stage_command(uow: UnitOfWork, clock: Clock, signer: Signer, request: CommandRequest, *, created_by: str,
+                  emergency_id: int | None = None) -> str:
+    """Write the command and one signed document per target topic; returns the cmd_id. No commit here."""
+    if request.action not in protocol.ACTIONS:
+        raise InvalidInput(f"Lệnh không hợp lệ: {request.action!r}.", code="invalid_action")
+    if not request.zones and not request.devices:
+        raise InvalidInput("Lệnh phải có ít nhất một vùng hoặc thiết bị nhận.", code="no_targets")
+    if not timedelta(seconds=5) <= request.ttl <= MAX_TTL:
+        raise InvalidInput("Thời hạn hiệu lực của lệnh phải từ 5 giây đến 24 giờ.", code="invalid_ttl")
+    now = clock.now()
+    cmd_id = uuid.uuid4().hex
+    base = protocol.build_command(cmd_id, request.action, issued_at=now, expires_at=now + request.ttl,
+                                  priority=request.priority, volume=request.volume, media=request.media,
+                                  stream_url=request.stream_url, end=request.end, ref_cmd_id=request.ref_cmd_id)
+    publications = [
+        CommandPublication(cmd_id, kind, target, signer.sign({**base, "target": {kind: target}}))
+        for kind, targets in (("zone", request.zones), ("device", request.devices)) for target in targets
+    ]
+    uow.commands.add(cmd_id=cmd_id, action=request.action, priority=request.priority, issued_at=now,
+                     expires_at=now + request.ttl, created_by=created_by, emergency_id=emergency_id,
+                     publications=publications, tracked_devices=request.tracked_devices)
+    return cmd_id
+
+
+def flush_commands(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher: DevicePublisher, *,
+                   batch_size: int = 500, publish_timeout_s: float = 10.0) -> int:
+    """Publish staged command documents that have not expired; each at most once after the broker took it."""
+    uow = uow_factory()
+    with uow:
+        due = uow.commands.due(now=clock.now(), limit=batch_size)
+    if not due:
+        return 0
+    accepted = publisher.publish_commands(due, timeout=publish_timeout_s)
+    now = clock.now()
+    with uow:
+        for publication, ok in zip(due, accepted):
+            if ok:
+                uow.commands.mark_published(publication.cmd_id, publication.target_kind, publication.target_id, at=now)
+        uow.commit()
+    return sum(accepted)
