@@ -8,7 +8,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast.domain.audio import AssetStatus, AudioAsset
-from broadcast.persistence.models import AudioAssetRow
+from broadcast.persistence.models import AudioAssetRow, ProgrammeItemRow
 from broadcast.persistence.repositories import _aware, within_areas_clause
 
 _FIELDS = ("title", "kind", "language", "topic", "area_code", "profile", "original_name", "created_by",
@@ -57,8 +57,9 @@ class SqlAudioRepository:
         self.session.execute(delete(AudioAssetRow).where(AudioAssetRow.id == asset_id))
 
     def in_use(self, asset_id: int) -> bool:
-        """Whether a programme plays this asset. Programmes arrive with scheduling; until then none can."""
-        return False
+        """Whether a programme plays this asset (an emergency keeps its own record of what it played)."""
+        stmt = select(ProgrammeItemRow.programme_id).where(ProgrammeItemRow.asset_id == asset_id).limit(1)
+        return self.session.scalar(stmt) is not None
 
     def processing(self) -> Sequence[AudioAsset]:
         return [_asset(r) for r in self.session.scalars(select(AudioAssetRow)

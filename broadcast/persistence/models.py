@@ -211,3 +211,112 @@ class AudioAssetRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class ProgrammeRow(Base):
+    """What plays: audio assets in order, or a relay stream for a duration."""
+
+    __tablename__ = "programmes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    topic: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # commune | province | central | justice
+    priority: Mapped[str] = mapped_column(String(16))  # normal | priority | emergency (Circular 39/2020)
+    legal_refs: Mapped[list] = mapped_column(JSON, default=list)
+    stream_url: Mapped[str | None] = mapped_column(String(500))
+    stream_duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    bulletin_id: Mapped[str | None] = mapped_column(String(128), index=True)  # from the central system
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    items: Mapped[list[ProgrammeItemRow]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                         order_by="ProgrammeItemRow.position")
+
+
+class ProgrammeItemRow(Base):
+    __tablename__ = "programme_items"
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("audio_assets.id"), index=True)
+
+
+class ScheduleRow(Base):
+    """When and where a programme plays; only approved schedules reach devices."""
+
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # draft submitted approved rejected cancelled
+    targets: Mapped[dict]  # {areas, zones, devices, exclude_areas, exclude_zones, exclude_devices}
+    start_local: Mapped[str] = mapped_column(String(19))  # wall-clock "YYYY-MM-DDTHH:MM:SS" in the timezone
+    rrule: Mapped[str | None] = mapped_column(String(500))
+    exdates: Mapped[list] = mapped_column(JSON, default=list)
+    valid_from: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    volume: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)  # owner (authorization)
+    author: Mapped[str] = mapped_column(String(64))
+    approver: Mapped[str | None] = mapped_column(String(64))
+    rejection_reason: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+
+
+class AreaPolicyRow(Base):
+    """Broadcast policy overrides of one area; a commune inherits what it does not override from its province."""
+
+    __tablename__ = "area_policies"
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), primary_key=True)
+    windows: Mapped[list | None] = mapped_column(JSON)  # ["05:30-07:00", "17:00-19:00"]
+    max_minutes_per_day: Mapped[int | None]
+    weekdays: Mapped[list | None] = mapped_column(JSON)  # [0..6], Monday = 0
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class EmergencyRow(Base):
+    __tablename__ = "emergencies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # active | stopped | expired
+    reason: Mapped[str] = mapped_column(String(1000))
+    targets: Mapped[dict]
+    audio_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id"))
+    stream_url: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str | None] = mapped_column(Text)
+    cmd_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    stop_cmd_id: Mapped[str | None] = mapped_column(String(128))
+    test_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16), default="operator")  # operator | cap | central
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)  # CAP identifier, bulletin id
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+
+
+class PlayLogRow(Base):
+    """Proof of play: one row per device and item outcome (played, preempted, missed, failed)."""
+
+    __tablename__ = "play_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    commune_code: Mapped[str] = mapped_column(String(16), index=True)
+    item_id: Mapped[str] = mapped_column(String(128))
+    schedule_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    programme_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    emergency_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    priority: Mapped[str | None] = mapped_column(String(16))
+    planned_start: Mapped[datetime | None] = mapped_column(index=True)
+    planned_end: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(12), index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+    __table_args__ = (UniqueConstraint("device_id", "item_id", "outcome", name="uq_play_log_outcome"),)
