@@ -65,6 +65,7 @@ class UnitOfWork(Protocol):
     delivery: DeliveryRepository
     audio: AudioRepository
     commands: CommandRepository
+    playlog: PlayLogRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
@@ -173,3 +174,59 @@ class AudioProcessor(Protocol):
 
 class JobQueue(Protocol):
     def submit(self, job: Callable[[], None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class PlayLogEntry:
+    """Proof of play: what one device did with one item (or command), and what was planned for it."""
+
+    device_id: str
+    commune_code: str
+    item_id: str
+    outcome: str  # played | preempted | missed | failed
+    recorded_at: datetime
+    schedule_id: int | None = None
+    programme_id: int | None = None
+    emergency_id: int | None = None
+    title: str = ""
+    priority: str | None = None
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    reason: str | None = None
+    commune_name: str = ""  # filled when read back
+
+
+@dataclass(frozen=True)
+class PlayLogQuery:
+    within_areas: frozenset[str] | None = None  # the reader's scope; None: everything
+    area_code: str | None = None  # a province or a commune
+    device_id: str | None = None
+    programme_id: int | None = None
+    schedule_id: int | None = None
+    emergency_id: int | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    by_recorded: bool = False  # since/until apply to recorded_at instead of planned_start
+    limit: int | None = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class CommandFacts:
+    issued_at: datetime
+    priority: str | None
+    emergency_id: int | None
+    action: str
+
+
+class PlayLogRepository(Protocol):
+    def add_many(self, entries: Sequence[PlayLogEntry]) -> int: ...
+    def communes_of(self, device_ids: Iterable[str]) -> dict[str, str]: ...
+    def schedule_items(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[dict[str, Any]]]: ...
+    def command_facts(self, cmd_ids: Iterable[str]) -> dict[str, CommandFacts]: ...
+    def list(self, query: PlayLogQuery) -> Sequence[PlayLogEntry]: ...
+    def iterate(self, query: PlayLogQuery) -> Iterable[PlayLogEntry]: ...
+    def purge(self, table: str, before: datetime, limit: int) -> int: ...
