@@ -161,7 +161,7 @@ def _expand(spec: ScheduleSpec, start: datetime, end: datetime, tz: str) -> Time
     for when in spec.timing.occurrences(start - length + timedelta(seconds=1), end):
         local = when if when.tzinfo is zone else when.astimezone(zone)
         items.append(
-            TimelineItem(item_id_for(spec.id, local), local, local + length, spec.priority, spec.volume, spec.id,
+            TimelineItem(item_id_for(spec.id, when.timestamp()), local, local + length, spec.priority, spec.volume, spec.id,
                          spec.programme_id, spec.rank)
         )
     return tuple(items)

@@ -102,7 +102,7 @@ def test_fingerprint_tracks_content_and_item_ids_are_stable() -> None:
     assert timeline_fingerprint((item,)) == timeline_fingerprint((item,))
     assert timeline_fingerprint((item,)) != timeline_fingerprint((louder,))
     assert timeline_fingerprint(()) != timeline_fingerprint((item,))
-    later = TimelineItem("occ-x", start + timedelta(hours=1), start + timedelta(hours=2), Priority.EMERGENCY, 100, "s2", "p2")
+    later = TimelineItem("occ-x", start + timedelta(hours=1), start + timedelta(hours=2), Priority.EMERGENCY, 100, "s2", "Luật \"Hòa giải\" số 3")
     expected = json.dumps([i.to_dict() for i in (item, later)], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_json((item, later)) == expected.encode()
     assert timeline_fingerprint((item, later)) == hashlib.sha256(expected.encode()).hexdigest()
