@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import islice
 from typing import Any
 
@@ -24,6 +24,11 @@ PURGEABLE = {"play_log": (PlayLogRow, PlayLogRow.recorded_at),
 ENTRY_FIELDS = ("device_id", "commune_code", "item_id", "outcome", "recorded_at", "schedule_id", "programme_id",
                 "emergency_id", "title", "priority", "planned_start", "planned_end", "started_at", "ended_at",
                 "reason")
+
+
+def _utc(value: Any) -> Any:
+    """SQLite stores a datetime's wall-clock fields without its offset: everything goes in as UTC."""
+    return value.astimezone(timezone.utc) if isinstance(value, datetime) and value.tzinfo else value
 
 
 def _chunks(values: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -59,7 +64,7 @@ class SqlPlayLogRepository:
         unique = {(e.device_id, e.item_id, e.outcome): e for e in reversed(entries)}  # first one wins
         if not unique:
             return 0
-        rows = [{f: getattr(e, f) for f in ENTRY_FIELDS} for e in unique.values()]
+        rows = [{f: _utc(getattr(e, f)) for f in ENTRY_FIELDS} for e in unique.values()]
         inserted = 0
         for chunk in _chunks(rows, 200):
             stmt = self._insert().values(chunk).on_conflict_do_nothing(
@@ -109,9 +114,9 @@ class SqlPlayLogRepository:
                 stmt = stmt.where(column == value)
         timed = PlayLogRow.recorded_at if query.by_recorded else PlayLogRow.planned_start
         if query.since is not None:
-            stmt = stmt.where(timed >= query.since)
+            stmt = stmt.where(timed >= _utc(query.since))
         if query.until is not None:
-            stmt = stmt.where(timed < query.until)
+            stmt = stmt.where(timed < _utc(query.until))
         if query.limit is not None:
             stmt = stmt.limit(query.limit)
         if query.offset:
@@ -130,7 +135,7 @@ class SqlPlayLogRepository:
     def purge(self, table: str, before: datetime, limit: int) -> int:
         """Delete up to `limit` rows of `table` dated before `before`; the caller commits and repeats."""
         model, dated = PURGEABLE[table]
-        oldest = select(model.id).where(dated < before).order_by(model.id).limit(limit)
+        oldest = select(model.id).where(dated < _utc(before)).order_by(model.id).limit(limit)
         result = self.session.execute(delete(model).where(model.id.in_(oldest)),
                                       execution_options={"synchronize_session": False})
         return max(result.rowcount or 0, 0)

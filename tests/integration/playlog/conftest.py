@@ -51,7 +51,7 @@ def planned_items(device_id: str, t0: datetime) -> list[dict]:
     """Four 5-minute items an hour apart; ids as the compiler writes them (strings) and as numbers."""
     items = []
     for n in range(4):
-        start = t0 + timedelta(hours=n)
+        start = (t0 + timedelta(hours=n)).astimezone(protocol.VIETNAM_TZ)  # as the compiler writes: local offset
         item = protocol.build_item(f"occ-{device_id}-{n}", start=start, end=start + timedelta(minutes=5),
                                    priority="priority" if n == 1 else "normal", volume=70,
                                    title=f"Bản tin số {n + 1}", stream_url="http://127.0.0.1:9/vov1")
