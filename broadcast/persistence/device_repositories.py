@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcast.domain.delivery import AckReport, CommandPublication, Publication, StatusReport
@@ -203,28 +203,54 @@ class SqlDeliveryRepository:
             .where(DeviceAckRow.device_id.in_({k[0] for k in unique}),
                    DeviceAckRow.ref_id.in_({k[2] for k in unique}))).all())
         new = [a for k, a in unique.items() if k not in existing]
-        self.session.add_all(DeviceAckRow(
-            device_id=a.device_id, ref_kind=a.ref_kind, ref_id=a.ref_id, stage=a.stage, item_id=a.item_id, at=a.at,
-            received_at=a.received_at, reason=a.reason, started_at=a.started_at, ended_at=a.ended_at) for a in new)
-        for ack in new:
-            if ack.ref_kind == "schedule" and ack.stage in RECEIVED_OR_LATER:
-                self.session.execute(update(SchedulePublicationRow)
-                                     .where(SchedulePublicationRow.device_id == ack.device_id,
-                                            SchedulePublicationRow.version == int(ack.ref_id),
-                                            SchedulePublicationRow.received_at.is_(None))
-                                     .values(received_at=ack.received_at))
-            elif ack.ref_kind == "command":
-                self._advance_command(ack)
-        self.session.flush()
+        if not new:
+            return []
+        # Set-wise Core statements, not ORM objects or one statement per ack: a fleet answers a fan-out with
+        # thousands of acks a second, and the inbox must keep up on one thread.
+        self.session.flush()  # pending ORM changes first: what follows runs on the session's connection directly
+        connection = self.session.connection()
+        connection.execute(insert(DeviceAckRow.__table__), [
+            {"device_id": a.device_id, "ref_kind": a.ref_kind, "ref_id": a.ref_id, "stage": a.stage,
+             "item_id": a.item_id, "at": a.at, "received_at": a.received_at, "reason": a.reason,
+             "started_at": a.started_at, "ended_at": a.ended_at} for a in new])
+        self._mark_received(connection, [a for a in new if a.ref_kind == "schedule" and a.stage in RECEIVED_OR_LATER])
+        self._advance_commands(connection, [a for a in new if a.ref_kind == "command"])
         return new
 
-    def _advance_command(self, ack: AckReport) -> None:
-        row = self.session.get(CommandDeliveryRow, (ack.ref_id, ack.device_id))
-        if row is None:
+    @staticmethod
+    def _mark_received(connection: Connection, acks: Sequence[AckReport]) -> None:
+        """First received-or-later ack of a version stamps it; executemany in ack order keeps "first wins"."""
+        if not acks:
             return
-        current = STAGE_PROGRESS.get(AckStage(row.stage), 0) if row.stage else 0
-        if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
-            row.stage, row.updated_at = ack.stage, ack.received_at
+        table = SchedulePublicationRow.__table__
+        connection.execute(
+            update(table).where(table.c.device_id == bindparam("b_device"), table.c.version == bindparam("b_version"),
+                                table.c.received_at.is_(None)).values(received_at=bindparam("b_at")),
+            [{"b_device": a.device_id, "b_version": int(a.ref_id), "b_at": a.received_at} for a in acks])
+
+    @staticmethod
+    def _advance_commands(connection: Connection, acks: Sequence[AckReport]) -> None:
+        """Move each tracked delivery to the furthest stage heard (never backwards): one SELECT, one executemany."""
+        if not acks:
+            return
+        table = CommandDeliveryRow.__table__
+        stages = {(c, d): s for c, d, s in connection.execute(
+            select(table.c.cmd_id, table.c.device_id, table.c.stage)
+            .where(table.c.cmd_id.in_({a.ref_id for a in acks}), table.c.device_id.in_({a.device_id for a in acks})))}
+        changed: dict[tuple[str, str], AckReport] = {}
+        for ack in acks:
+            key = (ack.ref_id, ack.device_id)
+            if key not in stages:
+                continue  # not tracked (e.g. a device outside the targets heard a zone command)
+            current = STAGE_PROGRESS.get(AckStage(stages[key]), 0) if stages[key] else 0
+            if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
+                stages[key] = ack.stage
+                changed[key] = ack
+        if changed:
+            connection.execute(
+                update(table).where(table.c.cmd_id == bindparam("b_cmd"), table.c.device_id == bindparam("b_device"))
+                .values(stage=bindparam("b_stage"), updated_at=bindparam("b_at")),
+                [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at} for (c, d), a in changed.items()])
 
 
 class SqlCommandRepository:
