@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.persistence.audio_repository import SqlAudioRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeliveryRepository, SqlDeviceRepository
+from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
 from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
                                                 SqlUserRepository, SqlZoneRepository)
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
             self.delivery = SqlDeliveryRepository(self.session)
             self.audio = SqlAudioRepository(self.session)
             self.commands = SqlCommandRepository(self.session)
+            self.emergencies = SqlEmergencyRepository(self.session)
             self.playlog = SqlPlayLogRepository(self.session)
         self._depth += 1
         return self

@@ -65,6 +65,7 @@ class UnitOfWork(Protocol):
     delivery: DeliveryRepository
     audio: AudioRepository
     commands: CommandRepository
+    emergencies: EmergencyRepository
     playlog: PlayLogRepository
 
     def __enter__(self) -> UnitOfWork: ...
@@ -230,3 +231,35 @@ class PlayLogRepository(Protocol):
     def list(self, query: PlayLogQuery) -> Sequence[PlayLogEntry]: ...
     def iterate(self, query: PlayLogQuery) -> Iterable[PlayLogEntry]: ...
     def purge(self, table: str, before: datetime, limit: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """An emergency broadcast (khẩn cấp): what played where, and the play_now / stop commands that carried it."""
+
+    id: int
+    status: str  # active | stopped (expired is derived from expires_at when read)
+    reason: str
+    targets: dict  # {areas, zones, devices} as asked, plus {publish: {zones, devices}, chains, volume, ...}
+    area_code: str  # owner, for listing
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    audio_id: int | None = None
+    stream_url: str | None = None
+    text: str | None = None
+    cmd_id: str | None = None
+    stop_cmd_id: str | None = None
+    test_only: bool = False
+    source: str = "operator"  # operator | cap | central
+    external_id: str | None = None
+    stopped_at: datetime | None = None
+
+
+class EmergencyRepository(Protocol):
+    def add(self, emergency: Emergency) -> Emergency: ...
+    def get(self, emergency_id: int) -> Emergency | None: ...
+    def list(self, *, within_areas: frozenset[str] | None, status: str | None = None, limit: int = 100,
+             offset: int = 0) -> Sequence[Emergency]: ...
+    def by_external_id(self, source: str, external_id: str) -> Sequence[Emergency]: ...
+    def update(self, emergency_id: int, **fields: Any) -> None: ...

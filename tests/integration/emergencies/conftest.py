@@ -1,0 +1,86 @@
+"""Fixtures of the emergency tests: a small registry in two Hà Nội wards and one ward of TP Hồ Chí Minh."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import argon2
+import pytest
+from sqlalchemy import func, select
+
+from broadcast.domain.audio import AssetStatus, AudioAsset
+from broadcast.security import Argon2PasswordHasher
+from broadcast.persistence.models import CommandPublicationRow, CommandRow, EmergencyRow
+from broadcast.services.areas import create_zone
+from broadcast.services.context import Actor
+from broadcast.services.devices import DeviceSpec, register_device
+from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
+
+
+class CheapArgon2(Argon2PasswordHasher):
+    """Real argon2 at minimal cost: these tests sign in many users and are not about password hashing."""
+
+    def __init__(self) -> None:
+        self._argon2 = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(container):
+    container.hasher = CheapArgon2()
+
+
+@dataclass(frozen=True)
+class Registry:
+    village: str  # a zone id in Hoàn Kiếm
+    hoan_kiem: list[str]  # every device of Hoàn Kiếm
+    in_village: list[str]
+    test_devices: list[str]  # flagged test_device, in Hoàn Kiếm
+    cua_nam: list[str]
+    vung_tau: list[str]
+
+
+@pytest.fixture
+def registry(container) -> Registry:
+    system = Actor(None)
+    zone = create_zone(container.uow(), container.clock, system, commune_code=HOAN_KIEM, name="Tổ dân phố số 5",
+                       kind="residential_group")
+
+    def add(device_id: str, area: str, zones=(), test=False) -> str:
+        register_device(container.uow(), container.clock, system,
+                        DeviceSpec(id=device_id, name=f"Cụm loa {device_id}", area_code=area, zones=tuple(zones),
+                                   test_device=test))
+        return device_id
+
+    village = [add(f"hk-v{i}", HOAN_KIEM, [zone.id]) for i in range(2)]
+    plain = [add(f"hk-{i}", HOAN_KIEM) for i in range(2)]
+    tests = [add("hk-test-0", HOAN_KIEM, test=True)]
+    return Registry(village=zone.id, hoan_kiem=village + plain + tests, in_village=village, test_devices=tests,
+                    cua_nam=[add("cn-0", CUA_NAM)], vung_tau=[add("vt-0", VUNG_TAU)])
+
+
+def ready_asset(container, *, area: str | None = HOAN_KIEM, status: AssetStatus = AssetStatus.READY,
+                duration_ms: int = 12_345) -> int:
+    """A library row as a finished render leaves it (the file itself is not needed by the API)."""
+    uow = container.uow()
+    with uow:
+        now = container.clock.now()
+        asset = uow.audio.add(AudioAsset(
+            id=0, title="Cảnh báo lũ", kind="upload", language="vi", topic="disaster", area_code=area,
+            profile="speech", status=status, original_name="canh-bao.mp3", created_by="test", created_at=now,
+            sha256="ab" * 32 if status is AssetStatus.READY else None, bytes=98_765, duration_ms=duration_ms))
+        uow.commit()
+        return asset.id
+
+
+def count(container, model) -> int:
+    with container.engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(model))
+
+
+def nothing_written(container) -> bool:
+    return count(container, EmergencyRow) == 0 and count(container, CommandRow) == 0
+
+
+def publications(container, cmd_id: str) -> dict[tuple[str, str], dict]:
+    with container.engine.connect() as connection:
+        rows = connection.execute(select(CommandPublicationRow).where(CommandPublicationRow.cmd_id == cmd_id))
+        return {(r.target_kind, r.target_id): r.document for r in rows}
