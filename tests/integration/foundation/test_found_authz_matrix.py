@@ -44,6 +44,12 @@ def _read_devices(client, headers, commune, _unique):
     return client.get("/api/v1/devices", params={"area": commune}, headers=headers)
 
 
+def _emergency(client, headers, commune, unique):
+    return client.post("/api/v1/emergencies", headers=headers,
+                       json={"targets": {"areas": [commune]}, "reason": f"Diễn tập {unique}",
+                             "stream_url": "http://radio.example.vn/vov1", "expires_in_minutes": 10})
+
+
 ALL = frozenset(Role)
 CASES = [
     Case("read zones", ALL, _read_zones, 200),
@@ -51,6 +57,7 @@ CASES = [
     Case("create user", frozenset({Role.ADMIN}), _new_user, 201),
     Case("register device", frozenset({Role.ADMIN}), _device, 201),
     Case("read devices", ALL, _read_devices, 200),
+    Case("send emergency", frozenset({Role.ADMIN, Role.EMERGENCY_OPERATOR}), _emergency, 201),
 ]
 # Actions not tied to one area: allowed roles only, whatever their area.
 GLOBAL_CASES = [
@@ -103,6 +110,8 @@ def test_global_actions_by_role(client, signed_in):
     ("get", "/api/v1/auth/me"), ("get", "/api/v1/devices"), ("post", "/api/v1/devices"),
     ("get", "/api/v1/devices/signing-key"), ("get", "/api/v1/devices/dev-0001"),
     ("post", "/api/v1/devices/dev-0001/rotate-secret"), ("post", "/api/v1/devices/dev-0001/disable"),
+    ("get", "/api/v1/emergencies"), ("post", "/api/v1/emergencies"), ("get", "/api/v1/emergencies/1"),
+    ("post", "/api/v1/emergencies/1/stop"), ("post", "/api/v1/emergencies/cap"),
 ])
 def test_no_token_is_401(client, method, path):
     response = getattr(client, method)(path)
