@@ -69,7 +69,7 @@ def build_container(settings: Settings, *, clock: SystemClock | None = None) -> 
         engine=engine,
         session_factory=make_session_factory(engine),
         clock=clock or SystemClock(),
-        hasher=Argon2PasswordHasher(),
+        hasher=Argon2PasswordHasher(settings.password_hash_memory_kib),
         tokens=JwtTokenIssuer(secret, timedelta(minutes=settings.token_ttl_minutes)),
         login_policy=LoginPolicy(settings.login_max_failures, settings.login_block_seconds),
         metrics=Metrics(),

@@ -6,6 +6,7 @@ should run it per database (APScheduler 3.x keeps no shared job store).
 from __future__ import annotations
 
 import logging
+import time
 
 from broadcast.bootstrap import Container
 from broadcast.devices.gateway import MqttGateway
@@ -14,12 +15,15 @@ from broadcast.scheduler.timer import Timer
 from broadcast.services.audio import resume_pending
 from broadcast.services.commands import flush_commands
 from broadcast.services.delivery import DeviceInbox, flush_outbox
+from broadcast.services.dispatch import DispatchSettings, dispatch
 from broadcast.services.playlog import purge_expired, record_play
 
 log = logging.getLogger(__name__)
 
 FLUSH_JOB = "delivery.flush"
 PURGE_JOB = "retention.purge"
+COMPILE_JOB = "schedule.compile"
+FULL_COMPILE_EVERY_S = 600  # the horizon rolls on even when nothing changes
 
 
 class Runtime:
@@ -31,12 +35,34 @@ class Runtime:
         self.publisher = GatewayPublisher(self.gateway)
         self.timer = Timer(container.settings.timezone)
         self.flush_every_s = flush_every_s
+        self._compiled_marker: tuple | None = None
+        self._compiled_at = 0.0
 
     def flush(self) -> int:
         """Commands first: an emergency must not wait behind a fleet's schedules."""
         c = self.container
         sent = flush_commands(c.uow, c.clock, self.publisher)
         return sent + flush_outbox(c.uow, c.clock, self.publisher, retry_base_s=c.settings.delivery_timeout_s)
+
+    def compile(self, force: bool = False) -> bool:
+        """Recompile and stage new versions when schedules, devices or audio changed, or the horizon must roll."""
+        c = self.container
+        with c.uow() as uow:
+            marker = uow.schedules.change_marker()
+        stale = time.monotonic() - self._compiled_at > FULL_COMPILE_EVERY_S
+        if not force and marker == self._compiled_marker and not stale:
+            return False
+        settings = DispatchSettings(c.settings.timezone, c.settings.horizon_days, c.settings.public_url)
+        report = dispatch(c.uow, c.clock, c.signer, settings)
+        self._compiled_marker, self._compiled_at = marker, time.monotonic()
+        log.info("compiled %s devices in %s groups: %s new versions, %s overlaps dropped", report.devices,
+                 report.groups, report.staged, report.dropped)
+        if report.staged:
+            self.wake_delivery()
+        return True
+
+    def wake_compile(self) -> None:
+        self.timer.wake(COMPILE_JOB)
 
     def purge(self) -> dict[str, int]:
         c = self.container
@@ -47,6 +73,7 @@ class Runtime:
         resume_pending(c.uow, c.clock, c.audio, c.jobs, c.spool_dir)
         self.gateway.start()
         self.timer.every(FLUSH_JOB, self.flush_every_s, self.flush, grace_s=30)
+        self.timer.every(COMPILE_JOB, 15, self.compile, grace_s=60)
         self.timer.daily(PURGE_JOB, 2, 30, self.purge)  # nightly, local time, when few devices report
         self.timer.start()
         log.info("runtime started: gateway %s:%s", c.settings.mqtt.host, c.settings.mqtt.port)

@@ -13,8 +13,8 @@ from broadcast.domain.errors import Unauthenticated
 
 
 class Argon2PasswordHasher:
-    def __init__(self) -> None:
-        self._argon2 = _Argon2()
+    def __init__(self, memory_kib: int = 65536) -> None:
+        self._argon2 = _Argon2(memory_cost=memory_kib)
 
     def hash(self, password: str) -> str:
         return self._argon2.hash(password)

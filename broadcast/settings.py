@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
     login_max_failures: int = Field(default=5, ge=1)
     login_block_seconds: int = Field(default=60, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=8192)  # argon2id memory cost
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     signing_key_file: Path | None = None  # Ed25519 private key (PEM); default data_dir/signing_key.pem
 

@@ -26,6 +26,7 @@ class Action(StrEnum):
     SEND_EMERGENCY = "send_emergency"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
+    MANAGE_POLICY = "manage_policy"  # allowed windows (quiet hours), daily minutes, weekdays
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -46,6 +47,7 @@ ACTION_LABELS_VI: dict[Action, str] = {
     Action.SEND_EMERGENCY: "phát khẩn cấp",
     Action.MANAGE_USERS: "quản lý tài khoản",
     Action.READ_AUDIT: "xem nhật ký kiểm toán",
+    Action.MANAGE_POLICY: "đặt quy định giờ phát",
 }
 
 

@@ -7,6 +7,8 @@ from broadcast.persistence.audio_repository import SqlAudioRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeliveryRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
+from broadcast.persistence.schedule_repositories import (SqlPolicyRepository, SqlProgrammeRepository,
+                                                          SqlScheduleRepository)
 from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
                                                 SqlUserRepository, SqlZoneRepository)
 
@@ -30,6 +32,9 @@ class SqlUnitOfWork:
             self.commands = SqlCommandRepository(self.session)
             self.emergencies = SqlEmergencyRepository(self.session)
             self.playlog = SqlPlayLogRepository(self.session)
+            self.programmes = SqlProgrammeRepository(self.session)
+            self.schedules = SqlScheduleRepository(self.session)
+            self.policies = SqlPolicyRepository(self.session)
         self._depth += 1
         return self
 

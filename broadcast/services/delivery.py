@@ -25,23 +25,41 @@ def timeline_fingerprint(zones: Sequence[str], items: Sequence[Mapping[str, Any]
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _still_current(document: Mapping[str, Any], zones: Sequence[str], items: Sequence[Mapping[str, Any]],
+                   status_interval_s: int, now: datetime, horizon_end: datetime, refresh: timedelta) -> bool:
+    """The published document already says what is still to come, and its horizon reaches far enough.
+
+    Items that have ended drop out of a fresh compilation; that alone is no reason for a new version.
+    """
+    def upcoming(entries):
+        return [dict(i) for i in entries if protocol.parse_time(i["end"], "end") > now]
+
+    return (list(document.get("zones", [])) == list(zones)
+            and document.get("status_interval_s") == status_interval_s
+            and upcoming(document.get("items", [])) == upcoming(items)
+            and protocol.parse_time(document["horizon_end"], "horizon_end") >= horizon_end - refresh)
+
+
 def stage_schedule(uow: UnitOfWork, clock: Clock, signer: Signer, device: Device, items: Sequence[Mapping[str, Any]],
-                   *, horizon_end: datetime, status_interval_s: int = 60) -> Publication | None:
+                   *, horizon_end: datetime, status_interval_s: int = 60,
+                   refresh: timedelta = timedelta(days=1)) -> Publication | None:
     """Write a new signed version into the outbox when the device's timeline changed; None when it did not.
 
+    A new version also goes out when the published horizon falls more than `refresh` short (once a day).
     Runs inside the caller's unit of work (no commit here), so the change and its publication commit together.
     """
     zones = device.all_zones()
-    fingerprint = timeline_fingerprint(zones, items, status_interval_s)
-    latest = uow.delivery.latest_publication(device.id)
-    if latest is not None and latest.fingerprint == fingerprint:
-        return None
     now = clock.now()
+    latest = uow.delivery.latest_publication(device.id)
+    if latest is not None and _still_current(latest.document, zones, items, status_interval_s, now, horizon_end,
+                                             refresh):
+        return None
     version = latest.version + 1 if latest else 1
     document = signer.sign(protocol.build_schedule(
         device.id, version, issued_at=now, horizon_end=horizon_end, zones=zones, items=list(items),
         status_interval_s=status_interval_s))
-    publication = Publication(device_id=device.id, version=version, fingerprint=fingerprint, document=document,
+    publication = Publication(device_id=device.id, version=version,
+                              fingerprint=timeline_fingerprint(zones, items, status_interval_s), document=document,
                               created_at=now)
     uow.delivery.add_publication(publication)
     return publication

@@ -23,8 +23,9 @@ KEPT_TABLES = {"areas"}
 
 
 def make_container(tmp_path, database_url: str, clock=None, **overrides) -> Container:
-    settings = load_settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key-0123456789-abcdefghijklmnop",
-                             **overrides)
+    overrides.setdefault("password_hash_memory_kib", 8192)  # the minimum: tests hash hundreds of passwords
+    settings = load_settings(data_dir=tmp_path / "data", database_url=database_url,
+                             secret_key="test-secret-key-0123456789-abcdefghijklmnop", **overrides)
     return build_container(settings, clock=clock)
 
 

@@ -1,0 +1,178 @@
+"""Programmes, schedules and area policies in SQL."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Integer, select
+from sqlalchemy.orm import Session
+
+from broadcast.domain.policy import PolicyOverride, Window
+from broadcast.domain.priority import Priority
+from broadcast.domain.scheduling import LegalRef, MediaRef, Programme, Schedule, ScheduleStatus, TargetSet
+from broadcast.persistence.models import (AreaPolicyRow, AudioAssetRow, ProgrammeItemRow, ProgrammeRow,
+                                          ScheduleRow)
+from broadcast.persistence.repositories import _aware, within_areas_clause
+
+
+def _programme(row: ProgrammeRow) -> Programme:
+    return Programme(id=row.id, title=row.title, topic=row.topic, language=row.language, source=row.source,
+                     priority=Priority(row.priority), area_code=row.area_code, created_by=row.created_by,
+                     created_at=_aware(row.created_at), asset_ids=tuple(i.asset_id for i in row.items),
+                     stream_url=row.stream_url, stream_duration_ms=row.stream_duration_ms,
+                     legal_refs=tuple(LegalRef(**r) for r in row.legal_refs or ()), bulletin_id=row.bulletin_id)
+
+
+class SqlProgrammeRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, programme: Programme) -> Programme:
+        row = ProgrammeRow(
+            title=programme.title, topic=programme.topic, language=programme.language, source=programme.source,
+            priority=programme.priority.value, legal_refs=[r.__dict__ for r in programme.legal_refs],
+            stream_url=programme.stream_url, stream_duration_ms=programme.stream_duration_ms,
+            area_code=programme.area_code, bulletin_id=programme.bulletin_id, created_by=programme.created_by,
+            created_at=programme.created_at,
+            items=[ProgrammeItemRow(position=n, asset_id=a) for n, a in enumerate(programme.asset_ids)])
+        self.session.add(row)
+        self.session.flush()
+        return _programme(row)
+
+    def get(self, programme_id: int) -> Programme | None:
+        row = self.session.get(ProgrammeRow, programme_id)
+        return _programme(row) if row else None
+
+    def list(self, *, within_areas, topic=None, limit=100, offset=0) -> Sequence[Programme]:
+        stmt = select(ProgrammeRow).order_by(ProgrammeRow.id.desc()).limit(limit).offset(offset)
+        if within_areas is not None:
+            stmt = stmt.where(within_areas_clause(ProgrammeRow.area_code, within_areas))
+        if topic:
+            stmt = stmt.where(ProgrammeRow.topic == topic)
+        return [_programme(r) for r in self.session.scalars(stmt)]
+
+    def media(self, programme_ids: Sequence[int]) -> dict[int, list[tuple[MediaRef | None, str]]]:
+        """Per programme, its assets in order: (media, status); media is None until the asset is ready."""
+        rows = self.session.execute(
+            select(ProgrammeItemRow.programme_id, AudioAssetRow)
+            .join(AudioAssetRow, AudioAssetRow.id == ProgrammeItemRow.asset_id)
+            .where(ProgrammeItemRow.programme_id.in_(programme_ids))
+            .order_by(ProgrammeItemRow.programme_id, ProgrammeItemRow.position))
+        out: dict[int, list[tuple[MediaRef | None, str]]] = {pid: [] for pid in programme_ids}
+        for programme_id, asset in rows:
+            ready = asset.status == "ready" and asset.sha256
+            media = MediaRef(asset.id, asset.sha256, asset.bytes, asset.duration_ms) if ready else None
+            out[programme_id].append((media, asset.status))
+        return out
+
+
+_SCHEDULE_FIELDS = ("programme_id", "start_local", "rrule", "volume", "rank", "area_code", "author", "approver",
+                    "rejection_reason")
+
+
+def _schedule(row: ScheduleRow) -> Schedule:
+    return Schedule(id=row.id, status=ScheduleStatus(row.status), targets=TargetSet.from_dict(row.targets),
+                    exdates=tuple(row.exdates or ()), valid_from=_aware(row.valid_from),
+                    valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
+                    submitted_at=_aware(row.submitted_at), decided_at=_aware(row.decided_at),
+                    **{name: getattr(row, name) for name in _SCHEDULE_FIELDS})
+
+
+class SqlScheduleRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, schedule: Schedule) -> Schedule:
+        row = ScheduleRow(status=schedule.status.value, targets=schedule.targets.to_dict(),
+                          exdates=list(schedule.exdates), valid_from=schedule.valid_from,
+                          valid_until=schedule.valid_until, created_at=schedule.created_at,
+                          updated_at=schedule.created_at,
+                          **{name: getattr(schedule, name) for name in _SCHEDULE_FIELDS})
+        self.session.add(row)
+        self.session.flush()
+        return _schedule(row)
+
+    def save(self, schedule: Schedule, *, at: datetime) -> Schedule:
+        row = self.session.get_one(ScheduleRow, schedule.id)
+        row.status = schedule.status.value
+        row.targets = schedule.targets.to_dict()
+        row.exdates = list(schedule.exdates)
+        row.valid_from, row.valid_until = schedule.valid_from, schedule.valid_until
+        row.submitted_at, row.decided_at = schedule.submitted_at, schedule.decided_at
+        for name in _SCHEDULE_FIELDS:
+            setattr(row, name, getattr(schedule, name))
+        row.updated_at = at
+        self.session.flush()
+        return _schedule(row)
+
+    def get(self, schedule_id: int, *, for_update: bool = False) -> Schedule | None:
+        if for_update:
+            row = self.session.scalar(select(ScheduleRow).where(ScheduleRow.id == schedule_id).with_for_update())
+        else:
+            row = self.session.get(ScheduleRow, schedule_id)
+        return _schedule(row) if row else None
+
+    def list(self, *, within_areas, status=None, programme_id=None, limit=100, offset=0) -> Sequence[Schedule]:
+        stmt = select(ScheduleRow).order_by(ScheduleRow.id.desc()).limit(limit).offset(offset)
+        if within_areas is not None:
+            stmt = stmt.where(within_areas_clause(ScheduleRow.area_code, within_areas))
+        if status:
+            stmt = stmt.where(ScheduleRow.status == status)
+        if programme_id:
+            stmt = stmt.where(ScheduleRow.programme_id == programme_id)
+        return [_schedule(r) for r in self.session.scalars(stmt)]
+
+    def approved(self) -> Sequence[Schedule]:
+        stmt = select(ScheduleRow).where(ScheduleRow.status == ScheduleStatus.APPROVED.value).order_by(ScheduleRow.id)
+        return [_schedule(r) for r in self.session.scalars(stmt)]
+
+    def change_marker(self) -> tuple:
+        """Cheap fingerprint of everything a compilation reads: schedules, devices, audio readiness."""
+        from sqlalchemy import func
+
+        from broadcast.persistence.models import DeviceRow, DeviceZoneRow
+
+        return (
+            tuple(self.session.execute(select(func.count(ScheduleRow.id), func.max(ScheduleRow.updated_at))).one()),
+            tuple(self.session.execute(select(func.count(DeviceRow.id), func.max(DeviceRow.created_at),
+                                              func.sum(DeviceRow.disabled.cast(Integer)))).one()),
+            self.session.scalar(select(func.count()).select_from(DeviceZoneRow)),
+            self.session.scalar(select(func.max(AudioAssetRow.updated_at))),
+        )
+
+    def uses_programme(self, programme_id: int) -> bool:
+        stmt = select(ScheduleRow.id).where(ScheduleRow.programme_id == programme_id,
+                                            ScheduleRow.status != ScheduleStatus.CANCELLED.value).limit(1)
+        return self.session.scalar(stmt) is not None
+
+
+class SqlPolicyRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, area_code: str) -> PolicyOverride | None:
+        row = self.session.get(AreaPolicyRow, area_code)
+        if row is None:
+            return None
+        windows = None
+        if row.windows is not None:
+            per_day = tuple(Window.parse(w) for w in row.windows)
+            windows = {day: per_day for day in range(7)}
+        return PolicyOverride(windows=windows, max_minutes_per_day=row.max_minutes_per_day,
+                              allowed_weekdays=frozenset(row.weekdays) if row.weekdays is not None else None)
+
+    def raw(self, area_code: str) -> dict | None:
+        row = self.session.get(AreaPolicyRow, area_code)
+        if row is None:
+            return None
+        return {"windows": row.windows, "max_minutes_per_day": row.max_minutes_per_day, "weekdays": row.weekdays}
+
+    def put(self, area_code: str, *, windows: list[str] | None, max_minutes_per_day: int | None,
+            weekdays: list[int] | None, by: str, at: datetime) -> None:
+        row = self.session.get(AreaPolicyRow, area_code)
+        if row is None:
+            row = AreaPolicyRow(area_code=area_code)
+            self.session.add(row)
+        row.windows, row.max_minutes_per_day, row.weekdays = windows, max_minutes_per_day, weekdays
+        row.updated_by, row.updated_at = by, at
+        self.session.flush()

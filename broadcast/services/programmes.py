@@ -1,0 +1,134 @@
+"""Use cases for programmes: what plays (audio in order, or a relay stream), with its topic and legal basis."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from broadcast.domain.audio import LANGUAGES, TOPICS, AssetStatus
+from broadcast.domain.auth import Action, Principal
+from broadcast.domain.errors import InvalidInput, NotFound
+from broadcast.domain.priority import Priority
+from broadcast.domain.scheduling import SOURCES, LegalRef, MediaRef, Programme
+from broadcast.services.areas import get_area
+from broadcast.services.context import Actor, audit
+from broadcast.services.ports import Clock, UnitOfWork
+
+MAX_ITEMS = 50
+MAX_STREAM_MS = 4 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class ProgrammeDraft:
+    title: str
+    area_code: str
+    topic: str = "other"
+    language: str = "vi"
+    source: str = "commune"
+    priority: str = "normal"
+    asset_ids: tuple[int, ...] = ()
+    stream_url: str | None = None
+    stream_duration_ms: int | None = None
+    legal_refs: tuple[LegalRef, ...] = field(default_factory=tuple)
+    bulletin_id: str | None = None
+
+
+def _check(draft: ProgrammeDraft) -> Priority:
+    title = draft.title.strip()
+    if not title or len(title) > 300:
+        raise InvalidInput("Tên chương trình phải có từ 1 đến 300 ký tự.", code="invalid_title")
+    if draft.topic not in TOPICS:
+        raise InvalidInput(f"Chủ đề không hợp lệ: {draft.topic!r}.", code="invalid_topic")
+    if draft.language not in LANGUAGES:
+        raise InvalidInput(f"Ngôn ngữ không hợp lệ: {draft.language!r}.", code="invalid_language")
+    if draft.source not in SOURCES:
+        raise InvalidInput(f"Nguồn không hợp lệ: {draft.source!r}.", code="invalid_source")
+    if bool(draft.asset_ids) == bool(draft.stream_url):
+        raise InvalidInput("Chương trình gồm các tệp âm thanh hoặc một luồng tiếp sóng (chỉ một trong hai).",
+                           code="programme_content")
+    if len(draft.asset_ids) > MAX_ITEMS:
+        raise InvalidInput(f"Tối đa {MAX_ITEMS} tệp âm thanh mỗi chương trình.", code="programme_content")
+    if draft.stream_url is not None:
+        parts = urlsplit(draft.stream_url)
+        if parts.scheme not in ("http", "https", "rtsp", "rtmp", "icecast") or not parts.hostname:
+            raise InvalidInput("Địa chỉ luồng tiếp sóng không hợp lệ.", code="invalid_stream_url")
+        if not draft.stream_duration_ms or not 1000 <= draft.stream_duration_ms <= MAX_STREAM_MS:
+            raise InvalidInput("Thời lượng tiếp sóng phải từ 1 giây đến 4 giờ.", code="invalid_stream_duration")
+    for ref in draft.legal_refs:
+        if not ref.law.strip() or len(ref.law) > 300:
+            raise InvalidInput("Căn cứ pháp lý phải có tên văn bản.", code="invalid_legal_ref")
+    return Priority.parse(draft.priority)
+
+
+def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: ProgrammeDraft) -> Programme:
+    priority = _check(draft)
+    with uow:
+        area = get_area(uow, draft.area_code)
+        actor.require(Action.EDIT_SCHEDULES, area.chain())
+        for asset_id in draft.asset_ids:
+            asset = uow.audio.get(asset_id)
+            if asset is None:
+                raise NotFound(f"Không tìm thấy tệp âm thanh số {asset_id}.", code="audio_not_found")
+            if asset.area_code is not None:
+                actor.require(Action.READ, get_area(uow, asset.area_code).chain())
+            if asset.status is AssetStatus.FAILED:
+                raise InvalidInput(f"Tệp âm thanh số {asset_id} bị lỗi xử lý, không dùng được.", code="audio_failed")
+        programme = uow.programmes.add(Programme(
+            id=0, title=draft.title.strip(), topic=draft.topic, language=draft.language, source=draft.source,
+            priority=priority, area_code=area.code, created_by=actor.name, created_at=clock.now(),
+            asset_ids=tuple(draft.asset_ids), stream_url=draft.stream_url,
+            stream_duration_ms=draft.stream_duration_ms, legal_refs=tuple(draft.legal_refs),
+            bulletin_id=draft.bulletin_id))
+        audit(uow, clock, actor, "programme.create", "programme", programme.id, area_code=area.code,
+              title=programme.title, priority=priority.value)
+        uow.commit()
+        return programme
+
+
+def get_programme(uow: UnitOfWork, principal: Principal, programme_id: int) -> Programme:
+    with uow:
+        programme = uow.programmes.get(programme_id)
+        if programme is None:
+            raise NotFound(f"Không tìm thấy chương trình số {programme_id}.", code="programme_not_found")
+        principal.require(Action.READ, get_area(uow, programme.area_code).chain())
+        return programme
+
+
+def list_programmes(uow: UnitOfWork, principal: Principal, *, topic: str | None, limit: int,
+                    offset: int) -> Sequence[Programme]:
+    with uow:
+        return uow.programmes.list(within_areas=frozenset(principal.areas_for(Action.READ)), topic=topic,
+                                   limit=limit, offset=offset)
+
+
+@dataclass(frozen=True)
+class Playable:
+    """What a device needs to play a programme, or why it cannot yet."""
+
+    duration_ms: int
+    media: tuple[MediaRef, ...] = ()
+    stream_url: str | None = None
+    not_ready: tuple[int, ...] = ()
+
+
+def playable(uow: UnitOfWork, programmes: Sequence[Programme]) -> dict[int, Playable]:
+    media = uow.programmes.media([p.id for p in programmes if p.asset_ids])
+    out = {}
+    for programme in programmes:
+        if programme.stream_url:
+            out[programme.id] = Playable(programme.stream_duration_ms or 0, stream_url=programme.stream_url)
+            continue
+        refs = media.get(programme.id, [])
+        ready = tuple(m for m, _status in refs if m is not None)
+        waiting = tuple(aid for aid, (m, _s) in zip(programme.asset_ids, refs) if m is None)
+        out[programme.id] = Playable(sum(m.duration_ms for m in ready), media=ready, not_ready=waiting)
+    return out
+
+
+def require_playable(uow: UnitOfWork, programme: Programme) -> Playable:
+    ready = playable(uow, [programme])[programme.id]
+    if ready.not_ready:
+        raise InvalidInput(
+            "Âm thanh của chương trình chưa sẵn sàng (tệp số " + ", ".join(map(str, ready.not_ready)) + ").",
+            code="audio_not_ready")
+    return ready
