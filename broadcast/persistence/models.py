@@ -1,9 +1,9 @@
 """SQLAlchemy 2.0 typed models: the database is the source of truth."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -320,3 +320,95 @@ class PlayLogRow(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     recorded_at: Mapped[datetime] = mapped_column(index=True)
     __table_args__ = (UniqueConstraint("device_id", "item_id", "outcome", name="uq_play_log_outcome"),)
+
+
+class DevicePresenceRow(Base):
+    """Each change of a device's online state: uptime reports are computed from these."""
+
+    __tablename__ = "device_presence"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    online: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class BulletinRow(Base):
+    """A bulletin (bản tin) from the central source information system, and what became of it here."""
+
+    __tablename__ = "bulletins"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the central system's id
+    title: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str | None] = mapped_column(Text)
+    audio_url: Mapped[str | None] = mapped_column(String(1000))
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    topic: Mapped[str] = mapped_column(String(64), default="other")
+    agency: Mapped[str] = mapped_column(String(300), default="")
+    priority: Mapped[str] = mapped_column(String(16))
+    target_areas: Mapped[list] = mapped_column(JSON, default=list)
+    valid_from: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    issued_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pooled | placed | broadcast | refused
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("audio_assets.id"))
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    emergency_id: Mapped[int | None] = mapped_column(ForeignKey("emergencies.id"))
+    payload: Mapped[dict] = mapped_column(default=dict)  # as received, for audit
+
+
+class BridgeOutboxRow(Base):
+    """Messages for the central system, delivered in order, retried with backoff, each once by its key."""
+
+    __tablename__ = "bridge_outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # receipt | master_data | playback | daily_report ...
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+
+
+class BridgeStateRow(Base):
+    """Small durable state of the bridge, e.g. the bulletin pull cursor."""
+
+    __tablename__ = "bridge_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1000))
+    updated_at: Mapped[datetime]
+
+
+class DailyAirtimeRow(Base):
+    """What aired per commune and local day, by source, topic, language and priority: kept past the play-log purge."""
+
+    __tablename__ = "daily_airtime"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    priority: Mapped[str] = mapped_column(String(16), primary_key=True)
+    items: Mapped[int] = mapped_column(Integer, default=0)  # distinct items played on at least one device
+    plays: Mapped[int] = mapped_column(Integer, default=0)  # device plays (proof-of-play rows)
+    seconds: Mapped[int] = mapped_column(BigInteger, default=0)  # airtime of distinct items
+
+
+class DailyCommuneRow(Base):
+    """Per commune and local day: outcomes, devices and uptime, emergencies and their reach."""
+
+    __tablename__ = "daily_commune"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    played: Mapped[int] = mapped_column(Integer, default=0)
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    preempted: Mapped[int] = mapped_column(Integer, default=0)
+    devices: Mapped[int] = mapped_column(Integer, default=0)
+    uptime_ratio: Mapped[float | None]
+    emergencies: Mapped[int] = mapped_column(Integer, default=0)
+    emergency_devices: Mapped[int] = mapped_column(Integer, default=0)
+    emergency_reached: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime]
