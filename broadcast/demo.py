@@ -56,6 +56,76 @@ def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float =
     raise SystemExit(f"{what} không sẵn sàng sau {timeout} giây.")
 
 
+SAMPLE_PROGRAMMES = [
+    ("Luật Hòa giải ở cơ sở - Bài 1", "grassroots_mediation", "vi",
+     "Kính thưa bà con nhân dân. Luật Hòa giải ở cơ sở quy định hòa giải viên phải tôn trọng sự tự nguyện "
+     "của các bên, khách quan, công bằng, kịp thời. Mọi mâu thuẫn nhỏ trong thôn xóm nên được hòa giải sớm.",
+     ("Luật Hòa giải ở cơ sở", "35/2013/QH13", "Điều 4")),
+    ("An toàn giao thông - Đội mũ bảo hiểm", "road_traffic", "vi-vn-x-south",
+     "Người điều khiển, người ngồi trên xe mô tô, xe gắn máy phải đội mũ bảo hiểm và cài quai đúng quy cách. "
+     "Không sử dụng rượu bia khi tham gia giao thông.",
+     ("Luật Trật tự, an toàn giao thông đường bộ", "36/2024/QH15", "Điều 33")),
+    ("Phòng cháy, chữa cháy trong mùa hanh khô", "fire_prevention", "vi-vn-x-central",
+     "Mùa hanh khô, bà con cần tắt bếp, ngắt điện khi ra khỏi nhà, không đốt rác, đốt nương gần khu dân cư.",
+     ("Luật Phòng cháy, chữa cháy và cứu nạn, cứu hộ", "55/2024/QH15", "")),
+]
+
+
+def plan_sample_programmes(container, communes) -> None:
+    """Sample legal-education programmes (TTS) on schedules a few minutes ahead, by an officer, approved by a leader.
+
+    The demo province allows broadcasting at any hour so the demo works whenever it is run.
+    """
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from broadcast.domain.auth import Principal
+    from broadcast.domain.audio import AudioMeta
+    from broadcast.domain.errors import DomainError
+    from broadcast.domain.scheduling import LegalRef, TargetSet
+    from broadcast.services.audio import request_tts
+    from broadcast.services.context import Actor
+    from broadcast.services.policies import set_policy
+    from broadcast.services.programmes import ProgrammeDraft, create_programme
+    from broadcast.services.schedules import ScheduleDraft, approve_schedule, create_schedule, submit_schedule
+    from broadcast.services.users import create_user
+
+    people = {}  # province culture staff draft, a province leader approves: the schedules span three communes
+    for username, role in (("can-bo-vh", "editor"), ("lanh-dao-so", "approver")):
+        with container.uow() as uow:
+            found = uow.users.get_by_username(username)
+        if found is None:
+            found = create_user(container.uow(), container.clock, container.hasher, Actor(None), username=username,
+                                password=demo_password(), role=role, area_code=DEMO_PROVINCE)
+        people[role] = Actor(Principal(found.id, found.username, found.grants))
+    set_policy(container.uow(), container.clock, Actor(None), DEMO_PROVINCE, windows=["00:00-24:00"],
+               max_minutes_per_day=None, weekdays=None)
+    tz = container.settings.timezone
+    targets = TargetSet(areas=tuple(c.code for c in communes))
+    assets = []
+    for title, topic, voice, text, _ref in SAMPLE_PROGRAMMES:
+        assets.append(request_tts(container.uow(), container.clock, people["editor"], container.audio,
+                                  container.jobs, container.uow, text=text, voice=voice,
+                                  meta=AudioMeta(title, "vi", topic, "speech", DEMO_PROVINCE),
+                                  spool_dir=container.spool_dir))
+    container.jobs.drain(timeout=300)
+    first = container.clock.now() + timedelta(minutes=2)
+    for n, ((title, topic, _voice, _text, ref), asset) in enumerate(zip(SAMPLE_PROGRAMMES, assets)):
+        programme = create_programme(container.uow(), container.clock, people["editor"], ProgrammeDraft(
+            title=title, area_code=DEMO_PROVINCE, topic=topic, source="province", asset_ids=(asset.id,),
+            legal_refs=(LegalRef(*ref),)))
+        start = (first + timedelta(minutes=2 * n)).astimezone(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
+        try:
+            schedule = create_schedule(container.uow(), container.clock, people["editor"], ScheduleDraft(
+                programme_id=programme.id, targets=targets, start_local=start.isoformat(), volume=80), tz)
+            submit_schedule(container.uow(), container.clock, people["editor"], schedule.id, tz)
+            approve_schedule(container.uow(), container.clock, people["approver"], schedule.id, tz)
+        except DomainError as exc:
+            console.print(f"[yellow]![/yellow] {title}: {exc.message}")
+            continue
+        console.print(f"[green]✓[/green] Đã duyệt “{title}”: phát lúc {start:%H:%M:%S} tại {len(communes)} xã.")
+
+
 def run_demo(*, port: int, data_dir: Path) -> None:
     import uvicorn
 
@@ -133,12 +203,15 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     processes.append(sim)
     console.print(f"[green]✓[/green] Bộ mô phỏng thiết bị đang chạy (nhật ký: {data_dir / 'sim.log'})")
 
+    plan_sample_programmes(container, communes)
     base = f"http://127.0.0.1:{port}"
     console.print(f"[green]✓[/green] Tài khoản quản trị: [bold]{username}[/bold] / mật khẩu: [bold]{password}[/bold]")
     console.print(f"  Tài liệu API: {base}/docs   Sức khỏe: {base}/readyz   Số liệu: {base}/metrics")
     console.print(f"  Đăng nhập: TOKEN=$(curl -s -d 'username={username}&password={password}' "
                   f"{base}/api/v1/auth/token | python3 -c 'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')")
     console.print(f"  Xem thiết bị trực tuyến: curl -H \"Authorization: Bearer $TOKEN\" '{base}/api/v1/devices?online=true'")
+    console.print(f"  Nhật ký phát (bằng chứng đã phát): curl -H \"Authorization: Bearer $TOKEN\" '{base}/api/v1/playlog'")
+    console.print(f"  Lịch phát (iCalendar): {base}/api/v1/schedules/calendar.ics?area={communes[0].code}")
     try:
         uvicorn.run(create_app(container, Runtime(container)), host="127.0.0.1", port=port, log_level="warning")
     finally:
