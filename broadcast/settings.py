@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=730, ge=30)
     delivery_timeout_s: int = Field(default=120, ge=5)
 
+    # Bridge to the central source information system (docs/bridge.md); disabled while the base URL is empty.
+    bridge_base_url: str = ""  # e.g. https://lgsp.example.gov.vn/ttnguon/api/v1 (an LGSP gateway prefix is fine)
+    bridge_token: str = ""  # static bearer token, if the gateway issues one
+    bridge_client_id: str = ""  # OAuth2 client credentials (with bridge_token_url) or HTTP Basic
+    bridge_client_secret: str = ""
+    bridge_token_url: str = ""
+    bridge_hmac_secret: str = ""  # shared secret of pushed bulletins; empty: push refused
+    bridge_system_id: str = "loaxa"  # how the central side knows this province's system
+    bridge_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    bridge_pull_interval_s: int = Field(default=60, ge=5)
+    bridge_send_interval_s: int = Field(default=10, ge=1)
+    bridge_retry_base_s: int = Field(default=30, ge=1)
+    bridge_retry_max_s: int = Field(default=3600, ge=1)
+    bridge_media_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -107,6 +122,14 @@ class Settings(BaseSettings):
             raise ValueError("tiền tố topic không hợp lệ (invalid topic prefix)")
         return value
 
+    @field_validator("bridge_base_url", "bridge_token_url")
+    @classmethod
+    def _bridge_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("phải là URL http(s):// (must be an http(s) URL)")
+        return value.rstrip("/")
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'loaxa.db').resolve()}"
@@ -118,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def bridge_enabled(self) -> bool:
+        return bool(self.bridge_base_url)
 
     @property
     def effective_signing_key_file(self) -> Path:

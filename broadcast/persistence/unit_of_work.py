@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.persistence.audio_repository import SqlAudioRepository
+from broadcast.persistence.bridge_repository import SqlBridgeRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeliveryRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
             self.programmes = SqlProgrammeRepository(self.session)
             self.schedules = SqlScheduleRepository(self.session)
             self.policies = SqlPolicyRepository(self.session)
+            self.bridge = SqlBridgeRepository(self.session)
         self._depth += 1
         return self
 

@@ -19,6 +19,7 @@ from broadcast.domain.devices import Device, DeviceQuery, DeviceState
 from broadcast.domain.policy import PolicyOverride
 from broadcast.domain.scheduling import MediaRef, Programme, Schedule
 from broadcast.domain.users import User
+from broadcast.services.bridge_ports import BridgeRepository
 
 
 class AreaRepository(Protocol):
@@ -72,6 +73,7 @@ class UnitOfWork(Protocol):
     programmes: ProgrammeRepository
     schedules: ScheduleRepository
     policies: PolicyRepository
+    bridge: BridgeRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
