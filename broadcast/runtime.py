@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 FLUSH_JOB = "delivery.flush"
 PURGE_JOB = "retention.purge"
 COMPILE_JOB = "schedule.compile"
+BRIDGE_PULL_JOB = "bridge.pull"
+BRIDGE_SEND_JOB = "bridge.send"
+BRIDGE_REPORT_JOB = "bridge.report"
+BRIDGE_DAILY_JOB = "bridge.daily"
 FULL_COMPILE_EVERY_S = 600  # the horizon rolls on even when nothing changes
 
 
@@ -37,6 +41,7 @@ class Runtime:
         self.flush_every_s = flush_every_s
         self._compiled_marker: tuple | None = None
         self._compiled_at = 0.0
+        self.bridge = None  # BridgeJobs when the central system is configured
 
     def flush(self) -> int:
         """Commands first: an emergency must not wait behind a fleet's schedules."""
@@ -75,8 +80,25 @@ class Runtime:
         self.timer.every(FLUSH_JOB, self.flush_every_s, self.flush, grace_s=30)
         self.timer.every(COMPILE_JOB, 15, self.compile, grace_s=60)
         self.timer.daily(PURGE_JOB, 2, 30, self.purge)  # nightly, local time, when few devices report
+        if c.settings.bridge_enabled:
+            self._start_bridge()
         self.timer.start()
         log.info("runtime started: gateway %s:%s", c.settings.mqtt.host, c.settings.mqtt.port)
+
+    def _start_bridge(self) -> None:
+        """Only when a central base URL is configured: pull bulletins, queue reports, send the outbox."""
+        from broadcast.bridge.jobs import BridgeJobs
+
+        s = self.container.settings
+        self.bridge = BridgeJobs(self.container, on_imported=self._bridge_imported)
+        self.timer.every(BRIDGE_PULL_JOB, s.bridge_pull_interval_s, self.bridge.pull, grace_s=300)
+        self.timer.every(BRIDGE_SEND_JOB, s.bridge_send_interval_s, self.bridge.send, grace_s=300)
+        self.timer.every(BRIDGE_REPORT_JOB, 300, self.bridge.enqueue_reports, grace_s=600)
+        self.timer.daily(BRIDGE_DAILY_JOB, 4, 15, self.bridge.enqueue_daily)  # after the nightly aggregates
+
+    def _bridge_imported(self) -> None:
+        self.wake_compile()
+        self.wake_delivery()
 
     def wake_delivery(self) -> None:
         self.timer.wake(FLUSH_JOB)

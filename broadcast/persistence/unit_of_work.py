@@ -8,6 +8,7 @@ from broadcast.persistence.bridge_repository import SqlBridgeRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeliveryRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
+from broadcast.persistence.report_repository import SqlReportRepository
 from broadcast.persistence.schedule_repositories import (SqlPolicyRepository, SqlProgrammeRepository,
                                                           SqlScheduleRepository)
 from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
             self.programmes = SqlProgrammeRepository(self.session)
             self.schedules = SqlScheduleRepository(self.session)
             self.policies = SqlPolicyRepository(self.session)
+            self.reports = SqlReportRepository(self.session)
             self.bridge = SqlBridgeRepository(self.session)
         self._depth += 1
         return self
