@@ -9,6 +9,7 @@ import logging
 import time
 
 from broadcast.bootstrap import Container
+from broadcast.services import aggregates
 from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.publisher import GatewayPublisher
 from broadcast.scheduler.timer import Timer
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_JOB = "delivery.flush"
 PURGE_JOB = "retention.purge"
+AGGREGATE_JOB = "reports.aggregate"
 COMPILE_JOB = "schedule.compile"
 BRIDGE_PULL_JOB = "bridge.pull"
 BRIDGE_SEND_JOB = "bridge.send"
@@ -31,7 +33,8 @@ FULL_COMPILE_EVERY_S = 600  # the horizon rolls on even when nothing changes
 
 
 class Runtime:
-    def __init__(self, container: Container, *, flush_every_s: float = 2.0):
+    def __init__(self, container: Container, *, flush_every_s: float = 2.0, compile_every_s: float | None = 15.0):
+        """compile_every_s None: schedules are staged by someone else (tests that stage documents themselves)."""
         self.container = container
         self.inbox = DeviceInbox(container.uow, on_acks=record_play)  # proof of play in the ack transaction
         self.gateway = MqttGateway.from_settings(container.settings, inbox=self.inbox, metrics=container.metrics,
@@ -39,6 +42,7 @@ class Runtime:
         self.publisher = GatewayPublisher(self.gateway)
         self.timer = Timer(container.settings.timezone)
         self.flush_every_s = flush_every_s
+        self.compile_every_s = compile_every_s
         self._compiled_marker: tuple | None = None
         self._compiled_at = 0.0
         self.bridge = None  # BridgeJobs when the central system is configured
@@ -73,12 +77,19 @@ class Runtime:
         c = self.container
         return purge_expired(c.uow, c.clock, c.settings.retention_days)
 
+    def aggregate(self) -> list:
+        """Daily figures per commune: yesterday, days still missing, days that got late proof of play."""
+        c = self.container
+        return aggregates.nightly(c.uow, c.clock, c.settings.tz, retention_days=c.settings.retention_days)
+
     def start(self) -> None:
         c = self.container
         resume_pending(c.uow, c.clock, c.audio, c.jobs, c.spool_dir)
         self.gateway.start()
         self.timer.every(FLUSH_JOB, self.flush_every_s, self.flush, grace_s=30)
-        self.timer.every(COMPILE_JOB, 15, self.compile, grace_s=60)
+        if self.compile_every_s is not None:
+            self.timer.every(COMPILE_JOB, self.compile_every_s, self.compile, grace_s=60)
+        self.timer.daily(AGGREGATE_JOB, 2, 15, self.aggregate)  # before the purge: figures outlive the play log
         self.timer.daily(PURGE_JOB, 2, 30, self.purge)  # nightly, local time, when few devices report
         if c.settings.bridge_enabled:
             self._start_bridge()

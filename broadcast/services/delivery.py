@@ -16,6 +16,7 @@ from broadcast.devices import protocol
 from broadcast.domain.delivery import AckReport, Publication, StatusReport, retry_delay
 from broadcast.domain.devices import AckStage, Device
 from broadcast.services.ports import Clock, DevicePublisher, Signer, UnitOfWork
+from broadcast.services.reports_ports import PresenceEvent
 
 
 def timeline_fingerprint(zones: Sequence[str], items: Sequence[Mapping[str, Any]], status_interval_s: int) -> str:
@@ -117,6 +118,22 @@ def ack_report(device_id: str, doc: Mapping[str, Any], received_at: datetime) ->
                      started_at=_time_or_none(doc, "started_at"), ended_at=_time_or_none(doc, "ended_at"))
 
 
+def presence_changes(flags: Mapping[str, bool | None], statuses: Sequence[StatusReport]) -> list[PresenceEvent]:
+    """Each flip of a known device's online flag, in arrival order; a device's first status ever counts as one.
+
+    `flags` holds the stored flag per known device (None: never reported); unknown devices are skipped.
+    """
+    current = dict(flags)
+    events = []
+    for status in statuses:
+        if status.device_id not in current:
+            continue
+        if current[status.device_id] is not status.online:
+            events.append(PresenceEvent(status.device_id, status.online, status.received_at))
+            current[status.device_id] = status.online
+    return events
+
+
 class DeviceInbox:
     """Takes batches of validated device messages from the gateway and stores them in one transaction."""
 
@@ -134,6 +151,9 @@ class DeviceInbox:
         uow = self._uow_factory()
         with uow:
             if statuses:
+                # Presence changes before the flags are overwritten: uptime reports are computed from them.
+                flags = uow.reports.online_flags({s.device_id for s in statuses})
+                uow.reports.add_presence(presence_changes(flags, statuses))
                 uow.delivery.record_statuses(statuses)
             if acks:
                 new = uow.delivery.record_acks(acks)

@@ -19,6 +19,7 @@ from broadcast.domain.devices import Device, DeviceQuery, DeviceState
 from broadcast.domain.policy import PolicyOverride
 from broadcast.domain.scheduling import MediaRef, Programme, Schedule
 from broadcast.domain.users import User
+from broadcast.services.reports_ports import ReportRepository
 from broadcast.services.bridge_ports import BridgeRepository
 
 
@@ -74,6 +75,7 @@ class UnitOfWork(Protocol):
     schedules: ScheduleRepository
     policies: PolicyRepository
     bridge: BridgeRepository
+    reports: ReportRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
