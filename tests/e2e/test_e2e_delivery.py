@@ -82,7 +82,7 @@ def stream_item(item_id: str, start, minutes: int) -> dict:
 def test_schedules_reach_devices_survive_offline_and_server_restart(world):
     server, broker, secrets = world
     container = server()
-    runtime = Runtime(container, flush_every_s=0.5)
+    runtime = Runtime(container, flush_every_s=0.5, compile_every_s=None)
     runtime.start()
     specs = [SimSpec(device_id=d, password=pw) for d, pw in secrets.items()]
     with running_fleet(f"mqtt://{broker.host}:{broker.port}", specs, container.signer.public_key_b64,
@@ -107,7 +107,7 @@ def test_schedules_reach_devices_survive_offline_and_server_restart(world):
         runtime.stop()
         container.close()
         container = server()
-        runtime = Runtime(container, flush_every_s=0.5)
+        runtime = Runtime(container, flush_every_s=0.5, compile_every_s=None)
         runtime.start()
         assert acked_versions(container)[away] == 1  # state kept in the database
         fleet.call(lambda: fleet.fleet.bring_online([away]))
@@ -125,7 +125,7 @@ def test_schedules_reach_devices_survive_offline_and_server_restart(world):
 def test_garbage_from_devices_leaves_server_up_and_consistent(world):
     server, broker, secrets = world
     container = server()
-    runtime = Runtime(container, flush_every_s=0.5)
+    runtime = Runtime(container, flush_every_s=0.5, compile_every_s=None)
     runtime.start()
     assert runtime.gateway.wait_connected(10)
     device = DEVICES[0]
@@ -159,7 +159,7 @@ def test_zone_command_reaches_devices_once_and_expired_is_not_sent(world):
 
     server, broker, secrets = world
     container = server()
-    runtime = Runtime(container, flush_every_s=0.5)
+    runtime = Runtime(container, flush_every_s=0.5, compile_every_s=None)
     runtime.start()
     specs = [SimSpec(device_id=d, password=pw) for d, pw in secrets.items()]
     commune_zone = f"01-{HOAN_KIEM}"
