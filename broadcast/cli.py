@@ -31,12 +31,18 @@ app.add_typer(audio_app, name="audio")
 
 
 def _register_foreign_commands() -> None:
-    """Commands that live with their packages: the audio library's normalize and the simulator."""
+    """Commands that live with their packages: audio normalize, the device simulator, the stand-in central
+    server, and province reports."""
     from audio_library.cli import normalize_command
+    from broadcast.reports_cli import report
+    from device_sim.central.cli import central_sim
     from device_sim.cli import sim
 
     audio_app.command("normalize")(normalize_command)
     app.command("sim", help="Mô phỏng nhiều cụm loa theo giao thức v1 qua một máy chủ MQTT thật.")(sim)
+    app.command("central-sim", help="Máy chủ giả lập Hệ thống thông tin nguồn trung ương (cho kiểm thử, chạy thử).")(
+        central_sim)
+    app.command("report", help="Xuất báo cáo cho tỉnh (CSV, XLSX, JSON).")(report)
 
 
 _register_foreign_commands()
@@ -242,6 +248,20 @@ def audio_import(
     console.print(f"{len(results) - failed} tệp thành công, {failed} tệp lỗi.")
     if failed:
         raise typer.Exit(1)
+
+
+playlog_app = typer.Typer(help="Nhật ký phát (bằng chứng đã phát).", no_args_is_help=True)
+app.add_typer(playlog_app, name="playlog")
+
+
+@playlog_app.command("purge")
+def playlog_purge() -> None:
+    """Xóa nhật ký phát, nhật ký kiểm toán và ack cũ hơn thời hạn lưu giữ (mặc định 24 tháng)."""
+    from broadcast.services.playlog import purge_expired
+
+    with container_for_cli() as container:
+        counts = purge_expired(container.uow, container.clock, container.settings.retention_days)
+    console.print("Đã xóa: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
 
 
 @app.command("serve")
