@@ -318,6 +318,8 @@ class EmergencyRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None]
+    # One broadcast per external alert: a CAP alert or central bulletin imported twice at once is refused.
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_emergency_external"),)
 
 
 class PlayLogRow(Base):
