@@ -3,22 +3,37 @@
 Everything streams through ffmpeg: Python never holds decoded audio, so memory
 stays flat whatever the duration. stderr is read line by line and only a
 bounded tail is kept.
+
+Speed: ffmpeg 5.1 runs a whole filtergraph on one thread, and `ebur128` (about
+75 ns per sample) plus LAME dominate. So the expensive parts are spread over
+processes joined by OS pipes (no Python in the data path): decoding and the
+loudness meter run side by side, and the MP3 is measured while it is written.
 """
 
 from __future__ import annotations
 
 import collections
+import fcntl
+import re
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from . import parsers
 from .errors import ProcessingError, ToolMissingError
 
 _TAIL_LINES = 300
 _BASE = ["-nostdin", "-hide_banner", "-nostats"]
+_MONO = "aformat=sample_fmts=flt:channel_layouts=mono"
+_F_SETPIPE_SZ = 1031  # Linux fcntl; not exported by Python's fcntl module before 3.10 on all builds
+_PIPE_BYTES = 1 << 20  # ~6 s of 44.1 kHz float PCM: a briefly descheduled reader does not stall the writer
+# Rate at which limiter trials are metered: the loudness a limiter takes is the same
+# within 0.1 LU as at 44.1/48 kHz (measured on speech, pink noise, sweeps), at a quarter of the cost.
+TRIAL_METER_RATE = 11025
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,26 @@ class RunOutput:
     decode_errors: int
 
 
+@dataclass(frozen=True)
+class MeasureOutput:
+    """Input measurement: the decoder (errors, duration, true peak, trial reference) and the meter."""
+
+    decoder: RunOutput
+    meter: RunOutput
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    """A render and the check that decoded its MP3 while it was being written."""
+
+    render: RunOutput
+    check: RunOutput
+
+    @property
+    def returncode(self) -> int:
+        return self.render.returncode or self.check.returncode
+
+
 def _binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -35,33 +70,90 @@ def _binary(name: str) -> str:
     return path
 
 
-def _run(argv: list[str], timeout: float) -> RunOutput:
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-    errors = 0
+class _Proc:
+    """A started process whose stderr is drained by a thread into a bounded tail."""
 
-    def pump() -> None:
-        nonlocal errors
-        assert proc.stderr is not None
-        for raw in proc.stderr:
+    def __init__(self, argv: list[str], stdin: int | IO[bytes] = subprocess.DEVNULL,
+                 stdout: int | IO[bytes] = subprocess.DEVNULL) -> None:
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+        self.tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        self.errors = 0
+        self.reader = threading.Thread(target=self._pump, daemon=True)
+        self.reader.start()
+
+    def _pump(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
             line = raw.decode("utf-8", "replace")
             if parsers.count_decode_errors([line]):
-                errors += 1
-            tail.append(line)
+                self.errors += 1
+            self.tail.append(line)
 
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def output(self) -> RunOutput:
+        self.reader.join()
+        return RunOutput(self.proc.returncode, "".join(self.tail), self.errors)
+
+
+def _wait_all(procs: list[_Proc], timeout: float) -> list[RunOutput]:
+    deadline = time.monotonic() + timeout
     try:
-        proc.wait(timeout=timeout)
+        for p in procs:
+            p.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        reader.join()
-        raise ProcessingError("Xử lý âm thanh quá thời gian cho phép.", argv0=argv[0])
-    reader.join()
-    return RunOutput(proc.returncode, "".join(tail), errors)
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.reader.join()
+        raise ProcessingError("Xử lý âm thanh quá thời gian cho phép.", argv0=procs[0].proc.args[0])
+    return [p.output() for p in procs]
+
+
+def _start_all(specs: list[list[str]]) -> list[_Proc]:
+    """Start independent processes; if one cannot start, kill those already running."""
+    procs: list[_Proc] = []
+    try:
+        for argv in specs:
+            procs.append(_Proc(argv))
+    except BaseException:
+        for p in procs:
+            p.kill()
+        raise
+    return procs
+
+
+def _pipeline(first: list[str], second: list[str]) -> list[_Proc]:
+    """``first | second`` joined by an OS pipe (no Python in between)."""
+    head = _Proc(first, stdout=subprocess.PIPE)
+    assert head.proc.stdout is not None
+    try:
+        fcntl.fcntl(head.proc.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), _PIPE_BYTES)
+    except OSError:
+        pass  # above /proc/sys/fs/pipe-max-size: the default 64 KiB still works, only slower
+    try:
+        tail = _Proc(second, stdin=head.proc.stdout)
+    except BaseException:
+        head.kill()
+        raise
+    head.proc.stdout.close()  # the reader owns it now: head gets EPIPE if tail dies
+    return [head, tail]
+
+
+def _run(argv: list[str], timeout: float) -> RunOutput:
+    return _wait_all(_start_all([argv]), timeout)[0]
+
+
+def _true_peak_branch(label: str, rate: int) -> str:
+    """Filter chain from ``[label]`` to a sink: 4x oversampled peak (BS.1770 true peak), read by astats.
+
+    Same figure as ebur128's true peak and an independent scipy meter (within 0.01 dB),
+    at about a third of ebur128's cost."""
+    return (f"[{label}]aresample={4 * rate}:filter_size=16,aformat=sample_fmts=flt,"
+            f"astats=measure_perchannel=Peak_level:measure_overall=none,anullsink")
 
 
 def ffprobe(path: Path, timeout: float = 60.0) -> tuple[int, str, str]:
@@ -74,58 +166,91 @@ def ffprobe(path: Path, timeout: float = 60.0) -> tuple[int, str, str]:
     return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
 
 
+def _pcm_meter(rate: int) -> list[str]:
+    """A meter process: mono float PCM on stdin through ebur128 (loudness and LRA)."""
+    return [_binary("ffmpeg"), *_BASE, "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+            "-af", "ebur128=framelog=verbose", "-f", "null", "-"]
+
+
+def measure_input(path: Path, *, sample_rate: int, stream: str = "0:a:0",
+                  timeout: float = 3600.0) -> MeasureOutput:
+    """Decode once, folded to mono at the output rate, on two cores: the decoder also takes
+    the true peak and a low-rate loudness (reference for limiter trials); the meter process
+    reads its PCM through a pipe and measures integrated loudness and LRA."""
+    low = min(sample_rate, TRIAL_METER_RATE)
+    graph = (f"[{stream}]{_MONO},aresample={sample_rate},asplit=3[pcm][tp][lo];"
+             + _true_peak_branch("tp", sample_rate) + ";"
+             f"[lo]aresample={low},ebur128@low=framelog=verbose,anullsink")
+    decoder = [_binary("ffmpeg"), *_BASE, "-i", str(path), "-filter_complex", graph,
+               "-map", "[pcm]", "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
+    decoded, metered = _wait_all(_pipeline(decoder, _pcm_meter(sample_rate)), timeout)
+    return MeasureOutput(decoded, metered)
+
+
 def measure(path: Path, *, sample_rate: int | None = None, stream: str = "0:a:0",
             true_peak: bool = True, timeout: float = 3600.0) -> RunOutput:
-    """Decode everything, fold to mono at the output rate (what we output), run ebur128."""
+    """Any file as it is (rate unknown): decode, fold to mono, ebur128 with its own true peak."""
     peak = "true" if true_peak else "sample"
     rate = f"aresample={sample_rate}," if sample_rate else ""
     argv = [
         _binary("ffmpeg"), *_BASE, "-i", str(path), "-map", stream, "-vn", "-sn", "-dn",
-        "-af", f"aformat=sample_fmts=flt:channel_layouts=mono,{rate}ebur128=peak={peak}:framelog=verbose",
+        "-af", f"{_MONO},{rate}ebur128=peak={peak}:framelog=verbose",
         "-f", "null", "-",
     ]
     return _run(argv, timeout)
 
 
+def _limiter(limiter_db: float, attack_ms: float, release_ms: float) -> str:
+    limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
+    return f"alimiter=limit={limit:.6f}:level=false:latency=true:attack={attack_ms:g}:release={release_ms:g}"
+
+
 def limiter_trials(path: Path, *, gains_db: list[float], limiter_db: float, sample_rate: int,
                    attack_ms: float, release_ms: float, stream: str = "0:a:0",
-                   timeout: float = 3600.0) -> RunOutput:
-    """One decode, several gain+limiter branches, each measured by a named ebur128 (no encoding)."""
-    limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
-    n = len(gains_db)
-    graph = (f"[{stream}]aformat=sample_fmts=flt:channel_layouts=mono,aresample={sample_rate},"
-             f"asplit={n}" + "".join(f"[s{i}]" for i in range(n)) + ";")
-    for i, gain in enumerate(gains_db):
-        graph += (f"[s{i}]volume={gain:.3f}dB:precision=float,alimiter=limit={limit:.6f}:level=false:"
-                  f"latency=true:attack={attack_ms:g}:release={release_ms:g},"
-                  f"ebur128@t{i}=peak=sample:framelog=verbose[o{i}];")
-    argv = [_binary("ffmpeg"), *_BASE, "-i", str(path), "-filter_complex", graph.rstrip(";")]
-    for i in range(n):
-        argv += ["-map", f"[o{i}]", "-f", "null", "-"]
-    return _run(argv, timeout)
+                   timeout: float = 3600.0) -> list[RunOutput]:
+    """One process per gain, run side by side: gain, the render's limiter at the output rate,
+    then a loudness meter at TRIAL_METER_RATE (no encoding). Compare with ``measure_input``'s
+    low-rate reference to get what the limiter took."""
+    low = min(sample_rate, TRIAL_METER_RATE)
+    specs = []
+    for gain in gains_db:
+        chain = (f"{_MONO},aresample={sample_rate},volume={gain:.3f}dB:precision=float,"
+                 f"{_limiter(limiter_db, attack_ms, release_ms)},aresample={low},ebur128=framelog=verbose")
+        specs.append([_binary("ffmpeg"), *_BASE, "-i", str(path), "-map", stream, "-vn", "-sn", "-dn",
+                      "-af", chain, "-f", "null", "-"])
+    return _wait_all(_start_all(specs), timeout)
+
+
+def _tee_slave(path: Path) -> str:
+    """An output path for the tee muxer: absolute (no protocol guess), with its separators escaped."""
+    text = "file:" + str(path.resolve())
+    return re.sub(r"([\\'|\[\]])", r"\\\1", text)
 
 
 def render_mp3(src: Path, dst: Path, *, gain_db: float, limiter_db: float | None,
                sample_rate: int, bitrate_kbps: int, lame_quality: int,
                attack_ms: float = 5.0, release_ms: float = 50.0,
-               stream: str = "0:a:0", timeout: float = 3600.0) -> RunOutput:
-    """One pass: mono, linear gain, optional true-peak limiter, explicit rate, MP3."""
-    chain = ["aformat=sample_fmts=flt:channel_layouts=mono", f"volume={gain_db:.3f}dB:precision=float"]
-    chain.append(f"aresample={sample_rate}")
+               stream: str = "0:a:0", timeout: float = 3600.0) -> RenderOutput:
+    """One pass: mono, linear gain, optional limiter, explicit rate, MP3 written to ``dst`` and,
+    through the tee muxer, to a second process that decodes and measures it meanwhile
+    (loudness, LRA, true peak): the check costs no extra wall time on a second core."""
+    chain = [_MONO, f"volume={gain_db:.3f}dB:precision=float", f"aresample={sample_rate}"]
     if limiter_db is not None:
         # At the output rate: MP3 coding adds 1-2 dB of peak, far more than inter-sample
         # overshoot, so the caller measures the MP3's true peak and moves this threshold.
-        limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
-        chain.append(
-            f"alimiter=limit={limit:.6f}:level=false:latency=true:attack={attack_ms:g}:release={release_ms:g}"
-        )
-    argv = [
+        chain.append(_limiter(limiter_db, attack_ms, release_ms))
+    render = [
         _binary("ffmpeg"), *_BASE, "-y", "-i", str(src), "-map", stream, "-vn", "-sn", "-dn",
         "-map_metadata", "-1", "-af", ",".join(chain), "-ar", str(sample_rate), "-ac", "1",
         "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-compression_level", str(lame_quality),
-        "-f", "mp3", str(dst),
+        "-f", "tee", f"[f=mp3]{_tee_slave(dst)}|[f=mp3]pipe:1",
     ]
-    return _run(argv, timeout)
+    graph = (f"[0:a:0]{_MONO},asplit=2[m][tp];[m]ebur128=framelog=verbose[out];"
+             + _true_peak_branch("tp", sample_rate))
+    check = [_binary("ffmpeg"), *_BASE, "-f", "mp3", "-i", "pipe:0", "-filter_complex", graph,
+             "-map", "[out]", "-f", "null", "-"]
+    rendered, checked = _wait_all(_pipeline(render, check), timeout)
+    return RenderOutput(rendered, checked)
 
 
 def concat_to_wav(parts: list[Path], dst: Path, *, sample_rate: int,

@@ -18,7 +18,7 @@ from . import ffmpeg_cli, parsers
 from .config import AudioConfig, Profile
 from .errors import InvalidParameterError, NormalizationError, ProcessingError, SilentAudioError
 from .fsutil import publish, temp_path
-from .probe import Loudness, ProbeResult, measure_loudness, validate
+from .probe import Loudness, ProbeResult, loudness_of_check, validate
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,10 @@ def plan_gain(measured: Loudness, *, target_lufs: float, ceiling_dbtp: float,
         return GainPlan(round(min(wanted, headroom), 2), None, METHOD_PEAK)
     gain = target_lufs - measured.integrated_lufs
     if gain <= headroom:
-        return GainPlan(round(gain, 2), None, METHOD_LINEAR)
-    # Pre-compensate part of what limiting will cost; the verify loop does the rest.
-    gain += min(2.0, config.limiter_loss_ratio * (gain - headroom))
+        # Aim above target by what MP3 coding takes, when the peaks allow it.
+        return GainPlan(round(min(gain + config.mp3_loss_lu, headroom), 2), None, METHOD_LINEAR)
+    # Pre-compensate part of what limiting will cost; trials and the verify loop do the rest.
+    gain += config.mp3_loss_lu + min(2.0, config.limiter_loss_ratio * (gain - headroom))
     return GainPlan(round(gain, 2), round(safe_peak, 2), METHOD_LIMITED)
 
 
@@ -132,21 +133,68 @@ def correct_plan(plan: GainPlan, out: Loudness, *, target_lufs: float, ceiling_d
     return GainPlan(round(gain, 2), None if limiter is None else round(limiter, 2), method)
 
 
+def trial_gains(measured: Loudness, target_lufs: float, limiter_db: float,
+                config: AudioConfig) -> tuple[float, list[float]]:
+    """Pure: the highest gain the limiter leaves untouched, and two trial gains that usually
+    bracket the answer. At the plain gain g0 the limiter must remove ``excess`` dB of peak;
+    speech and music end up needing roughly 0.1-0.65 of that on top of g0."""
+    g0 = target_lufs + config.mp3_loss_lu - measured.integrated_lufs
+    untouched = limiter_db - measured.true_peak_dbtp
+    excess = max(1.0, g0 - untouched)
+    return untouched, [round(g0 + 0.3 * excess, 2), round(g0 + 0.7 * excess, 2)]
+
+
+def _run_trials(src: Path, gains: list[float], plan: GainPlan, measured: Loudness, rate: int,
+                attack: float, release: float, config: AudioConfig) -> list[tuple[float, float]] | None:
+    """Full-rate loudness each gain would give after the limiter, or None if a trial failed."""
+    assert plan.limiter_db is not None and measured.low_rate_lufs is not None
+    runs = ffmpeg_cli.limiter_trials(src, gains_db=gains, limiter_db=plan.limiter_db, sample_rate=rate,
+                                     attack_ms=attack, release_ms=release, timeout=config.process_timeout_s)
+    points = []
+    for gain, run in zip(gains, runs):
+        try:
+            low = parsers.parse_ebur128_summary(run.tail).integrated_lufs
+        except ValueError:
+            return None
+        # The limiter's effect seen at the low rate, applied to the full-rate input loudness.
+        points.append((gain, measured.integrated_lufs + low - measured.low_rate_lufs))
+    return points
+
+
 def _plan_with_trials(src: Path, plan: GainPlan, measured: Loudness, target: float, rate: int,
                       attack: float, release: float, config: AudioConfig) -> GainPlan:
-    """Learn how much loudness the limiter takes: one decode, two limited gains, no encoding."""
-    base = target - measured.integrated_lufs
-    gains = [round(base + step, 2) for step in (0.0, 4.0)]  # each branch costs a limiter + meter
-    run = ffmpeg_cli.limiter_trials(src, gains_db=gains, limiter_db=plan.limiter_db, sample_rate=rate,
-                                    attack_ms=attack, release_ms=release, timeout=config.process_timeout_s)
-    try:
-        found = parsers.parse_named_summaries(run.tail, [f"t{i}" for i in range(len(gains))])
-    except ValueError:
+    """Learn how much loudness the limiter takes (trials side by side, metered at a low rate,
+    no encoding) and pick the gain that lands on target after limiting and MP3 coding."""
+    if measured.low_rate_lufs is None or plan.limiter_db is None:
+        return plan  # measured elsewhere without the reference: the verify loop corrects
+    untouched, gains = trial_gains(measured, target, plan.limiter_db, config)
+    aim = target + config.mp3_loss_lu
+    points = [(untouched, measured.integrated_lufs + untouched)]  # exact: nothing limited yet
+    found = _run_trials(src, gains, plan, measured, rate, attack, release, config)
+    if found is None:
         return plan  # keep the heuristic guess; the verify loop still corrects it
-    points = [(g, found[f"t{i}"].integrated_lufs) for i, g in enumerate(gains)]
-    log.debug("limiter trials: %s", points)
-    gain = gain_from_trials(points, target + config.mp3_loss_lu)
+    points += found
+    gain = gain_from_trials(points, aim)
+    if not (gains[0] - 1.0 <= gain <= gains[-1] + 1.0):
+        # Far outside what was tried: one more pair around the estimate.
+        more = _run_trials(src, [round(gain, 2), round(gain + 1.5, 2)], plan, measured, rate,
+                           attack, release, config)
+        if more is not None:
+            points += more
+            gain = gain_from_trials(points, aim)
+    log.debug("limiter trials: %s -> gain %.2f", points, gain)
     return GainPlan(round(gain, 2), plan.limiter_db, plan.method)
+
+
+def _render(src: Path, tmp: Path, plan: GainPlan, rate: int, bitrate: int, attack: float,
+            release: float, config: AudioConfig) -> Loudness:
+    """Render the MP3 and return what the concurrent check measured on it."""
+    run = ffmpeg_cli.render_mp3(src, tmp, gain_db=plan.gain_db, limiter_db=plan.limiter_db,
+                                sample_rate=rate, bitrate_kbps=bitrate, lame_quality=config.lame_quality,
+                                attack_ms=attack, release_ms=release, timeout=config.process_timeout_s)
+    if run.returncode != 0:
+        raise ProcessingError(detail=(run.render.tail if run.render.returncode else run.check.tail)[-500:])
+    return loudness_of_check(run.check)
 
 
 def _check_params(target_lufs: float, true_peak: float, sample_rate: int) -> None:
@@ -190,13 +238,7 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
         previous: tuple[GainPlan, Loudness] | None = None
         while True:
             renders += 1
-            run = ffmpeg_cli.render_mp3(src, tmp, gain_db=plan.gain_db, limiter_db=plan.limiter_db,
-                                        sample_rate=rate, bitrate_kbps=bitrate,
-                                        lame_quality=config.lame_quality, attack_ms=attack,
-                                        release_ms=release, timeout=config.process_timeout_s)
-            if run.returncode != 0:
-                raise ProcessingError(detail=run.tail[-500:])
-            out = measure_loudness(tmp, timeout=config.process_timeout_s)
+            out = _render(src, tmp, plan, rate, bitrate, attack, release, config)
             log.debug("render %d: %s -> %s", renders, plan, out)
             nxt = correct_plan(plan, out, target_lufs=target, ceiling_dbtp=ceiling, config=config,
                                previous=previous)
@@ -212,13 +254,7 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
             plan = GainPlan(round(plan.gain_db - drop, 2),
                             None if plan.limiter_db is None else round(plan.limiter_db - drop, 2), plan.method)
             renders += 1
-            run = ffmpeg_cli.render_mp3(src, tmp, gain_db=plan.gain_db, limiter_db=plan.limiter_db,
-                                        sample_rate=rate, bitrate_kbps=bitrate,
-                                        lame_quality=config.lame_quality, attack_ms=attack,
-                                        release_ms=release, timeout=config.process_timeout_s)
-            if run.returncode != 0:
-                raise ProcessingError(detail=run.tail[-500:])
-            out = measure_loudness(tmp, timeout=config.process_timeout_s)
+            out = _render(src, tmp, plan, rate, bitrate, attack, release, config)
             log.debug("safety render: %s -> %s", plan, out)
         if out.true_peak_dbtp > ceiling - config.true_peak_guard_db:
             raise NormalizationError(

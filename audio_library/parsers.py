@@ -12,6 +12,7 @@ _NUM = r"(-?inf|-?\d+(?:\.\d+)?)"
 _I_RE = re.compile(r"^\s*I:\s+" + _NUM + r"\s+LUFS", re.MULTILINE)
 _LRA_RE = re.compile(r"^\s*LRA:\s+" + _NUM + r"\s+LU\b", re.MULTILINE)
 _PEAK_RE = re.compile(r"^\s*Peak:\s+" + _NUM + r"\s+dBFS", re.MULTILINE)
+_ASTATS_PEAK_RE = re.compile(r"Peak level dB:\s+" + _NUM)
 _TIME_RE = re.compile(r"time=\s*(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 _SIL_START_RE = re.compile(r"silence_start:\s*(-?\d+(?:\.\d+)?)")
 _SIL_END_RE = re.compile(r"silence_end:\s*(-?\d+(?:\.\d+)?)")
@@ -66,6 +67,14 @@ def parse_named_summaries(stderr: str, names: list[str]) -> dict[str, Ebur128Sum
         end = stderr.find("[ebur128@", idx + len(marker))
         found[name] = parse_ebur128_summary(stderr[idx: end if end > 0 else None])
     return found
+
+
+def parse_astats_peak(stderr: str) -> float:
+    """Highest ``Peak level dB`` that astats printed (per channel), in dBFS; -inf for silence."""
+    values = [_num(m.group(1)) for m in _ASTATS_PEAK_RE.finditer(stderr)]
+    if not values:
+        raise ValueError("no astats peak in ffmpeg output")
+    return max(values)
 
 
 def parse_last_time(stderr: str) -> float | None:

@@ -36,6 +36,8 @@ class Loudness:
     true_peak_dbtp: float
     lra_lu: float
     decoded_s: float | None = None
+    # Loudness metered at ffmpeg_cli.TRIAL_METER_RATE: the reference limiter trials compare with.
+    low_rate_lufs: float | None = None
 
     @property
     def is_silent(self) -> bool:
@@ -138,6 +140,16 @@ def measure_loudness(path: str | Path, *, timeout: float = 3600.0) -> Loudness:
     )
 
 
+def loudness_of_check(run: ffmpeg_cli.RunOutput) -> Loudness:
+    """What the check process of ``ffmpeg_cli.render_mp3`` measured on the MP3 it decoded."""
+    try:
+        summary = parsers.parse_ebur128_summary(run.tail)
+        peak = parsers.parse_astats_peak(run.tail)
+    except ValueError as exc:
+        raise ProcessingError("Không đo được độ to của âm thanh.") from exc
+    return Loudness(summary.integrated_lufs, peak, summary.lra_lu, parsers.parse_last_time(run.tail))
+
+
 def check_size(path: Path, config: AudioConfig) -> int:
     """Existence, emptiness and size limit: no subprocess needed."""
     size = _stat_size(path)
@@ -159,7 +171,9 @@ def validate(path: str | Path, config: AudioConfig | None = None) -> ProbeResult
     result = probe(path)
     if result.duration_s is not None:
         _check_duration(result.duration_s, config)
-    run = ffmpeg_cli.measure(path, sample_rate=config.sample_rate, timeout=config.process_timeout_s)
+    measured = ffmpeg_cli.measure_input(path, sample_rate=config.sample_rate,
+                                        timeout=config.process_timeout_s)
+    run = measured.decoder
     if run.returncode != 0 or run.decode_errors:
         raise CorruptAudioError(decode_errors=run.decode_errors)
     decoded = parsers.parse_last_time(run.tail)
@@ -172,11 +186,17 @@ def validate(path: str | Path, config: AudioConfig | None = None) -> ProbeResult
             decoded_s=round(decoded, 3), declared_s=round(declared, 3),
         )
     _check_duration(decoded, config)
-    summary = parsers.parse_ebur128_summary(run.tail)
+    try:
+        summary = parsers.parse_ebur128_summary(measured.meter.tail)
+        peak = parsers.parse_astats_peak(run.tail)
+        low = parsers.parse_named_summaries(run.tail, ["low"])["low"].integrated_lufs
+    except ValueError as exc:
+        raise ProcessingError("Không đo được độ to của âm thanh.") from exc
     loudness = Loudness(
         integrated_lufs=summary.integrated_lufs,
-        true_peak_dbtp=summary.peak_db if summary.peak_db is not None else float("-inf"),
+        true_peak_dbtp=peak,
         lra_lu=summary.lra_lu,
         decoded_s=decoded,
+        low_rate_lufs=low,
     )
     return replace(result, duration_s=decoded, loudness=loudness)

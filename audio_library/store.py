@@ -26,7 +26,7 @@ from .normalize import NormalizeResult, normalize
 from .probe import ProbeResult, check_size, validate
 
 # Bump when the render pipeline changes in a way that changes the output.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -123,8 +123,9 @@ def test_audio_failed_render_leaves_nothing(tmp_path, store, monkeypatch):
     real = ffmpeg_cli.render_mp3
 
     def broken(src_, dst, **kw):
-        real(src_, dst, **kw)  # a real partial output exists...
-        return ffmpeg_cli.RunOutput(1, "simulated encoder crash", 0)  # ...then the process "fails"
+        done = real(src_, dst, **kw)  # a real partial output exists...
+        crash = ffmpeg_cli.RunOutput(1, "simulated encoder crash", 0)  # ...then the encoder "fails"
+        return ffmpeg_cli.RenderOutput(crash, done.check)
 
     monkeypatch.setattr(ffmpeg_cli, "render_mp3", broken)
     with pytest.raises(errors.ProcessingError):

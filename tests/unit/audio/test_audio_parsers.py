@@ -122,3 +122,20 @@ def test_ffprobe_video_with_audio():
 
 def test_ffprobe_empty_output():
     assert parsers.parse_ffprobe_json("{}").streams == ()
+
+
+ASTATS_TAIL = """\
+size=N/A time=00:07:05.79 bitrate=N/A speed=30.7x
+[Parsed_astats_5 @ 0x561dcdb93040] Channel: 1
+[Parsed_astats_5 @ 0x561dcdb93040] Peak level dB: -3.186201
+[Parsed_astats_5 @ 0x561dcdb93040] Channel: 2
+[Parsed_astats_5 @ 0x561dcdb93040] Peak level dB: -2.500000
+[Parsed_ebur128_2 @ 0x561dcdb920c0] Summary:
+"""
+
+
+def test_astats_peak_is_the_highest_channel():
+    assert parsers.parse_astats_peak(ASTATS_TAIL) == pytest.approx(-2.5)
+    assert parsers.parse_astats_peak("[Parsed_astats_1 @ 0x1] Peak level dB: -inf\n") == -math.inf
+    with pytest.raises(ValueError):
+        parsers.parse_astats_peak(EBUR128_TAIL)

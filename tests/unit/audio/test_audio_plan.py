@@ -17,9 +17,15 @@ def plan(i, tp, seconds=60.0, target=-16.0, ceiling=-1.5):
                      duration_s=seconds, config=CFG)
 
 
-def test_quiet_file_with_headroom_gets_plain_gain():
+def test_quiet_file_with_headroom_gets_plain_gain_plus_mp3_loss():
     p = plan(-30.0, -20.0)
-    assert p == GainPlan(14.0, None, METHOD_LINEAR)
+    assert p == GainPlan(round(14.0 + CFG.mp3_loss_lu, 2), None, METHOD_LINEAR)
+
+
+def test_linear_aim_above_target_never_exceeds_peak_headroom():
+    # 14 dB needed, peaks allow 14.1: the MP3 allowance is cut to what the peaks leave.
+    p = plan(-30.0, -1.5 - CFG.limiter_margin_db - 14.1)
+    assert p.method == METHOD_LINEAR and p.gain_db == pytest.approx(14.1)
 
 
 def test_gain_that_pushes_peaks_over_uses_limiter_under_ceiling():
@@ -31,7 +37,7 @@ def test_gain_that_pushes_peaks_over_uses_limiter_under_ceiling():
 
 def test_loud_file_is_turned_down_without_limiter():
     p = plan(-8.0, 0.5)
-    assert p.method == METHOD_LINEAR and p.gain_db == pytest.approx(-8.0)
+    assert p.method == METHOD_LINEAR and p.gain_db == pytest.approx(-8.0 + CFG.mp3_loss_lu)
 
 
 def test_short_clip_takes_peak_path_capped_by_headroom():
@@ -96,3 +102,18 @@ def test_gain_from_trials_interpolates_inside_and_extrapolates_outside():
     assert gain_from_trials(pts, -15.0) == pytest.approx(17.5)
     # Below the first point: first segment's slope (0.5).
     assert gain_from_trials(pts, -19.0) == pytest.approx(8.0)
+
+
+def test_trial_gains_bracket_what_the_limiter_needs():
+    from audio_library.normalize import trial_gains
+
+    # Input -25 LUFS, peaks -4 dBTP, limiter at -3: the plain gain (9 dB + MP3 allowance)
+    # pushes peaks excess dB over the limiter; trials sit at 0.3 and 0.7 of that above it.
+    untouched, gains = trial_gains(Loudness(-25.0, -4.0, 8.0), -16.0, -3.0, CFG)
+    g0 = 9.0 + CFG.mp3_loss_lu
+    excess = g0 - 1.0
+    assert untouched == pytest.approx(1.0)
+    assert gains == [pytest.approx(g0 + 0.3 * excess), pytest.approx(g0 + 0.7 * excess)]
+    # Barely over: at least 1 dB of spread so the two trials differ.
+    _, close = trial_gains(Loudness(-20.0, -7.5, 8.0), -16.0, -3.0, CFG)
+    assert close[1] - close[0] == pytest.approx(0.4)
