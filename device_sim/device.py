@@ -533,17 +533,33 @@ class SimDevice:
         if self.spec.fail_downloads:
             return "download_failed"
         for m in media:
+            if self.fleet.cache.has(m["sha256"]):
+                continue  # no await: the common case at fleet scale
             try:
                 await self.fleet.cache.fetch(m["sha256"], m["url"])
             except MediaError as err:
                 return err.reason
         return None
 
+    async def _fetch_distinct(self, items: list[dict[str, Any]]) -> dict[str, str | None]:
+        """Each distinct file once (a timeline repeats the same bulletin), concurrently: sha256 -> failure."""
+        urls = {m["sha256"]: m["url"] for i in items for m in i["media"]}
+        missing = [(sha, url) for sha, url in urls.items() if not self.fleet.cache.has(sha)]
+        failures: dict[str, str | None] = dict.fromkeys(urls)
+        if self.spec.fail_downloads:
+            return dict.fromkeys(urls, "download_failed")
+        if missing:
+            reasons = await asyncio.gather(*(self._fetch_all([{"sha256": sha, "url": url}]) for sha, url in missing))
+            failures.update(zip((sha for sha, _ in missing), reasons))
+        return failures
+
     async def _prepare_schedule(self, version: int) -> None:
         now = self.now()
         wanted = [(i, en) for st, en, i in self._items
                   if "media" in i and en > now and i["item_id"] not in self.done]
-        results = await asyncio.gather(*(self._fetch_all(i["media"]) for i, _ in wanted))
+        failures = await self._fetch_distinct([i for i, _ in wanted])
+        # An item fails with its first file that failed, as if its files were fetched in order.
+        results = [next((failures[m["sha256"]] for m in i["media"] if failures[m["sha256"]]), None) for i, _ in wanted]
         if version != self.version:
             return  # superseded: the newer version acks for itself
         failed = False
