@@ -84,7 +84,8 @@ class SqlBridgeRepository:
         stmt = self._insert(BridgeOutboxRow).values(
             kind=kind, idempotency_key=idempotency_key, payload=dict(payload), created_at=_utc(at), attempts=0,
             next_attempt_at=_utc(at)).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        return self.session.execute(stmt).rowcount == 1
+        # rowcount is -1 on PostgreSQL here: whether a row came back says whether it was inserted.
+        return self.session.execute(stmt.returning(BridgeOutboxRow.id)).scalar() is not None
 
     def pending(self, *, limit: int) -> Sequence[OutboxMessage]:
         stmt = (select(BridgeOutboxRow).where(BridgeOutboxRow.delivered_at.is_(None))
