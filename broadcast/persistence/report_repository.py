@@ -34,6 +34,11 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def _id_chunks(ids: Iterable[str] | None):
+    """Chunks of ids for IN (...), or a single None meaning "no filter"."""
+    return [None] if ids is None else list(_chunks(set(ids)))
+
+
 def _in_area(column, area: str | None):
     return True if area is None else within_areas_clause(column, frozenset({area}))
 
@@ -114,26 +119,32 @@ class SqlReportRepository:
                        _in_area(DeviceRow.commune_code, area)))
         return [DeviceSpan(d, c, _aware(at)) for d, c, at in self.session.execute(stmt)]
 
-    def presence_before(self, at: datetime, device_ids: Iterable[str]) -> dict[str, bool]:
-        """Each device's state as of `at`: its last recorded change before it (absent: never heard)."""
+    def presence_before(self, at: datetime, device_ids: Iterable[str] | None) -> dict[str, bool]:
+        """Each device's state as of `at`: its last recorded change before it (absent: never heard).
+
+        device_ids None: every device, in one statement (the nightly job's case).
+        """
         found = {}
-        for chunk in _chunks(set(device_ids)):
-            last = (select(func.max(DevicePresenceRow.id).label("id"))
-                    .where(DevicePresenceRow.at < _utc(at), DevicePresenceRow.device_id.in_(chunk))
-                    .group_by(DevicePresenceRow.device_id).subquery())
+        for chunk in _id_chunks(device_ids):
+            last = select(func.max(DevicePresenceRow.id).label("id")).where(DevicePresenceRow.at < _utc(at))
+            if chunk is not None:
+                last = last.where(DevicePresenceRow.device_id.in_(chunk))
+            last = last.group_by(DevicePresenceRow.device_id).subquery()
             for device_id, online in self.session.execute(
                     select(DevicePresenceRow.device_id, DevicePresenceRow.online)
                     .join(last, last.c.id == DevicePresenceRow.id)):
                 found[device_id] = bool(online)
         return found
 
-    def presence_events(self, start: datetime, end: datetime, device_ids: Iterable[str]) -> list[PresenceEvent]:
+    def presence_events(self, start: datetime, end: datetime,
+                        device_ids: Iterable[str] | None) -> list[PresenceEvent]:
         events = []
-        for chunk in _chunks(set(device_ids)):
+        for chunk in _id_chunks(device_ids):
             stmt = (select(DevicePresenceRow.device_id, DevicePresenceRow.online, DevicePresenceRow.at)
-                    .where(DevicePresenceRow.at >= _utc(start), DevicePresenceRow.at < _utc(end),
-                           DevicePresenceRow.device_id.in_(chunk))
+                    .where(DevicePresenceRow.at >= _utc(start), DevicePresenceRow.at < _utc(end))
                     .order_by(DevicePresenceRow.at, DevicePresenceRow.id))
+            if chunk is not None:
+                stmt = stmt.where(DevicePresenceRow.device_id.in_(chunk))
             events.extend(PresenceEvent(d, bool(o), _aware(at)) for d, o, at in self.session.execute(stmt))
         events.sort(key=lambda e: e.at)
         return events

@@ -138,9 +138,9 @@ def compute_day(uow: UnitOfWork, day: date, tz: tzinfo, *, now: datetime, area: 
             rows[commune][outcome] = n
     if until > start:
         devices = repo.device_spans(until, area)
-        ids = [d.device_id for d in devices]
-        before = repo.presence_before(start, ids) if ids else {}
-        events = repo.presence_events(start, until, ids) if ids else []
+        ids = None if area is None else [d.device_id for d in devices]  # None: all devices, no IN list
+        before = repo.presence_before(start, ids) if devices else {}
+        events = repo.presence_events(start, until, ids) if devices else []
         for commune, (count, ratio) in uptime(devices, before, events, start, until).items():
             rows[commune].update(devices=count, uptime_ratio=ratio)
     for reach in repo.emergency_reach(start, end, area):
