@@ -19,7 +19,15 @@ Per size N, on a private mosquitto (started here, generated ACL, one account per
 Process layout (2-core machine): the server Runtime and the floor publisher run in this process; the
 simulated fleet and the echo fleet run in a separate OS process each (multiprocessing, spawn), so neither
 shares the server's GIL; mosquitto is its own process. Connecting the fleet is excluded from every interval:
-each clock starts when the publish is triggered (after staging, which is reported on its own line).
+each clock starts when the outbox flush is woken (after staging, which is reported on its own line).
+
+"Stored" is observed, not polled: the inbox is wrapped so that each batch, once its transaction has committed,
+tells which devices reached the awaited stage (polling a count query every few ms cost the server more CPU
+than the inbox itself). After each phase one query checks that the database holds exactly that many.
+CPU seconds per process are printed per phase: on a shared machine wall time varies, CPU time much less.
+
+Diagnostics: BENCH_DEBUG=1 prints flush/inbox timelines; BENCH_PROFILE_SERVER=/path (needs yappi on
+PYTHONPATH) and BENCH_PROFILE_SIM=/path write profiles of the server threads and of the simulator.
 
 Goals (issue): within 3x of the floor; at 10,000 devices all `received` within 10 s, 99% `playing` within 3 s.
 """
@@ -30,10 +38,10 @@ import asyncio
 import contextlib
 import hashlib
 import http.server
+import logging
 import math
 import multiprocessing as mp
 import os
-import random
 import secrets
 import shutil
 import socket
@@ -53,7 +61,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from broadcast.devices import protocol as p  # noqa: E402
 
 HANOI = "01"
-PER_COMMUNE = 100  # devices per commune: 10,000 devices cover 100 communes of Hà Nội
+PER_COMMUNE = 100
+RECEIVED_OR_LATER = {"received", "ready", "playing", "played", "preempted", "missed", "failed"}  # devices per commune: 10,000 devices cover 100 communes of Hà Nội
 POLL_S = 0.02
 CONNECT_TIMEOUT_S = 600.0
 PHASE_TIMEOUT_S = 300.0
@@ -373,7 +382,46 @@ class CpuMeter:
         return ", ".join(f"{k} {cpu_seconds(v) - self.start[k]:.1f}" for k, v in self.pids.items())
 
 
-def wait_until(predicate: Any, timeout: float = PHASE_TIMEOUT_S, what: str = "") -> float:
+class StoredWatch:
+    """Learns from each committed inbox batch which devices reached the awaited stage, so the clock stops when
+    the database has them without polling it (a count query every few ms would steal the server's GIL).
+    The figure is checked against the database once the phase is over."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ref: tuple[str, str] | None = None
+        self._stages: frozenset[str] = frozenset()
+        self._devices: set[str] = set()
+        self._times: list[float] = []
+
+    def expect(self, ref_kind: str, ref_id: str, stages: set[str]) -> None:
+        with self._lock:
+            self._ref, self._stages = (ref_kind, ref_id), frozenset(stages)
+            self._devices, self._times = set(), []
+
+    def committed(self, batch: Any, at: float) -> None:
+        with self._lock:
+            if self._ref is None:
+                return
+            for m in batch:
+                if m.kind != "ack" or m.doc.get("stage") not in self._stages:
+                    continue
+                ((kind, ref_id),) = m.doc["ref"].items()
+                if (kind, str(ref_id)) == self._ref and m.device_id not in self._devices:
+                    self._devices.add(m.device_id)
+                    self._times.append(at)
+
+    def time_of(self, count: int) -> float | None:
+        """When the count-th device's ack was stored (None: not yet)."""
+        with self._lock:
+            return self._times[count - 1] if len(self._times) >= count else None
+
+    def wait(self, count: int, timeout: float = PHASE_TIMEOUT_S, what: str = "") -> float:
+        wait_until(lambda: self.time_of(count) is not None, timeout, what)
+        return self.time_of(count)  # type: ignore[return-value]
+
+
+def wait_until(predicate: Any, timeout: float = PHASE_TIMEOUT_S, what: str = "", poll_s: float = POLL_S) -> float:
     """Poll until true; return the monotonic time at which it was seen true."""
     deadline = time.monotonic() + timeout
     while True:
@@ -381,7 +429,7 @@ def wait_until(predicate: Any, timeout: float = PHASE_TIMEOUT_S, what: str = "")
             return time.monotonic()
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s: {what}")
-        time.sleep(POLL_S)
+        time.sleep(poll_s)
 
 
 def reply_plan(device_id: str) -> dict[str, list[tuple[str, int, bool, bool]]]:
@@ -486,11 +534,13 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
 
     runtime.flush = timed_flush  # type: ignore[method-assign]
     inbox_log: list[tuple[float, float, int]] = []
+    watch = StoredWatch()
     plain_handle = runtime.inbox.handle
 
     def timed_handle(batch: Any) -> None:
         start = time.monotonic()
-        plain_handle(batch)
+        plain_handle(batch)  # returns after the batch's transaction committed: these acks are stored now
+        watch.committed(batch, time.monotonic())
         inbox_log.append((start, time.monotonic(), len(batch)))
 
     runtime.inbox.handle = timed_handle  # type: ignore[method-assign]
@@ -513,7 +563,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
 
         like = f"f{run_tag}-%"
         wait_until(lambda: scalar("SELECT count(*) FROM devices WHERE online AND id LIKE :l", l=like) == n
-                   and runtime.gateway.queue_depth == 0, what="every device online in the database")
+                   and runtime.gateway.queue_depth == 0, what="every device online in the database", poll_s=0.25)
 
         start_items = container.clock.now() + timedelta(days=1)
 
@@ -532,12 +582,17 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
                 uow.commit()
             fig[f"schedule v{version}: stage {n} signed versions (s)"] = time.perf_counter() - t
             flush_log.clear()
+            with container.uow() as uow:
+                db_version = uow.delivery.latest_publication(creds[0][0]).version
+            watch.expect("schedule", str(db_version), RECEIVED_OR_LATER)
             cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, broker=broker.proc.pid)
             t0 = time.monotonic()
             runtime.wake_delivery()
+            t_all = watch.wait(n, what=f"v{version} received")
             received = "SELECT count(*) FROM schedule_publications WHERE version = :v AND received_at IS NOT NULL " \
                        "AND device_id LIKE :l"
-            t_all = wait_until(lambda: scalar(received, v=version, l=like) >= n, what=f"v{version} received")
+            stored = scalar(received, v=db_version, l=like)
+            assert stored == n, f"the watch saw {n} stored, the database has {stored}"
             fig[f"schedule v{version}: all `received` stored (s)"] = t_all - t0
             res.notes.append(f"CPU s during schedule v{version}: {cpu.used()}")
             if os.environ.get("BENCH_DEBUG"):
@@ -557,6 +612,12 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
             if first:
                 fig[f"schedule v{version}: flush published (s)"] = first[1] - t0
 
+        profiling = bool(os.environ.get("BENCH_PROFILE_SERVER"))  # diagnostics: yappi on every server thread
+        if profiling:
+            import yappi
+
+            yappi.set_clock_type("cpu")
+            yappi.start()
         schedule_phase(1)
         wait_until(lambda: runtime.gateway.queue_depth == 0, what="inbox drained")
         time.sleep(1.0)  # let the `ready` acks settle, so the next phase starts quiet
@@ -577,15 +638,25 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         fig["play_now: stage (s)"] = time.perf_counter() - t
         with container.uow() as uow:
             cmd_size = max(len(p.encode(c.document)) for c in uow.commands.due(now=container.clock.now(), limit=1))
+        watch.expect("command", cmd_id, {"playing", "played"})
         cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, broker=broker.proc.pid)
         t0 = time.monotonic()
         runtime.wake_delivery()
-        playing = "SELECT count(*) FROM command_deliveries WHERE cmd_id = :c AND stage IN ('playing', 'played')"
-        t99 = wait_until(lambda: scalar(playing, c=cmd_id) >= math.ceil(0.99 * n), what="99% playing")
+        t99 = watch.wait(math.ceil(0.99 * n), what="99% playing")
         fig["play_now: 99% `playing` stored (s)"] = t99 - t0
         res.notes.append(f"CPU s until 99% playing: {cpu.used()}")
-        t100 = wait_until(lambda: scalar(playing, c=cmd_id) >= n, what="100% playing")
+        t100 = watch.wait(n, what="100% playing")
         fig["play_now: 100% `playing` stored (s)"] = t100 - t0
+        playing = "SELECT count(*) FROM command_deliveries WHERE cmd_id = :c AND stage IN ('playing', 'played')"
+        stored = scalar(playing, c=cmd_id)
+        assert stored == n, f"the watch saw {n} playing, the database has {stored}"
+        if profiling:
+            yappi.stop()
+            stats_ = yappi.get_func_stats()
+            stats_.sort("tsub").print_all(columns={0: ("name", 90), 1: ("ncall", 10), 2: ("tsub", 8), 3: ("ttot", 8)},
+                                         out=open(os.environ["BENCH_PROFILE_SERVER"] + ".tsub", "w"))
+            stats_.sort("ttot").print_all(columns={0: ("name", 90), 1: ("ncall", 10), 2: ("tsub", 8), 3: ("ttot", 8)},
+                                         out=open(os.environ["BENCH_PROFILE_SERVER"] + ".ttot", "w"))
         stats = sim.ask("stats")
         res.notes.append(f"fleet: {stats['received']} received, {stats['ready']} ready, {stats['playing']} playing, "
                          f"{stats['reconnects']} reconnects")
@@ -672,6 +743,8 @@ def report(res: Result) -> None:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum running instances" while a flush runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default="1000,5000,10000", help="comma-separated fleet sizes")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
