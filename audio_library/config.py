@@ -39,6 +39,9 @@ class AudioConfig:
     # First guess of loudness the limiter takes, per dB of peak it removes (speech: ~0.25).
     limiter_loss_ratio: float = 0.2
     max_renders: int = 4
+    # Seconds decoded up front to guess whether (and where) limiter trials are needed, so they
+    # can run on the same decode as the measurement.
+    estimate_s: float = 60.0
     # Renders aim this far above target: LAME (-q 7) takes ~0.4-0.5 LU off at 64 kbit/s
     # (its low-pass removes the top octave), ~0.2 at 128 kbit/s.
     mp3_loss_lu: float = 0.4

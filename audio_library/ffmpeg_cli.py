@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import fcntl
+import os
 import re
 import shutil
 import subprocess
@@ -45,10 +46,12 @@ class RunOutput:
 
 @dataclass(frozen=True)
 class MeasureOutput:
-    """Input measurement: the decoder (errors, duration, true peak, trial reference) and the meter."""
+    """Input measurement: the decoder (errors, duration, true peak, trial reference), the meter
+    and the limiter trials that read the same PCM."""
 
     decoder: RunOutput
     meter: RunOutput
+    trials: tuple[RunOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,9 @@ class _Proc:
     """A started process whose stderr is drained by a thread into a bounded tail."""
 
     def __init__(self, argv: list[str], stdin: int | IO[bytes] = subprocess.DEVNULL,
-                 stdout: int | IO[bytes] = subprocess.DEVNULL) -> None:
-        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+                 stdout: int | IO[bytes] = subprocess.DEVNULL, pass_fds: tuple[int, ...] = ()) -> None:
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                                     pass_fds=pass_fds)
         self.tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self.errors = 0
         self.reader = threading.Thread(target=self._pump, daemon=True)
@@ -166,25 +170,91 @@ def ffprobe(path: Path, timeout: float = 60.0) -> tuple[int, str, str]:
     return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
 
 
-def _pcm_meter(rate: int) -> list[str]:
-    """A meter process: mono float PCM on stdin through ebur128 (loudness and LRA)."""
-    return [_binary("ffmpeg"), *_BASE, "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
-            "-af", "ebur128=framelog=verbose", "-f", "null", "-"]
+@dataclass(frozen=True)
+class TrialSpec:
+    """Limiter trials to run on the decoder's PCM: one process per gain."""
+
+    gains_db: tuple[float, ...]
+    limiter_db: float
+    attack_ms: float
+    release_ms: float
 
 
-def measure_input(path: Path, *, sample_rate: int, stream: str = "0:a:0",
-                  timeout: float = 3600.0) -> MeasureOutput:
-    """Decode once, folded to mono at the output rate, on two cores: the decoder also takes
-    the true peak and a low-rate loudness (reference for limiter trials); the meter process
-    reads its PCM through a pipe and measures integrated loudness and LRA."""
+def _limiter(limiter_db: float, attack_ms: float, release_ms: float) -> str:
+    limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
+    return f"alimiter=limit={limit:.6f}:level=false:latency=true:attack={attack_ms:g}:release={release_ms:g}"
+
+
+def _trial_chain(gain_db: float, spec: TrialSpec, sample_rate: int) -> str:
+    """Gain, the render's limiter at the output rate, then a loudness meter at TRIAL_METER_RATE."""
     low = min(sample_rate, TRIAL_METER_RATE)
-    graph = (f"[{stream}]{_MONO},aresample={sample_rate},asplit=3[pcm][tp][lo];"
+    return (f"volume={gain_db:.3f}dB:precision=float,{_limiter(spec.limiter_db, spec.attack_ms, spec.release_ms)},"
+            f"aresample={low},ebur128=framelog=verbose")
+
+
+def _pcm_reader(rate: int, chain: str) -> list[str]:
+    """A process that reads mono float PCM on stdin through ``chain`` (ending in a meter)."""
+    return [_binary("ffmpeg"), *_BASE, "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+            "-af", chain, "-f", "null", "-"]
+
+
+def _fan_out(decoder: list[str], outputs: list[str], readers: list[list[str]]) -> list[_Proc]:
+    """Start ``decoder`` writing each of its PCM ``outputs`` (filter labels) into its own OS pipe,
+    each read by one of ``readers``. Returns [decoder, *readers]."""
+    started: list[_Proc] = []
+    ends: list[int] = []
+    try:
+        writers = []
+        for reader in readers:
+            r, w = os.pipe()
+            ends += [r, w]
+            try:
+                fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), _PIPE_BYTES)
+            except OSError:
+                pass  # above /proc/sys/fs/pipe-max-size: the default 64 KiB still works, only slower
+            started.append(_Proc(reader, stdin=r))
+            writers.append(w)
+        argv = list(decoder)
+        for label, w in zip(outputs, writers):
+            argv += ["-map", f"[{label}]", "-c:a", "pcm_f32le", "-f", "f32le", f"pipe:{w}"]
+        head = _Proc(argv, pass_fds=tuple(writers))
+    except BaseException:
+        for p in started:
+            p.kill()
+        raise
+    finally:
+        for fd in ends:
+            os.close(fd)  # the children hold their own copies: EOF/EPIPE work as in a shell pipe
+    return [head, *started]
+
+
+def measure_input(path: Path, *, sample_rate: int, trials: TrialSpec | None = None,
+                  stream: str = "0:a:0", timeout: float = 3600.0) -> MeasureOutput:
+    """Decode once, folded to mono at the output rate, and fan the PCM out to processes on the
+    other core: the meter (integrated loudness, LRA) and optional limiter trials. The decoder
+    itself takes the true peak and a low-rate loudness (the trials' reference)."""
+    low = min(sample_rate, TRIAL_METER_RATE)
+    gains = trials.gains_db if trials else ()
+    labels = ["pcm"] + [f"t{i}" for i in range(len(gains))]
+    graph = (f"[{stream}]{_MONO},aresample={sample_rate},asplit={2 + len(labels)}"
+             + "".join(f"[{x}]" for x in labels) + "[tp][lo];"
              + _true_peak_branch("tp", sample_rate) + ";"
              f"[lo]aresample={low},ebur128@low=framelog=verbose,anullsink")
-    decoder = [_binary("ffmpeg"), *_BASE, "-i", str(path), "-filter_complex", graph,
-               "-map", "[pcm]", "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
-    decoded, metered = _wait_all(_pipeline(decoder, _pcm_meter(sample_rate)), timeout)
-    return MeasureOutput(decoded, metered)
+    decoder = [_binary("ffmpeg"), *_BASE, "-i", str(path), "-filter_complex", graph]
+    readers = [_pcm_reader(sample_rate, "ebur128=framelog=verbose")]
+    readers += [_pcm_reader(sample_rate, _trial_chain(g, trials, sample_rate)) for g in gains if trials]
+    runs = _wait_all(_fan_out(decoder, labels, readers), timeout)
+    return MeasureOutput(runs[0], runs[1], tuple(runs[2:]))
+
+
+def estimate(path: Path, *, seconds: float, stream: str = "0:a:0", timeout: float = 3600.0) -> RunOutput:
+    """The first ``seconds`` only, metered at TRIAL_METER_RATE with a sample peak: a cheap guess."""
+    graph = (f"[{stream}]{_MONO},asplit=2[m][p];"
+             f"[p]astats=measure_perchannel=Peak_level:measure_overall=none,anullsink;"
+             f"[m]aresample={TRIAL_METER_RATE},ebur128=framelog=verbose[out]")
+    argv = [_binary("ffmpeg"), *_BASE, "-t", f"{seconds:g}", "-i", str(path), "-filter_complex", graph,
+            "-map", "[out]", "-f", "null", "-"]
+    return _run(argv, timeout)
 
 
 def measure(path: Path, *, sample_rate: int | None = None, stream: str = "0:a:0",
@@ -200,22 +270,16 @@ def measure(path: Path, *, sample_rate: int | None = None, stream: str = "0:a:0"
     return _run(argv, timeout)
 
 
-def _limiter(limiter_db: float, attack_ms: float, release_ms: float) -> str:
-    limit = min(1.0, max(0.0625, 10 ** (limiter_db / 20)))
-    return f"alimiter=limit={limit:.6f}:level=false:latency=true:attack={attack_ms:g}:release={release_ms:g}"
-
-
 def limiter_trials(path: Path, *, gains_db: list[float], limiter_db: float, sample_rate: int,
                    attack_ms: float, release_ms: float, stream: str = "0:a:0",
                    timeout: float = 3600.0) -> list[RunOutput]:
     """One process per gain, run side by side: gain, the render's limiter at the output rate,
     then a loudness meter at TRIAL_METER_RATE (no encoding). Compare with ``measure_input``'s
     low-rate reference to get what the limiter took."""
-    low = min(sample_rate, TRIAL_METER_RATE)
+    spec = TrialSpec(tuple(gains_db), limiter_db, attack_ms, release_ms)
     specs = []
     for gain in gains_db:
-        chain = (f"{_MONO},aresample={sample_rate},volume={gain:.3f}dB:precision=float,"
-                 f"{_limiter(limiter_db, attack_ms, release_ms)},aresample={low},ebur128=framelog=verbose")
+        chain = f"{_MONO},aresample={sample_rate},{_trial_chain(gain, spec, sample_rate)}"
         specs.append([_binary("ffmpeg"), *_BASE, "-i", str(path), "-map", stream, "-vn", "-sn", "-dn",
                       "-af", chain, "-f", "null", "-"])
     return _wait_all(_start_all(specs), timeout)

@@ -18,7 +18,7 @@ from . import ffmpeg_cli, parsers
 from .config import AudioConfig, Profile
 from .errors import InvalidParameterError, NormalizationError, ProcessingError, SilentAudioError
 from .fsutil import publish, temp_path
-from .probe import Loudness, ProbeResult, loudness_of_check, validate
+from .probe import Loudness, ProbeResult, loudness_of_check, quick_estimate, validate_with_trials
 
 log = logging.getLogger(__name__)
 
@@ -144,38 +144,55 @@ def trial_gains(measured: Loudness, target_lufs: float, limiter_db: float,
     return untouched, [round(g0 + 0.3 * excess, 2), round(g0 + 0.7 * excess, 2)]
 
 
-def _run_trials(src: Path, gains: list[float], plan: GainPlan, measured: Loudness, rate: int,
-                attack: float, release: float, config: AudioConfig) -> list[tuple[float, float]] | None:
-    """Full-rate loudness each gain would give after the limiter, or None if a trial failed."""
-    assert plan.limiter_db is not None and measured.low_rate_lufs is not None
-    runs = ffmpeg_cli.limiter_trials(src, gains_db=gains, limiter_db=plan.limiter_db, sample_rate=rate,
-                                     attack_ms=attack, release_ms=release, timeout=config.process_timeout_s)
+def _trial_points(gains: tuple[float, ...] | list[float], runs: tuple[ffmpeg_cli.RunOutput, ...] | list,
+                  measured: Loudness) -> list[tuple[float, float]] | None:
+    """Full-rate loudness each trial gain gives after the limiter, or None if a trial failed."""
+    assert measured.low_rate_lufs is not None
     points = []
     for gain, run in zip(gains, runs):
         try:
             low = parsers.parse_ebur128_summary(run.tail).integrated_lufs
         except ValueError:
             return None
+        if run.returncode != 0:
+            return None
         # The limiter's effect seen at the low rate, applied to the full-rate input loudness.
         points.append((gain, measured.integrated_lufs + low - measured.low_rate_lufs))
-    return points
+    return points if len(points) == len(gains) else None
+
+
+def _run_trials(src: Path, gains: list[float], plan: GainPlan, measured: Loudness, rate: int,
+                attack: float, release: float, config: AudioConfig) -> list[tuple[float, float]] | None:
+    assert plan.limiter_db is not None
+    runs = ffmpeg_cli.limiter_trials(src, gains_db=gains, limiter_db=plan.limiter_db, sample_rate=rate,
+                                     attack_ms=attack, release_ms=release, timeout=config.process_timeout_s)
+    return _trial_points(gains, runs, measured)
 
 
 def _plan_with_trials(src: Path, plan: GainPlan, measured: Loudness, target: float, rate: int,
-                      attack: float, release: float, config: AudioConfig) -> GainPlan:
-    """Learn how much loudness the limiter takes (trials side by side, metered at a low rate,
-    no encoding) and pick the gain that lands on target after limiting and MP3 coding."""
+                      attack: float, release: float, config: AudioConfig,
+                      early: tuple[ffmpeg_cli.TrialSpec, tuple[ffmpeg_cli.RunOutput, ...]] | None = None,
+                      ) -> GainPlan:
+    """Learn how much loudness the limiter takes (trials metered at a low rate, no encoding) and
+    pick the gain that lands on target after limiting and MP3 coding. ``early``: trials that
+    already ran on the measuring decode, with gains guessed from the first minute."""
     if measured.low_rate_lufs is None or plan.limiter_db is None:
         return plan  # measured elsewhere without the reference: the verify loop corrects
     untouched, gains = trial_gains(measured, target, plan.limiter_db, config)
     aim = target + config.mp3_loss_lu
     points = [(untouched, measured.integrated_lufs + untouched)]  # exact: nothing limited yet
-    found = _run_trials(src, gains, plan, measured, rate, attack, release, config)
+    found = None
+    if early is not None and early[0].limiter_db == plan.limiter_db:
+        gains = list(early[0].gains_db)
+        found = _trial_points(gains, early[1], measured)
+    if found is None:
+        gains = trial_gains(measured, target, plan.limiter_db, config)[1]
+        found = _run_trials(src, gains, plan, measured, rate, attack, release, config)
     if found is None:
         return plan  # keep the heuristic guess; the verify loop still corrects it
     points += found
     gain = gain_from_trials(points, aim)
-    if not (gains[0] - 1.0 <= gain <= gains[-1] + 1.0):
+    if not (min(gains) - 1.0 <= gain <= max(gains) + 1.0):
         # Far outside what was tried: one more pair around the estimate.
         more = _run_trials(src, [round(gain, 2), round(gain + 1.5, 2)], plan, measured, rate,
                            attack, release, config)
@@ -184,6 +201,20 @@ def _plan_with_trials(src: Path, plan: GainPlan, measured: Loudness, target: flo
             gain = gain_from_trials(points, aim)
     log.debug("limiter trials: %s -> gain %.2f", points, gain)
     return GainPlan(round(gain, 2), plan.limiter_db, plan.method)
+
+
+def _early_trials(src: Path, target: float, ceiling: float, attack: float, release: float,
+                  config: AudioConfig) -> ffmpeg_cli.TrialSpec | None:
+    """Trials worth running on the measuring decode, guessed from the first minute."""
+    guess = quick_estimate(src, config)
+    if guess is None:
+        return None
+    plan = plan_gain(guess, target_lufs=target, ceiling_dbtp=ceiling, duration_s=config.short_clip_s,
+                     config=config)
+    if plan.limiter_db is None:
+        return None
+    _, gains = trial_gains(guess, target, plan.limiter_db, config)
+    return ffmpeg_cli.TrialSpec(tuple(gains), plan.limiter_db, attack, release)
 
 
 def _render(src: Path, tmp: Path, plan: GainPlan, rate: int, bitrate: int, attack: float,
@@ -226,13 +257,19 @@ def normalize(input_path: str | Path, output_path: str | Path, *, target_lufs: f
     dst = Path(output_path)
     if rate != config.sample_rate:
         config = replace(config, sample_rate=rate)
-    checked = probe_result if probe_result is not None and probe_result.loudness else validate(src, config)
+    early = None
+    if probe_result is not None and probe_result.loudness:
+        checked = probe_result
+    else:
+        spec = _early_trials(src, target, ceiling, attack, release, config)
+        checked, runs = validate_with_trials(src, config, spec)
+        early = (spec, runs) if spec is not None else None
     measured = checked.loudness
     assert measured is not None and checked.duration_s is not None
     plan = plan_gain(measured, target_lufs=target, ceiling_dbtp=ceiling,
                      duration_s=checked.duration_s, config=config)
     if plan.method == METHOD_LIMITED:
-        plan = _plan_with_trials(src, plan, measured, target, rate, attack, release, config)
+        plan = _plan_with_trials(src, plan, measured, target, rate, attack, release, config, early)
     with temp_path(dst.parent, ".mp3") as tmp:
         renders = 0
         previous: tuple[GainPlan, Loudness] | None = None

@@ -165,13 +165,33 @@ def check_size(path: Path, config: AudioConfig) -> int:
 
 def validate(path: str | Path, config: AudioConfig | None = None) -> ProbeResult:
     """Probe, check limits, then decode the whole file once (measuring loudness on the way)."""
+    return validate_with_trials(path, config)[0]
+
+
+def quick_estimate(path: Path, config: AudioConfig) -> Loudness | None:
+    """Rough loudness and peak of the first minute (cheap), or None if it cannot tell."""
+    run = ffmpeg_cli.estimate(path, seconds=config.estimate_s, timeout=config.process_timeout_s)
+    try:
+        summary = parsers.parse_ebur128_summary(run.tail)
+        peak = parsers.parse_astats_peak(run.tail)
+    except ValueError:
+        return None
+    if run.returncode != 0 or summary.integrated_lufs <= -69.9 or not math.isfinite(peak):
+        return None
+    return Loudness(summary.integrated_lufs, peak, summary.lra_lu)
+
+
+def validate_with_trials(path: str | Path, config: AudioConfig | None = None,
+                         trials: ffmpeg_cli.TrialSpec | None = None,
+                         ) -> tuple[ProbeResult, tuple[ffmpeg_cli.RunOutput, ...]]:
+    """``validate``, with limiter trials fed from the same decode (their runs are returned as is)."""
     config = config or AudioConfig()
     path = Path(path)
     check_size(path, config)
     result = probe(path)
     if result.duration_s is not None:
         _check_duration(result.duration_s, config)
-    measured = ffmpeg_cli.measure_input(path, sample_rate=config.sample_rate,
+    measured = ffmpeg_cli.measure_input(path, sample_rate=config.sample_rate, trials=trials,
                                         timeout=config.process_timeout_s)
     run = measured.decoder
     if run.returncode != 0 or run.decode_errors:
@@ -199,4 +219,4 @@ def validate(path: str | Path, config: AudioConfig | None = None) -> ProbeResult
         decoded_s=decoded,
         low_rate_lufs=low,
     )
-    return replace(result, duration_s=decoded, loudness=loudness)
+    return replace(result, duration_s=decoded, loudness=loudness), measured.trials

@@ -10,6 +10,7 @@ of its ffmpeg children. Both produce mono 44.1 kHz MP3 at 64 kbit/s, -16 LUFS,
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
@@ -33,27 +34,36 @@ def make_programme(work: Path, minutes: float) -> Path:
     speech = espeak_wav(work / "speech.wav", TEXT * 3)
     bed = generate(work / "bed.wav", kind="speechlike", seconds=20, rate=44100, channels=1, lufs=-28)
     listing = work / "list.txt"
-    listing.write_text("".join(f"file '{p}'\n" for p in (speech, bed)))
+    # Enough pairs written out (-stream_loop on the concat demuxer stopped at ~7 min).
+    pairs = int(minutes * 60 // 40) + 2
+    listing.write_text("".join(f"file '{p}'\n" for _ in range(pairs) for p in (speech, bed)))
     out = work / "programme.mp3"
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-f", "concat", "-safe", "0",
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0",
          "-i", str(listing), "-t", str(minutes * 60), "-af", "aresample=44100,volume=-4dB",
          "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k", str(out)], check=True)
     return out
 
 
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children (load-independent-ish)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_ours(src: Path, dst: Path):
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     result = normalize(src, dst, target_lufs=TARGET, true_peak=CEILING, profile="speech")
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, _cpu() - cpu, result
 
 
-def run_reference(src: Path, dst: Path) -> float:
+def run_reference(src: Path, dst: Path) -> tuple[float, float]:
     exe = shutil.which("ffmpeg-normalize") or str(Path(sys.executable).parent / "ffmpeg-normalize")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     subprocess.run([exe, str(src), "-o", str(dst), "-f", "-nt", "ebu", "-t", str(TARGET), "-tp", str(CEILING),
                     "-ar", "44100", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", "-q"], check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu() - cpu
 
 
 def main() -> None:
@@ -63,23 +73,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         src = make_programme(work, args.minutes)
+        load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        seconds = independent_meter(src).seconds
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        ours_s, result = run_ours(src, work / "ours.mp3")
+        before_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        ours_s, ours_cpu, result = run_ours(src, work / "ours.mp3")
         ours_children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        ref_s = run_reference(src, work / "ref.mp3")
+        ref_s, ref_cpu = run_reference(src, work / "ref.mp3")
         ours = independent_meter(work / "ours.mp3")
         ref = independent_meter(work / "ref.mp3")
-    print(f"programme: {args.minutes:g} min speech + beds, stereo MP3 128k -> mono MP3 64k, "
-          f"target {TARGET} LUFS / {CEILING} dBTP")
-    print(f"{'':18}{'wall s':>9}{'LUFS':>9}{'error LU':>10}{'TP dBTP':>9}")
-    for name, wall, m in (("loaxa", ours_s, ours), ("ffmpeg-normalize", ref_s, ref)):
-        print(f"{name:18}{wall:9.2f}{m.lufs:9.2f}{m.lufs - TARGET:10.2f}{m.true_peak_dbtp:9.2f}")
+    print(f"programme: {seconds / 60:.1f} min speech + beds, stereo MP3 128k -> mono MP3 64k, "
+          f"target {TARGET} LUFS / {CEILING} dBTP; load average before: {load_before}")
+    print(f"{'':18}{'wall s':>9}{'cpu s':>8}{'LUFS':>9}{'error LU':>10}{'TP dBTP':>9}")
+    for name, wall, cpu, m in (("loaxa", ours_s, ours_cpu, ours), ("ffmpeg-normalize", ref_s, ref_cpu, ref)):
+        print(f"{name:18}{wall:9.2f}{cpu:8.2f}{m.lufs:9.2f}{m.lufs - TARGET:10.2f}{m.true_peak_dbtp:9.2f}")
     print(f"loaxa: {result.renders} render(s), method {result.method}, gain {result.gain_db:+.2f} dB, "
           f"limiter {result.limiter_threshold_dbtp} dBTP")
-    print(f"speed ratio (ffmpeg-normalize / loaxa): {ref_s / ours_s:.2f}x")
-    print(f"peak RSS: python process {self_kb / 1024:.0f} MB (includes the generator and meter), "
-          f"largest ffmpeg child {max(ours_children_kb, before_children) / 1024:.0f} MB")
+    print(f"speed ratio (ffmpeg-normalize / loaxa): {ref_s / ours_s:.2f}x wall, {ref_cpu / ours_cpu:.2f}x cpu")
+    print(f"peak RSS: python process {self_kb / 1024:.0f} MB (before normalize: {before_self / 1024:.0f} MB; "
+          f"includes the generator and meter), largest ffmpeg child {ours_children_kb / 1024:.0f} MB "
+          f"(before: {before_children / 1024:.0f} MB)")
 
 
 if __name__ == "__main__":
