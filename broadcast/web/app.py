@@ -8,8 +8,8 @@ from fastapi import APIRouter, FastAPI
 from broadcast.bootstrap import Container
 from broadcast.web.errors import install_error_handlers
 from broadcast.web.middleware import BodyLimitMiddleware, MetricsMiddleware
-from broadcast.web.routes import (areas, audio, auth, bridge, devices, emergencies, health, media, playlog, reports,
-                                  users)
+from broadcast.web.routes import (areas, audio, auth, bridge, devices, emergencies, health, media, playlog, programmes,
+                                  reports, schedules, users)
 
 API_PREFIX = "/api/v1"
 UPLOAD_PREFIXES = (f"{API_PREFIX}/audio",)
@@ -41,7 +41,7 @@ def create_app(container: Container, runtime=None) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, areas, users, devices, audio, playlog, emergencies, reports, bridge):
+    for module in (auth, areas, users, devices, audio, programmes, schedules, playlog, emergencies, reports, bridge):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
