@@ -7,7 +7,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from broadcast.bridge.http_client import HttpCentralClient
-from broadcast.bridge.media import HttpMediaFetcher
+from broadcast.http_media import BULLETIN_AUDIO, HttpMediaFetcher
 from broadcast.services.bridge_import import BridgeTools
 from broadcast.services.bridge_outbox import SendReport, send_due
 from broadcast.services.bridge_ports import CentralClient
@@ -25,7 +25,7 @@ def bridge_tools(container) -> BridgeTools:
         emergency=EmergencyTools(clock=container.clock, signer=container.signer, processor=container.audio,
                                  public_url=settings.public_url, work_dir=work_dir),
         fetch=HttpMediaFetcher(work_dir, min(settings.bridge_media_max_bytes, settings.audio_max_bytes),
-                               timeout_s=max(settings.bridge_timeout_s, 30.0)),
+                               BULLETIN_AUDIO, timeout_s=max(settings.bridge_timeout_s, 30.0), prefix="bulletin-"),
         tz=settings.timezone, system_id=settings.bridge_system_id)
 
 
