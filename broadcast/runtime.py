@@ -16,7 +16,7 @@ from broadcast.scheduler.timer import Timer
 from broadcast.services.audio import resume_pending
 from broadcast.services.commands import flush_commands
 from broadcast.services.delivery import DeviceInbox, flush_outbox
-from broadcast.services.dispatch import DispatchSettings, dispatch
+from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
 from broadcast.services.playlog import purge_expired, record_play
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ class Runtime:
         self.flush_every_s = flush_every_s
         self.compile_every_s = compile_every_s
         self._compiled_marker: tuple | None = None
-        self._compiled_at = 0.0
+        self._compiled_at = 0.0  # monotonic time of the last full compilation
+        self._compiled: Compiled | None = None
         self.bridge = None  # BridgeJobs when the central system is configured
 
     def flush(self) -> int:
@@ -58,14 +59,17 @@ class Runtime:
         c = self.container
         with c.uow() as uow:
             marker = uow.schedules.change_marker()
-        stale = time.monotonic() - self._compiled_at > FULL_COMPILE_EVERY_S
+        stale = self._compiled is None or time.monotonic() - self._compiled_at > FULL_COMPILE_EVERY_S
         if not force and marker == self._compiled_marker and not stale:
             return False
         settings = DispatchSettings(c.settings.timezone, c.settings.horizon_days, c.settings.public_url)
-        report = dispatch(c.uow, c.clock, c.signer, settings)
-        self._compiled_marker, self._compiled_at = marker, time.monotonic()
-        log.info("compiled %s devices in %s groups: %s new versions, %s overlaps dropped", report.devices,
-                 report.groups, report.staged, report.dropped)
+        report, self._compiled = dispatch(c.uow, c.clock, c.signer, settings,
+                                          previous=None if (stale or force) else self._compiled)
+        self._compiled_marker = marker
+        if not report.incremental:
+            self._compiled_at = time.monotonic()
+        log.info("compiled %s devices (%s) in %s groups: %s new versions, %s overlaps dropped", report.devices,
+                 "changes only" if report.incremental else "full", report.groups, report.staged, report.dropped)
         if report.staged:
             self.wake_delivery()
         return True

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from broadcast.devices import protocol
 from broadcast.domain.timeline import TimelineItem
-from broadcast.scheduler.compiler import compile_all
+from broadcast.scheduler.compiler import CompileResult, DeviceInfo, ScheduleSpec, compile_all, recompile
 from broadcast.services.delivery import stage_schedule
 from broadcast.services.planning import Plan, load_plan
 from broadcast.services.ports import Clock, Signer, UnitOfWork
@@ -29,10 +29,24 @@ class DispatchSettings:
 
 @dataclass(frozen=True)
 class DispatchReport:
-    devices: int
-    staged: int
+    devices: int  # devices whose timeline was (re)compiled and checked
+    staged: int  # of those, devices that got a new version
     groups: int
     dropped: int
+    incremental: bool = False
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The last compilation and what it was made from, so the next change recompiles only what it touches."""
+
+    result: CompileResult
+    specs: dict[str, ScheduleSpec]
+    directory: dict[str, DeviceInfo]
+
+
+def _changed(old: dict, new: dict) -> set[str]:
+    return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
 
 
 def document_item(item: TimelineItem, plan: Plan, public_url: str) -> dict:
@@ -48,15 +62,23 @@ def document_item(item: TimelineItem, plan: Plan, public_url: str) -> dict:
     return doc
 
 
-def dispatch(uow_factory: Callable[[], UnitOfWork], clock: Clock, signer: Signer, settings: DispatchSettings) -> DispatchReport:
+def dispatch(uow_factory: Callable[[], UnitOfWork], clock: Clock, signer: Signer, settings: DispatchSettings,
+             previous: Compiled | None = None) -> tuple[DispatchReport, Compiled]:
+    """Compile and stage. With `previous` (same horizon), only schedules and devices that changed are recompiled
+    and only the devices whose timeline changed are checked; without it, everything (the horizon roll)."""
     now: datetime = clock.now()
     uow = uow_factory()
     with uow:
         plan = load_plan(uow, settings.tz)
-    result = compile_all(plan.specs, plan.directory, now, timedelta(days=settings.horizon_days), settings.tz)
+    if previous is None:
+        result = compile_all(plan.specs, plan.directory, now, timedelta(days=settings.horizon_days), settings.tz)
+        device_ids = sorted(plan.devices)
+    else:
+        result = recompile(previous.result, plan.specs, plan.directory, _changed(previous.specs, plan.specs),
+                           _changed(previous.directory, plan.directory))
+        device_ids = sorted(result.changed_devices & plan.devices.keys())
     cache: dict[int, list[dict]] = {}  # devices of one group share the same timeline object
     staged = 0
-    device_ids = sorted(plan.devices)
     for start in range(0, len(device_ids), STAGE_BATCH):
         with uow:
             for device_id in device_ids[start:start + STAGE_BATCH]:
@@ -68,4 +90,5 @@ def dispatch(uow_factory: Callable[[], UnitOfWork], clock: Clock, signer: Signer
                                   status_interval_s=settings.status_interval_s):
                     staged += 1
             uow.commit()
-    return DispatchReport(len(device_ids), staged, len(result.groups), len(result.conflicts()))
+    report = DispatchReport(len(device_ids), staged, len(result.groups), len(result.conflicts()), previous is not None)
+    return report, Compiled(result, dict(plan.specs), dict(plan.directory))

@@ -136,7 +136,7 @@ def test_crash_between_staging_and_publishing_loses_nothing_and_sends_no_new_ver
     # The compiler staged new versions, then the process died before the flush.
     settings = DispatchSettings(container.settings.timezone, container.settings.horizon_days,
                                 container.settings.public_url)
-    report = dispatch(container.uow, container.clock, container.signer, settings)
+    report, _ = dispatch(container.uow, container.clock, container.signer, settings)
     assert report.staged == len(DEVICES)
     container.close()
 
