@@ -161,6 +161,7 @@ class SqlDeliveryRepository:
         return _publication(row) if row else None
 
     def add_publication(self, publication: Publication) -> None:
+        self.session.flush()  # e.g. a device added in this unit of work: the row must exist for the foreign key
         self.session.connection().execute(_INSERT_PUBLICATION, {
             "device_id": publication.device_id, "version": publication.version,
             "fingerprint": publication.fingerprint, "document": publication.document,
