@@ -52,6 +52,7 @@ class MeasureOutput:
     decoder: RunOutput
     meter: RunOutput
     trials: tuple[RunOutput, ...] = ()
+    aux_tail: str = ""  # where the true peak and the low-rate reference were printed
 
 
 @dataclass(frozen=True)
@@ -189,13 +190,17 @@ def _trial_chain(gain_db: float, spec: TrialSpec, sample_rate: int) -> str:
     """Gain, the render's limiter at the output rate, then a loudness meter at TRIAL_METER_RATE."""
     low = min(sample_rate, TRIAL_METER_RATE)
     return (f"volume={gain_db:.3f}dB:precision=float,{_limiter(spec.limiter_db, spec.attack_ms, spec.release_ms)},"
-            f"aresample={low},ebur128=framelog=verbose")
+            f"aresample={low},ebur128@trial=framelog=verbose")
 
 
-def _pcm_reader(rate: int, chain: str) -> list[str]:
-    """A process that reads mono float PCM on stdin through ``chain`` (ending in a meter)."""
+def _pcm_reader(rate: int, chain: str, extras: list[str] = ()) -> list[str]:
+    """A process that reads mono float PCM on stdin through ``chain`` (ending in a meter), plus
+    side branches ``extras`` (filter chains ending in a sink) on the same samples."""
+    n = 1 + len(extras)
+    graph = f"[0:a]asplit={n}[m]" + "".join(f"[x{i}]" for i in range(len(extras))) + f";[m]{chain}[out]"
+    graph += "".join(f";[x{i}]{extra}" for i, extra in enumerate(extras))
     return [_binary("ffmpeg"), *_BASE, "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
-            "-af", chain, "-f", "null", "-"]
+            "-filter_complex", graph, "-map", "[out]", "-f", "null", "-"]
 
 
 def _fan_out(decoder: list[str], outputs: list[str], readers: list[list[str]]) -> list[_Proc]:
@@ -230,21 +235,32 @@ def _fan_out(decoder: list[str], outputs: list[str], readers: list[list[str]]) -
 
 def measure_input(path: Path, *, sample_rate: int, trials: TrialSpec | None = None,
                   stream: str = "0:a:0", timeout: float = 3600.0) -> MeasureOutput:
-    """Decode once, folded to mono at the output rate, and fan the PCM out to processes on the
-    other core: the meter (integrated loudness, LRA) and optional limiter trials. The decoder
-    itself takes the true peak and a low-rate loudness (the trials' reference)."""
+    """Decode once, folded to mono at the output rate, and fan the PCM out through pipes to
+    processes that share the two cores: the meter (integrated loudness, LRA), the limiter trials,
+    and the true peak and low-rate loudness (the trials' reference) riding on the trial processes
+    (or on one more process when there are no trials), so no process is much longer than another."""
     low = min(sample_rate, TRIAL_METER_RATE)
     gains = trials.gains_db if trials else ()
-    labels = ["pcm"] + [f"t{i}" for i in range(len(gains))]
-    graph = (f"[{stream}]{_MONO},aresample={sample_rate},asplit={2 + len(labels)}"
-             + "".join(f"[{x}]" for x in labels) + "[tp][lo];"
-             + _true_peak_branch("tp", sample_rate) + ";"
-             f"[lo]aresample={low},ebur128@low=framelog=verbose,anullsink")
-    decoder = [_binary("ffmpeg"), *_BASE, "-i", str(path), "-filter_complex", graph]
+    labels = ["pcm", "aux"] + [f"t{i}" for i in range(len(gains))]
+    extras = [f"aresample={low},ebur128@low=framelog=verbose,anullsink",
+              _true_peak_branch("", sample_rate).removeprefix("[]")]
     readers = [_pcm_reader(sample_rate, "ebur128=framelog=verbose")]
-    readers += [_pcm_reader(sample_rate, _trial_chain(g, trials, sample_rate)) for g in gains if trials]
+    if trials:
+        labels.remove("aux")
+        spread: list[list[str]] = [[] for _ in gains]
+        for i, extra in enumerate(extras):
+            spread[i % len(gains)].append(extra)
+        readers += [_pcm_reader(sample_rate, _trial_chain(g, trials, sample_rate), spread[i])
+                    for i, g in enumerate(gains)]
+    else:
+        readers.append(_pcm_reader(sample_rate, "anull", extras))
+    graph = (f"[{stream}]{_MONO},aresample={sample_rate},asplit={len(labels)}"
+             + "".join(f"[{x}]" for x in labels))
+    decoder = [_binary("ffmpeg"), *_BASE, "-i", str(path), "-filter_complex", graph]
     runs = _wait_all(_fan_out(decoder, labels, readers), timeout)
-    return MeasureOutput(runs[0], runs[1], tuple(runs[2:]))
+    aux = runs[2:] if trials else runs[2:3]
+    return MeasureOutput(runs[0], runs[1], tuple(runs[2:]) if trials else (),
+                         "".join(r.tail for r in aux))
 
 
 def estimate(path: Path, *, seconds: float, stream: str = "0:a:0", timeout: float = 3600.0) -> RunOutput:

@@ -151,7 +151,7 @@ def _trial_points(gains: tuple[float, ...] | list[float], runs: tuple[ffmpeg_cli
     points = []
     for gain, run in zip(gains, runs):
         try:
-            low = parsers.parse_ebur128_summary(run.tail).integrated_lufs
+            low = parsers.parse_named_summaries(run.tail, ["trial"])["trial"].integrated_lufs
         except ValueError:
             return None
         if run.returncode != 0:

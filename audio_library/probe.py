@@ -208,8 +208,8 @@ def validate_with_trials(path: str | Path, config: AudioConfig | None = None,
     _check_duration(decoded, config)
     try:
         summary = parsers.parse_ebur128_summary(measured.meter.tail)
-        peak = parsers.parse_astats_peak(run.tail)
-        low = parsers.parse_named_summaries(run.tail, ["low"])["low"].integrated_lufs
+        peak = parsers.parse_astats_peak(measured.aux_tail)
+        low = parsers.parse_named_summaries(measured.aux_tail, ["low"])["low"].integrated_lufs
     except ValueError as exc:
         raise ProcessingError("Không đo được độ to của âm thanh.") from exc
     loudness = Loudness(

@@ -36,7 +36,7 @@ def test_audio_trials_on_the_decode_do_not_change_the_measurement(tmp_path):
     assert fanned.loudness == plain.loudness
     assert fanned.loudness.integrated_lufs == pytest.approx(-20.0, abs=0.3)
     # A limited trial is quieter than gain alone would make it, and more gain is louder.
-    from audio_library.parsers import parse_ebur128_summary
-    low = [parse_ebur128_summary(r.tail).integrated_lufs for r in runs]
+    from audio_library.parsers import parse_named_summaries
+    low = [parse_named_summaries(r.tail, ["trial"])["trial"].integrated_lufs for r in runs]
     assert low[1] > low[0]
     assert low[0] < plain.loudness.low_rate_lufs + 6.0 + 0.05
