@@ -65,7 +65,7 @@ def world(tmp_path, database_url):
     container = make_container(tmp_path, database_url, public_url=f"http://127.0.0.1:{port}",
                                mqtt_url=f"mqtt://{SERVER_USER}:{broker.server_password}@{broker.host}:{broker.port}")
     # A long interval: commands must go out because the API wakes the delivery, not because a timer passed.
-    runtime = Runtime(container, flush_every_s=120)
+    runtime = Runtime(container, flush_every_s=120, compile_every_s=None)
     specs = [SimSpec(device_id=d, password=pw) for d, pw in secrets.items()]
     with ServedApi(create_app(container, runtime), port) as api, \
             running_fleet(f"mqtt://{broker.host}:{broker.port}", specs, container.signer.public_key_b64) as fleet:

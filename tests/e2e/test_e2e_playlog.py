@@ -67,7 +67,7 @@ def as_utc(value: datetime) -> datetime:
 
 def test_simulated_devices_play_and_the_play_log_shows_it(world):
     container, broker, secrets = world
-    runtime = Runtime(container, flush_every_s=0.5)
+    runtime = Runtime(container, flush_every_s=0.5, compile_every_s=None)
     runtime.start()
     try:
         assert PURGE_JOB in runtime.timer.job_ids()  # the nightly retention purge is registered
