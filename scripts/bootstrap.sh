@@ -38,6 +38,7 @@ missing_packages() {
     has_cmd mosquitto && has_cmd mosquitto_passwd || pkgs+=(mosquitto)
     has_cmd mosquitto_pub && has_cmd mosquitto_sub || pkgs+=(mosquitto-clients)
     has_cmd espeak-ng || pkgs+=(espeak-ng)
+    has_cmd shellcheck || pkgs+=(shellcheck)  # the suite lints these scripts
     has_postgres_server || pkgs+=(postgresql)
     has_libsndfile || pkgs+=(libsndfile1)
     if ! has_cmd "$PYTHON"; then

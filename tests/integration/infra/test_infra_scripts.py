@@ -31,8 +31,7 @@ def test_infra_script_parses(script: Path) -> None:
 
 def test_infra_scripts_pass_shellcheck() -> None:
     shellcheck = shutil.which("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck not installed (optional lint)")
+    assert shellcheck is not None, "shellcheck is missing: scripts/bootstrap.sh installs it"
     result = subprocess.run([shellcheck, "-x", *map(str, SCRIPTS)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
 
