@@ -117,3 +117,21 @@ def test_trial_gains_bracket_what_the_limiter_needs():
     # Barely over: at least 1 dB of spread so the two trials differ.
     _, close = trial_gains(Loudness(-20.0, -7.5, 8.0), -16.0, -3.0, CFG)
     assert close[1] - close[0] == pytest.approx(0.4)
+    # One trial (what runs on the measuring decode): near the usual answer, 0.6 of the excess.
+    untouched_one, one = trial_gains(Loudness(-25.0, -4.0, 8.0), -16.0, -3.0, CFG, count=1)
+    assert untouched_one == pytest.approx(1.0)
+    assert one == [pytest.approx(g0 + 0.6 * excess)]
+
+
+def test_gain_from_one_trial_bends_between_the_points_and_extends_beyond():
+    from audio_library.normalize import gain_from_one_trial
+
+    # Between the untouched point and the trial: a parabola with slope 1 at the untouched point
+    # (here L = -20 + x - 0.02 x^2, through the trial at x = 10 -> -12).
+    untouched, trial = (3.0, -20.0), (13.0, -12.0)
+    assert gain_from_one_trial(untouched, trial, -16.0) == pytest.approx(3.0 + (1 - (1 - 0.32) ** 0.5) / 0.04)
+    # At the points themselves.
+    assert gain_from_one_trial(untouched, trial, -12.0) == pytest.approx(13.0)
+    assert gain_from_one_trial(untouched, trial, -21.0) == pytest.approx(2.0)  # unlimited: slope 1
+    # Beyond the trial: the chord's slope (8 LU over 10 dB).
+    assert gain_from_one_trial(untouched, trial, -11.6) == pytest.approx(13.5)
