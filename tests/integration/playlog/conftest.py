@@ -11,17 +11,11 @@ from broadcast.services.context import Actor
 from broadcast.services.delivery import DeviceInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
+from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
 
 DEVICES = {"hk-0001": HOAN_KIEM, "hk-0002": HOAN_KIEM, "cn-0001": CUA_NAM, "vt-0001": VUNG_TAU}
 
-
-@dataclass(frozen=True)
-class Msg:
-    device_id: str
-    kind: str
-    doc: dict
-    received_at: datetime
 
 
 @dataclass

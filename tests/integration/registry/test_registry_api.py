@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -13,6 +12,7 @@ from broadcast.devices import protocol
 from broadcast.devices.broker_config import check_password
 from broadcast.persistence.models import AuditRow, DeviceAckRow, DeviceRow
 from broadcast.services.delivery import DeviceInbox, flush_outbox, stage_schedule
+from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from tests.support.app import HANOI, HOAN_KIEM, VUNG_TAU, user
 
 pytestmark = pytest.mark.integration
@@ -98,13 +98,6 @@ def test_rotate_secret_and_disable(container, client, admin):
     missing = client.post("/api/v1/devices/nope-404/disable", headers=admin.headers)
     assert missing.status_code == 404
 
-
-@dataclass(frozen=True)
-class Msg:
-    device_id: str
-    kind: str
-    doc: dict
-    received_at: datetime
 
 
 class FakePublisher:

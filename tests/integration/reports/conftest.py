@@ -15,6 +15,7 @@ from broadcast.services.context import Actor
 from broadcast.services.delivery import DeviceInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
+from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -30,13 +31,6 @@ PROGRAMMES = (("Luật Đất đai 2024", "land", "vi", "commune", 10, 6),
               ("An toàn giao thông", "road_traffic", "vi", "central", 7, 11))
 OUTCOME_CYCLE = ("played", "played", "missed", "played", "preempted", "played", "failed")
 
-
-@dataclass(frozen=True)
-class Msg:
-    device_id: str
-    kind: str
-    doc: dict
-    received_at: datetime
 
 
 @dataclass
