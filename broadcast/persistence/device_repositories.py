@@ -131,6 +131,19 @@ _PUBLICATIONS = SchedulePublicationRow.__table__
 _LATEST_PUBLICATION = (select(_PUBLICATIONS).where(_PUBLICATIONS.c.device_id == bindparam("b_device"))
                        .order_by(_PUBLICATIONS.c.version.desc()).limit(1))
 _INSERT_PUBLICATION = insert(_PUBLICATIONS)
+_RETIRE_OLDER = (update(_PUBLICATIONS)
+                 .where(_PUBLICATIONS.c.device_id == bindparam("b_device"),
+                        _PUBLICATIONS.c.version < bindparam("b_version"), _PUBLICATIONS.c.received_at.is_(None),
+                        _PUBLICATIONS.c.next_attempt_at.is_not(None))
+                 .values(next_attempt_at=None))
+_DEVICES = DeviceRow.__table__
+_DUE = (select(_PUBLICATIONS)
+        .join(_DEVICES, _DEVICES.c.id == _PUBLICATIONS.c.device_id)
+        .where(_PUBLICATIONS.c.received_at.is_(None), _PUBLICATIONS.c.next_attempt_at <= bindparam("b_now"),
+               _DEVICES.c.disabled.is_(False),
+               or_(_PUBLICATIONS.c.published_at.is_(None), _DEVICES.c.online.is_(True)))
+        .order_by(_PUBLICATIONS.c.published_at.is_not(None), _PUBLICATIONS.c.created_at)
+        .limit(bindparam("b_limit")))
 _MARK_PUBLISHED = (update(_PUBLICATIONS)
                    .where(_PUBLICATIONS.c.device_id == bindparam("b_device"),
                           _PUBLICATIONS.c.version == bindparam("b_version"))
@@ -138,7 +151,6 @@ _MARK_PUBLISHED = (update(_PUBLICATIONS)
                            next_attempt_at=bindparam("b_next")))
 
 
-_DEVICES = DeviceRow.__table__
 _STATUS_ONLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"))
                   .values(online=True, last_seen=bindparam("b_seen"), firmware=bindparam("b_firmware"),
                           volume=bindparam("b_volume"), playing_item=bindparam("b_item"),
@@ -162,33 +174,24 @@ class SqlDeliveryRepository:
 
     def add_publication(self, publication: Publication) -> None:
         self.session.flush()  # e.g. a device added in this unit of work: the row must exist for the foreign key
-        self.session.connection().execute(_INSERT_PUBLICATION, {
+        connection = self.session.connection()
+        connection.execute(_INSERT_PUBLICATION, {
             "device_id": publication.device_id, "version": publication.version,
             "fingerprint": publication.fingerprint, "document": publication.document,
             "created_at": publication.created_at, "attempts": 0, "next_attempt_at": publication.created_at})
+        connection.execute(_RETIRE_OLDER, {"b_device": publication.device_id, "b_version": publication.version})
 
     def due_publications(self, *, now: datetime, limit: int) -> Sequence[Publication]:
-        """Newest version per device, not yet acknowledged, whose next attempt is due; never-published first.
-
-        A device that is known to be offline waits: the broker keeps the retained document for it anyway.
+        """Versions still waiting (newest per device: older ones were retired), whose next attempt is due;
+        never-published first. A device known to be offline waits: the broker keeps its retained document anyway.
         """
-        newest = (select(SchedulePublicationRow.device_id, func.max(SchedulePublicationRow.version).label("v"))
-                  .group_by(SchedulePublicationRow.device_id).subquery())
-        stmt = (select(SchedulePublicationRow)
-                .join(newest, and_(newest.c.device_id == SchedulePublicationRow.device_id,
-                                   newest.c.v == SchedulePublicationRow.version))
-                .join(DeviceRow, DeviceRow.id == SchedulePublicationRow.device_id)
-                .where(SchedulePublicationRow.received_at.is_(None),
-                       SchedulePublicationRow.next_attempt_at <= now,
-                       DeviceRow.disabled.is_(False),
-                       or_(SchedulePublicationRow.published_at.is_(None), DeviceRow.online.is_(True)))
-                .order_by(SchedulePublicationRow.published_at.is_not(None), SchedulePublicationRow.created_at)
-                .limit(limit))
-        return [_publication(r) for r in self.session.scalars(stmt)]
+        return [_publication(r) for r in self.session.connection().execute(_DUE, {"b_now": now, "b_limit": limit})]
 
-    def mark_published(self, device_id: str, version: int, *, at: datetime, next_attempt_at: datetime) -> None:
-        self.session.connection().execute(_MARK_PUBLISHED, {"b_device": device_id, "b_version": version, "b_at": at,
-                                                            "b_next": next_attempt_at})
+    def mark_published(self, published: Sequence[tuple[str, int, datetime]], *, at: datetime) -> None:
+        """(device_id, version, next_attempt_at) each: one executemany for a whole flush batch."""
+        if published:
+            self.session.connection().execute(_MARK_PUBLISHED, [
+                {"b_device": d, "b_version": v, "b_at": at, "b_next": nxt} for d, v, nxt in published])
 
     def record_statuses(self, statuses: Sequence[StatusReport]) -> int:
         """Apply the newest status per device; returns how many known devices were updated.

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -26,6 +27,9 @@ class UtcDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+PENDING_PUBLICATION = "received_at IS NULL AND next_attempt_at IS NOT NULL"
 
 
 class Base(DeclarativeBase):
@@ -145,8 +149,12 @@ class SchedulePublicationRow(Base):
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_attempt_at: Mapped[datetime | None]  # None: superseded by a newer version, never resent
     received_at: Mapped[datetime | None]  # first `received` (or later) ack of this version
+    # The flush looks only at versions still waiting; a partial index keeps that lookup as small as the backlog,
+    # however many acknowledged versions the table holds.
+    __table_args__ = (Index("ix_schedule_publications_pending", "next_attempt_at",
+                            sqlite_where=text(PENDING_PUBLICATION), postgresql_where=text(PENDING_PUBLICATION)),)
 
 
 class DeviceAckRow(Base):

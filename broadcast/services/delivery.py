@@ -67,7 +67,7 @@ def stage_schedule(uow: UnitOfWork, clock: Clock, signer: Signer, device: Device
 
 
 def flush_outbox(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher: DevicePublisher, *,
-                 retry_base_s: int, batch_size: int = 2000, publish_timeout_s: float = 30.0) -> int:
+                 retry_base_s: int, batch_size: int = 5000, publish_timeout_s: float = 30.0) -> int:
     """Publish what is due: new versions, and unacknowledged ones of online devices after a backoff.
 
     Returns how many documents the broker accepted.
@@ -82,11 +82,8 @@ def flush_outbox(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher:
         accepted = publisher.publish_schedules([(p.device_id, p.document) for p in due], timeout=publish_timeout_s)
         now = clock.now()
         with uow:
-            for publication, ok in zip(due, accepted):
-                if ok:
-                    delay = retry_delay(retry_base_s, publication.attempts + 1)
-                    uow.delivery.mark_published(publication.device_id, publication.version, at=now,
-                                                next_attempt_at=now + delay)
+            uow.delivery.mark_published([(p.device_id, p.version, now + retry_delay(retry_base_s, p.attempts + 1))
+                                         for p, ok in zip(due, accepted) if ok], at=now)
             uow.commit()
         accepted_total += sum(accepted)
         if not all(accepted) or len(due) < batch_size:

@@ -183,6 +183,36 @@ def test_broker_refusal_keeps_publication_due(container, client, admin, clock):
     assert flush_outbox(container.uow, clock, FakePublisher(), retry_base_s=60) == 1
 
 
+def test_superseded_version_is_never_resent(container, client, admin, clock):
+    """Only the newest unacknowledged version of a device is due; an older one stays retired even once the newer
+    one is acknowledged (resending it would roll the device back)."""
+    register(client, admin)
+    publisher = FakePublisher()
+
+    def stage(title):
+        uow = container.uow()
+        with uow:
+            item = protocol.build_item(f"i-{title}", clock.now() + timedelta(hours=1), clock.now() + timedelta(hours=2),
+                                       priority="normal", volume=80, title=title, media=[])
+            stage_schedule(uow, clock, container.signer, uow.devices.get("hk-0001"), [item],
+                           horizon_end=clock.now() + timedelta(days=1))
+            uow.commit()
+
+    inbox = DeviceInbox(container.uow)
+    inbox.handle([Msg("hk-0001", "status", dict(protocol.build_status(
+        "hk-0001", at=clock.now(), schedule_version=None, volume=50)), clock.now())])
+    stage("một")
+    assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 1
+    stage("hai")
+    stage("ba")
+    assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 1
+    inbox.handle([Msg("hk-0001", "ack", dict(protocol.build_ack("hk-0001", protocol.schedule_ref(3), "received",
+                                                               at=clock.now())), clock.now())])
+    clock.advance(seconds=3600)
+    assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 0
+    assert [doc["version"] for _, doc in publisher.sent] == [1, 3]
+
+
 def test_commune_admin_sees_only_its_devices(container, client, admin):
     register(client, admin)
     other = user(container, client, "admin-hcm", "admin", "79")
