@@ -15,6 +15,7 @@ import math
 import random
 import socket
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -143,8 +144,13 @@ class SimDevice:
     def now(self) -> float:
         return self.fleet.clock.now(self.skew_s)
 
+    _last_fmt: tuple[int, str] = (-1, "")  # shared by the fleet: most acks of a burst fall in one second
+
     def _fmt(self, epoch: float) -> str:
-        return p.epoch_to_rfc3339(epoch)
+        second = int(epoch // 1)
+        if SimDevice._last_fmt[0] != second:
+            SimDevice._last_fmt = (second, p.epoch_to_rfc3339(second))
+        return SimDevice._last_fmt[1]
 
     # ------------------------------------------------------------------ MQTT glue
 
@@ -158,32 +164,16 @@ class SimDevice:
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_publish = self._on_publish
-        loop = self.fleet.loop
-        c.on_socket_open = self._on_socket_open
-        c.on_socket_close = self._on_socket_close
-        c.on_socket_register_write = lambda _c, _u, sock: loop.add_writer(sock, self._writable)
-        c.on_socket_unregister_write = lambda _c, _u, sock: loop.remove_writer(sock)
         c.suppress_exceptions = False
+        self._io = self.fleet.io.attach(c)
         return c
 
-    def _on_socket_open(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
-        # paho writes each packet with its own send(); without this, Nagle and
-        # delayed ACKs hold the second packet of a burst for ~40 ms.
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (OSError, AttributeError):
-            pass
-        self.fleet.loop.add_reader(sock, self._readable)
-
-    def _on_socket_close(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
-        self.fleet.loop.remove_reader(sock)
-        self.fleet.loop.remove_writer(sock)
-
-    def _readable(self) -> None:
-        self.client.loop_read()
-
-    def _writable(self) -> None:
-        self.client.loop_write()
+    def close_socket(self) -> None:
+        """Close the link at once, without DISCONNECT (shutdown paths that cannot wait)."""
+        sock = self.client.socket()
+        if sock is not None:
+            self._io.closed(sock=sock)
+            sock.close()
 
     def loop_misc(self) -> None:
         if self.client.socket() is not None:
@@ -334,10 +324,7 @@ class SimDevice:
             self._publish(self.t_status, p.encode(p.offline_status(self.id)), retain=True)
             self.client.disconnect()
         else:
-            sock = self.client.socket()
-            if sock is not None:
-                self._on_socket_close(self.client, None, sock)
-                sock.close()
+            self.close_socket()
 
     @property
     def closed(self) -> bool:
@@ -452,7 +439,7 @@ class SimDevice:
                 self._end_current("preempted", self.now(), reason="cancelled")
         self._update_zones(set(doc["zones"]))
         self.publish_status()
-        self._spawn(self._prepare_schedule(version))
+        self._prepare_schedule(version)
         self._tick()
 
     def _update_zones(self, zones: set[str]) -> None:
@@ -468,7 +455,7 @@ class SimDevice:
 
     def _on_command(self, payload: bytes) -> None:
         try:
-            doc = p.parse_signed_command(payload, self.fleet.public_key)
+            doc = self.fleet.parse_command(payload)
         except p.ProtocolError as err:
             raw = self._raw_field(payload, "cmd_id")
             cmd_id = raw if isinstance(raw, str) and p.CMD_ID_RE.match(raw) else "invalid"
@@ -508,7 +495,7 @@ class SimDevice:
         pc = PendingCommand(doc, self._cmd_seq, p.priority_rank(doc["priority"]), deadline,
                             end_fixed=end_fixed, duration_s=duration)
         self._pending[doc["cmd_id"]] = pc
-        self._spawn(self._prepare_command(pc))
+        self._prepare_command(pc)
 
     def _stop(self, ref_cmd_id: str | None, now: float) -> None:
         if ref_cmd_id is not None:
@@ -541,9 +528,8 @@ class SimDevice:
                 return err.reason
         return None
 
-    async def _fetch_distinct(self, items: list[dict[str, Any]]) -> dict[str, str | None]:
+    async def _fetch_distinct(self, urls: dict[str, str]) -> dict[str, str | None]:
         """Each distinct file once (a timeline repeats the same bulletin), concurrently: sha256 -> failure."""
-        urls = {m["sha256"]: m["url"] for i in items for m in i["media"]}
         missing = [(sha, url) for sha, url in urls.items() if not self.fleet.cache.has(sha)]
         failures: dict[str, str | None] = dict.fromkeys(urls)
         if self.spec.fail_downloads:
@@ -553,11 +539,29 @@ class SimDevice:
             failures.update(zip((sha for sha, _ in missing), reasons))
         return failures
 
-    async def _prepare_schedule(self, version: int) -> None:
+    def _all_cached(self, sha256s: Iterable[str]) -> bool:
+        return not self.spec.fail_downloads and all(self.fleet.cache.has(sha) for sha in sha256s)
+
+    # Preparing a document finishes at once when every file is already in the cache (the common case at fleet
+    # scale): a task per device would cost a 10k fleet more than the check itself.
+
+    def _prepare_schedule(self, version: int) -> None:
         now = self.now()
         wanted = [(i, en) for st, en, i in self._items
                   if "media" in i and en > now and i["item_id"] not in self.done]
-        failures = await self._fetch_distinct([i for i, _ in wanted])
+        urls = {m["sha256"]: m["url"] for i, _ in wanted for m in i["media"]}
+        if self._all_cached(urls):
+            self._schedule_prepared(version, wanted, dict.fromkeys(urls))
+        else:
+            self._spawn(self._fetch_schedule_media(version, wanted, urls))
+
+    async def _fetch_schedule_media(self, version: int, wanted: list[tuple[dict[str, Any], float]],
+                                    urls: dict[str, str]) -> None:
+        self._schedule_prepared(version, wanted, await self._fetch_distinct(urls))
+        self._tick()
+
+    def _schedule_prepared(self, version: int, wanted: list[tuple[dict[str, Any], float]],
+                           failures: dict[str, str | None]) -> None:
         # An item fails with its first file that failed, as if its files were fetched in order.
         results = [next((failures[m["sha256"]] for m in i["media"] if failures[m["sha256"]]), None) for i, _ in wanted]
         if version != self.version:
@@ -573,11 +577,19 @@ class SimDevice:
                     self._ack(p.schedule_ref(version), "failed", item_id=iid, reason=reason)
         if not failed:
             self._ack(p.schedule_ref(version), "ready")
-        self._tick()
 
-    async def _prepare_command(self, pc: PendingCommand) -> None:
+    def _prepare_command(self, pc: PendingCommand) -> None:
+        media = pc.doc.get("media")
+        if media is None or self._all_cached(m["sha256"] for m in media):
+            self._command_prepared(pc, None)
+        else:
+            self._spawn(self._fetch_command_media(pc))
+
+    async def _fetch_command_media(self, pc: PendingCommand) -> None:
+        self._command_prepared(pc, await self._fetch_all(pc.doc["media"]))
+
+    def _command_prepared(self, pc: PendingCommand, reason: str | None) -> None:
         cmd_id = pc.doc["cmd_id"]
-        reason = await self._fetch_all(pc.doc["media"]) if "media" in pc.doc else None
         if cmd_id not in self._pending:
             return  # stopped meanwhile
         if reason is not None:
