@@ -388,6 +388,10 @@ class MqttGateway:
     def publish_schedule(self, device_id: str, signed_doc: Mapping[str, Any]) -> PublishResult:
         return self.publish(self.topics.schedule(device_id), signed_doc, retain=True)
 
+    def publish_schedule_payload(self, device_id: str, payload: bytes) -> PublishResult:
+        """A signed schedule already encoded (the outbox keeps the wire bytes)."""
+        return self._publish_bytes(self.topics.schedule(device_id), payload, retain=True)
+
     def publish_device_command(self, device_id: str, signed_doc: Mapping[str, Any]) -> PublishResult:
         return self.publish(self.topics.command(device_id), signed_doc, retain=False)
 

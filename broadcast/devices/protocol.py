@@ -534,13 +534,13 @@ def priority_rank(priority: str) -> int:
 # --------------------------------------------------------------------------
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            # Two values for one key would let the signed and the acted-on
-            # documents differ between JSON parsers.
-            raise ProtocolError("not_json", f"khóa {k!r} xuất hiện hai lần")
-        out[k] = v
+    out = dict(pairs)  # C speed; the server parses tens of thousands of these a second
+    if len(out) != len(pairs):
+        # Two values for one key would let the signed and the acted-on
+        # documents differ between JSON parsers.
+        seen: set[str] = set()
+        k = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ProtocolError("not_json", f"khóa {k!r} xuất hiện hai lần")
     return out
 
 

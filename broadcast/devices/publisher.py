@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from broadcast.devices.gateway import MqttGateway
 from broadcast.domain.delivery import CommandPublication
@@ -13,10 +12,10 @@ class GatewayPublisher:
     def __init__(self, gateway: MqttGateway):
         self.gateway = gateway
 
-    def publish_schedules(self, batch: Sequence[tuple[str, Mapping[str, Any]]], *, timeout: float) -> list[bool]:
+    def publish_schedules(self, batch: Sequence[tuple[str, bytes]], *, timeout: float) -> list[bool]:
         if not self.gateway.connected:
             return [False] * len(batch)  # stay due in the outbox; the next flush tries again
-        handles = [self.gateway.publish_schedule(device_id, document) for device_id, document in batch]
+        handles = [self.gateway.publish_schedule_payload(device_id, payload) for device_id, payload in batch]
         deadline = time.monotonic() + timeout
         return [handle.wait(max(0.0, deadline - time.monotonic())) for handle in handles]
 

@@ -19,6 +19,16 @@ class Publication:
 
 
 @dataclass(frozen=True)
+class DuePublication:
+    """A version the flush must (re)send, with its wire bytes as stored: no decode and re-encode per device."""
+
+    device_id: str
+    version: int
+    attempts: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
 class StatusReport:
     device_id: str
     online: bool

@@ -1,13 +1,13 @@
 """Devices, their live state, the schedule outbox and acks, in SQL."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Text, and_, bindparam, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast.domain.delivery import AckReport, CommandPublication, Publication, StatusReport
+from broadcast.domain.delivery import AckReport, CommandPublication, DuePublication, Publication, StatusReport
 from broadcast.domain.devices import STAGE_PROGRESS, AckStage, Connection, Device, DeviceQuery, DeviceState
 from broadcast.persistence.models import (AreaRow, CommandDeliveryRow, CommandPublicationRow, CommandRow, DeviceAckRow,
                                           DeviceRow, DeviceZoneRow, SchedulePublicationRow)
@@ -137,7 +137,9 @@ _RETIRE_OLDER = (update(_PUBLICATIONS)
                         _PUBLICATIONS.c.next_attempt_at.is_not(None))
                  .values(next_attempt_at=None))
 _DEVICES = DeviceRow.__table__
-_DUE = (select(_PUBLICATIONS)
+# The document column as stored text: the engine's JSON serializer writes the protocol's wire encoding.
+_DUE = (select(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version, _PUBLICATIONS.c.attempts,
+               cast(_PUBLICATIONS.c.document, Text).label("payload"))
         .join(_DEVICES, _DEVICES.c.id == _PUBLICATIONS.c.device_id)
         .where(_PUBLICATIONS.c.received_at.is_(None), _PUBLICATIONS.c.next_attempt_at <= bindparam("b_now"),
                _DEVICES.c.disabled.is_(False),
@@ -181,11 +183,12 @@ class SqlDeliveryRepository:
             "created_at": publication.created_at, "attempts": 0, "next_attempt_at": publication.created_at})
         connection.execute(_RETIRE_OLDER, {"b_device": publication.device_id, "b_version": publication.version})
 
-    def due_publications(self, *, now: datetime, limit: int) -> Sequence[Publication]:
+    def due_publications(self, *, now: datetime, limit: int) -> Sequence[DuePublication]:
         """Versions still waiting (newest per device: older ones were retired), whose next attempt is due;
         never-published first. A device known to be offline waits: the broker keeps its retained document anyway.
         """
-        return [_publication(r) for r in self.session.connection().execute(_DUE, {"b_now": now, "b_limit": limit})]
+        rows = self.session.connection().execute(_DUE, {"b_now": now, "b_limit": limit})
+        return [DuePublication(r.device_id, r.version, r.attempts, r.payload.encode()) for r in rows]
 
     def mark_published(self, published: Sequence[tuple[str, int, datetime]], *, at: datetime) -> None:
         """(device_id, version, next_attempt_at) each: one executemany for a whole flush batch."""
@@ -193,8 +196,10 @@ class SqlDeliveryRepository:
             self.session.connection().execute(_MARK_PUBLISHED, [
                 {"b_device": d, "b_version": v, "b_at": at, "b_next": nxt} for d, v, nxt in published])
 
-    def record_statuses(self, statuses: Sequence[StatusReport]) -> int:
+    def record_statuses(self, statuses: Sequence[StatusReport], *, known: Collection[str] | None = None) -> int:
         """Apply the newest status per device; returns how many known devices were updated.
+
+        `known`: the registered devices among them, when the caller has already looked them up.
 
         Core executemany (one per online/offline shape), not ORM rows: a fleet reports thousands a second, and
         loading each DeviceRow would also load its zones.
@@ -204,7 +209,9 @@ class SqlDeliveryRepository:
             newest[status.device_id] = status
         self.session.flush()
         connection = self.session.connection()
-        known = set(connection.execute(select(_DEVICES.c.id).where(_DEVICES.c.id.in_(newest))).scalars())
+        if known is None:
+            known = set(connection.execute(select(_DEVICES.c.id).where(_DEVICES.c.id.in_(newest))).scalars())
+        known = {d for d in newest if d in known}
         online = [{"b_id": d, "b_seen": s.received_at, "b_firmware": s.firmware, "b_volume": s.volume,
                    "b_item": s.playing_item, "b_since": s.playing_since, "b_offset": s.clock_offset_ms,
                    "b_free": s.storage_free_bytes, "b_version": s.schedule_version}
@@ -216,10 +223,13 @@ class SqlDeliveryRepository:
             connection.execute(_STATUS_OFFLINE, offline)
         return len(known)
 
-    def record_acks(self, acks: Sequence[AckReport]) -> list[AckReport]:
-        """Store each (device, ref, stage, item) once; returns the ones that were new."""
+    def record_acks(self, acks: Sequence[AckReport], *, known: Collection[str] | None = None) -> list[AckReport]:
+        """Store each (device, ref, stage, item) once; returns the ones that were new.
+
+        `known`: the registered devices among them, when the caller has already looked them up."""
         unique = {a.key: a for a in acks}
-        known = set(self.session.scalars(select(DeviceRow.id).where(DeviceRow.id.in_({a.device_id for a in acks}))))
+        if known is None:
+            known = set(self.session.scalars(select(DeviceRow.id).where(DeviceRow.id.in_({a.device_id for a in acks}))))
         unique = {k: a for k, a in unique.items() if a.device_id in known}
         if not unique:
             return []

@@ -23,6 +23,23 @@ class UtcDateTime(TypeDecorator):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def to_utc_text(value):
+            """process_bind_param and SQLite's DATETIME formatting in one step: the device inbox binds
+            hundreds of thousands of times an hour at fleet scale. Same text as SQLAlchemy's storage format."""
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: every stored time must carry its offset")
+            v = value.astimezone(timezone.utc)
+            return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (v.year, v.month, v.day, v.hour, v.minute, v.second,
+                                                            v.microsecond)
+
+        return to_utc_text
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None

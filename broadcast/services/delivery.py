@@ -79,7 +79,7 @@ def flush_outbox(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher:
             due = uow.delivery.due_publications(now=clock.now(), limit=batch_size)
         if not due:
             return accepted_total
-        accepted = publisher.publish_schedules([(p.device_id, p.document) for p in due], timeout=publish_timeout_s)
+        accepted = publisher.publish_schedules([(p.device_id, p.payload) for p in due], timeout=publish_timeout_s)
         now = clock.now()
         with uow:
             uow.delivery.mark_published([(p.device_id, p.version, now + retry_delay(retry_base_s, p.attempts + 1))
@@ -147,13 +147,14 @@ class DeviceInbox:
                 acks.append(ack_report(message.device_id, message.doc, message.received_at))
         uow = self._uow_factory()
         with uow:
+            # One lookup serves the whole batch: which devices are known, and their stored online flag.
+            flags = uow.reports.online_flags({s.device_id for s in statuses} | {a.device_id for a in acks})
             if statuses:
                 # Presence changes before the flags are overwritten: uptime reports are computed from them.
-                flags = uow.reports.online_flags({s.device_id for s in statuses})
                 uow.reports.add_presence(presence_changes(flags, statuses))
-                uow.delivery.record_statuses(statuses)
+                uow.delivery.record_statuses(statuses, known=flags.keys())
             if acks:
-                new = uow.delivery.record_acks(acks)
+                new = uow.delivery.record_acks(acks, known=flags.keys())
                 if new and self._on_acks:
                     self._on_acks(uow, new)
             uow.commit()

@@ -4,7 +4,7 @@ Persistence implements these with SQLAlchemy; unit tests pass in-memory fakes.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +14,7 @@ from broadcast.domain.areas import Area, AreaLevel, Zone
 from broadcast.domain.audio import AudioAsset
 from broadcast.domain.audit import AuditEntry, AuditQuery
 from broadcast.domain.auth import Grant
-from broadcast.domain.delivery import AckReport, CommandPublication, Publication, StatusReport
+from broadcast.domain.delivery import AckReport, CommandPublication, DuePublication, Publication, StatusReport
 from broadcast.domain.devices import Device, DeviceQuery, DeviceState
 from broadcast.domain.policy import PolicyOverride
 from broadcast.domain.scheduling import MediaRef, Programme, Schedule
@@ -113,10 +113,10 @@ class DeviceRepository(Protocol):
 class DeliveryRepository(Protocol):
     def latest_publication(self, device_id: str) -> Publication | None: ...
     def add_publication(self, publication: Publication) -> None: ...
-    def due_publications(self, *, now: datetime, limit: int) -> Sequence[Publication]: ...
+    def due_publications(self, *, now: datetime, limit: int) -> Sequence[DuePublication]: ...
     def mark_published(self, published: Sequence[tuple[str, int, datetime]], *, at: datetime) -> None: ...
-    def record_statuses(self, statuses: Sequence[StatusReport]) -> int: ...
-    def record_acks(self, acks: Sequence[AckReport]) -> list[AckReport]: ...
+    def record_statuses(self, statuses: Sequence[StatusReport], *, known: Collection[str] | None = None) -> int: ...
+    def record_acks(self, acks: Sequence[AckReport], *, known: Collection[str] | None = None) -> list[AckReport]: ...
 
 
 class CommandRepository(Protocol):
@@ -164,7 +164,7 @@ class Signer(Protocol):
 class DevicePublisher(Protocol):
     """The MQTT side as services see it: True once the broker took the message (PUBACK)."""
 
-    def publish_schedules(self, batch: Sequence[tuple[str, Mapping[str, Any]]], *, timeout: float) -> list[bool]: ...
+    def publish_schedules(self, batch: Sequence[tuple[str, bytes]], *, timeout: float) -> list[bool]: ...
     def publish_commands(self, batch: Sequence[CommandPublication], *, timeout: float) -> list[bool]: ...
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -121,6 +122,10 @@ def test_live_state_from_status_and_acks(container, client, admin, clock):
     publisher = FakePublisher()
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 1
     assert [d for d, _ in publisher.sent] == ["hk-0001"]
+    # The outbox publishes the stored bytes as they are: they must be the protocol's wire encoding, signed.
+    payload = publisher.sent[0][1]
+    assert payload == protocol.encode(publication.document)
+    assert protocol.parse_signed_schedule(payload, container.signer.public_key_b64, "hk-0001")["version"] == 1
     stale = client.get("/api/v1/devices", params={"stale": True}, headers=admin.headers).json()
     assert [d["id"] for d in stale] == ["hk-0001"]
 
@@ -170,7 +175,7 @@ def test_unchanged_timeline_is_not_a_new_version_and_retries_back_off(container,
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 0
     clock.advance(seconds=60)
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 1
-    assert [doc["version"] for _, doc in publisher.sent] == [1, 1, 1]
+    assert [json.loads(payload)["version"] for _, payload in publisher.sent] == [1, 1, 1]
 
 
 def test_broker_refusal_keeps_publication_due(container, client, admin, clock):
@@ -210,7 +215,8 @@ def test_superseded_version_is_never_resent(container, client, admin, clock):
                                                                at=clock.now())), clock.now())])
     clock.advance(seconds=3600)
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 0
-    assert [doc["version"] for _, doc in publisher.sent] == [1, 3]
+    assert [json.loads(payload)["version"] for _, payload in publisher.sent] == [1, 3]
+    assert "một".encode() in publisher.sent[0][1]  # raw UTF-8, as protocol.encode writes it
 
 
 def test_commune_admin_sees_only_its_devices(container, client, admin):
