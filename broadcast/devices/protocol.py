@@ -160,9 +160,16 @@ Document = Union[Schedule, Command, Status, Ack]
 # Topics
 # --------------------------------------------------------------------------
 
+_GOOD_PREFIXES: set[str] = set()  # checked once: the gateway parses every inbound topic with the same prefix
+
+
 def _check_prefix(prefix: str) -> str:
+    if prefix in _GOOD_PREFIXES:
+        return prefix
     if not prefix or prefix.startswith("/") or prefix.endswith("/") or any(c in prefix for c in "+#\0"):
         raise ProtocolError("bad_prefix", f"tiền tố chủ đề không hợp lệ: {prefix!r}")
+    if len(_GOOD_PREFIXES) < 64:
+        _GOOD_PREFIXES.add(prefix)
     return prefix
 
 
@@ -548,6 +555,10 @@ def _reject_constant(name: str) -> Any:
     raise ProtocolError("not_json", f"JSON không được chứa {name}")
 
 
+# One decoder for every document: json.loads with hooks builds a new JSONDecoder per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+
+
 def decode_object(payload: bytes | bytearray | memoryview) -> dict[str, Any]:
     """Bytes -> JSON object: size limit, UTF-8, JSON, object."""
     data = bytes(payload)
@@ -558,7 +569,7 @@ def decode_object(payload: bytes | bytearray | memoryview) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ProtocolError("not_utf8", "tài liệu không phải văn bản UTF-8") from None
     try:
-        obj = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except ProtocolError:
         raise
     except (ValueError, RecursionError):
