@@ -371,6 +371,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per live thread of this process, by thread name (diagnostics)."""
+    out: dict[str, float] = {}
+    for t in threading.enumerate():
+        try:
+            fields = Path(f"/proc/self/task/{t.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            continue
+        out[t.name] = out.get(t.name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def thread_cpu_delta(before: dict[str, float]) -> str:
+    after = thread_cpu()
+    return ", ".join(f"{k} {after[k] - before.get(k, 0.0):.1f}" for k in sorted(after)
+                     if after[k] - before.get(k, 0.0) >= 0.05)
+
+
 class CpuMeter:
     def __init__(self, **pids: int) -> None:
         self.pids = pids
@@ -568,6 +586,20 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
                                  start_items + timedelta(hours=k, minutes=15), priority="normal", volume=80,
                                  title="Bản tin thời sự xã", media=[media]) for k in range(args.items)]
 
+        def print_timelines(label: str, t0: float) -> None:
+            """BENCH_DEBUG: flushes, inbox batches, drops and simulator arrivals, relative to t0."""
+            print(f"{label} t0={t0:.2f} flushes", [(round(a - t0, 2), round(b - t0, 2), k) for a, b, k in flush_log])
+            batches = [(round(a - t0, 2), round(b - a, 3), k) for a, b, k in inbox_log if a >= t0]
+            print(f"  inbox batches {len(batches)}, busy {sum(b[1] for b in batches):.2f} s:", batches[:80])
+            errors = [(smp.name, smp.labels, smp.value) for m in container.metrics.registry.collect()
+                      for smp in m.samples if ("error" in m.name or "dropped" in m.name) and smp.value
+                      and smp.name.endswith("_total")]
+            print("  errors/drops:", errors)
+            hist: dict[float, int] = {}
+            for a in sorted(sim.ask("trace")):
+                hist[round(a - t0, 1)] = hist.get(round(a - t0, 1), 0) + 1
+            print("  sim arrivals by 0.1 s:", sorted(hist.items()))
+
         def schedule_phase(version: int) -> None:
             t = time.perf_counter()
             with container.uow() as uow:
@@ -582,9 +614,12 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
                 db_version = uow.delivery.latest_publication(creds[0][0]).version
             watch.expect("schedule", str(db_version), RECEIVED_OR_LATER)
             cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, broker=broker.proc.pid)
+            threads = thread_cpu()
             t0 = time.monotonic()
             runtime.wake_delivery()
             t_all = watch.wait(n, what=f"v{version} received")
+            if os.environ.get("BENCH_DEBUG"):
+                print(f"v{version} server threads CPU s:", thread_cpu_delta(threads))
             received = "SELECT count(*) FROM schedule_publications WHERE version = :v AND received_at IS NOT NULL " \
                        "AND device_id LIKE :l"
             stored = scalar(received, v=db_version, l=like)
@@ -592,18 +627,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
             fig[f"schedule v{version}: all `received` stored (s)"] = t_all - t0
             res.notes.append(f"CPU s during schedule v{version}: {cpu.used()}")
             if os.environ.get("BENCH_DEBUG"):
-                print(f"v{version} t0={t0:.2f} flushes", [(round(a - t0, 2), round(b - t0, 2), k) for a, b, k in flush_log])
-                batches = [(round(a - t0, 2), round(b - a, 3), k) for a, b, k in inbox_log if a >= t0]
-                print(f"  inbox batches {len(batches)}, busy {sum(b[1] for b in batches):.2f} s:", batches[:80])
-                errors = [(smp.name, smp.labels, smp.value) for m in container.metrics.registry.collect()
-                          for smp in m.samples if ("error" in m.name or "dropped" in m.name) and smp.value
-                          and smp.name.endswith("_total")]
-                print("  errors/drops:", errors)
-                arr = sorted(sim.ask("trace"))
-                hist = {}
-                for a in arr:
-                    hist[round(a - t0, 1)] = hist.get(round(a - t0, 1), 0) + 1
-                print("  sim arrivals by 0.1 s:", sorted(hist.items()))
+                print_timelines(f"v{version}", t0)
             first = next((f for f in flush_log if f[2]), None)
             if first:
                 fig[f"schedule v{version}: flush published (s)"] = first[1] - t0
@@ -636,9 +660,13 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
             cmd_size = max(len(p.encode(c.document)) for c in uow.commands.due(now=container.clock.now(), limit=1))
         watch.expect("command", cmd_id, {"playing", "played"})
         cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, broker=broker.proc.pid)
+        threads = thread_cpu()
         t0 = time.monotonic()
         runtime.wake_delivery()
         t99 = watch.wait(math.ceil(0.99 * n), what="99% playing")
+        if os.environ.get("BENCH_DEBUG"):
+            print("play_now server threads CPU s:", thread_cpu_delta(threads))
+            print_timelines("play_now", t0)
         fig["play_now: 99% `playing` stored (s)"] = t99 - t0
         res.notes.append(f"CPU s until 99% playing: {cpu.used()}")
         t100 = watch.wait(n, what="100% playing")

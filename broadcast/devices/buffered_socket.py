@@ -1,0 +1,51 @@
+"""A TCP socket for paho whose many tiny reads come out of one large recv().
+
+paho reads every MQTT packet with three or more recv() calls (the command byte, each remaining-length byte,
+then the body). Each is a system call that releases and retakes the GIL; in the server, where the inbox
+thread keeps the GIL busy, every retake can wait up to the interpreter's switch interval, so the network
+thread fell far behind the broker during a fleet's burst of acks. Here one recv() of up to 64 KiB serves the
+packets that arrived together; `pending()` tells paho's loop (as for TLS sockets) that bytes are buffered, so
+it reads them without waiting in select().
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+READ_SIZE = 65536
+
+
+class BufferedSocket:
+    __slots__ = ("_sock", "_buf", "_pos")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buf = b""
+        self._pos = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        if self._pos < len(self._buf):
+            start, end = self._pos, min(self._pos + bufsize, len(self._buf))
+            self._pos = end
+            if end == len(self._buf):
+                chunk = self._buf[start:end]
+                self._buf, self._pos = b"", 0
+                return chunk
+            return self._buf[start:end]
+        data = self._sock.recv(max(bufsize, READ_SIZE))  # BlockingIOError and EOF (b"") pass through
+        if len(data) <= bufsize:
+            return data
+        self._buf, self._pos = data, bufsize
+        return data[:bufsize]
+
+    def pending(self) -> int:
+        """Bytes received from the kernel and not yet handed to paho."""
+        return len(self._buf) - self._pos
+
+    def __getattr__(self, name: str) -> Any:  # send, close, fileno, setblocking, setsockopt, shutdown...
+        return getattr(self._sock, name)
+
+
+def buffered(sock: Any) -> Any:
+    """Wrap a plain TCP socket; anything else (TLS buffers on its own, a test double) is returned as it is."""
+    return BufferedSocket(sock) if type(sock) is socket.socket else sock
