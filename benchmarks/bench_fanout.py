@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import hashlib
 import http.server
 import logging
@@ -71,6 +72,27 @@ PHASE_TIMEOUT_S = 300.0
 # ----------------------------------------------------------------------------------------------------------
 # Child processes: the simulated fleet, and the bare echo fleet of the floor
 # ----------------------------------------------------------------------------------------------------------
+
+class GcPauses:
+    """Diagnostics: how long the cyclic GC's collections paused this process (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self._start = 0.0
+        self.pauses: list[tuple[int, float]] = []
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._start))
+
+    def take(self) -> str:
+        pauses, self.pauses = self.pauses, []
+        full = [d for g, d in pauses if g == 2]
+        return (f"{len(pauses)} collections {sum(d for _, d in pauses):.2f} s, {len(full)} full "
+                f"{sum(full):.2f} s (longest {max(full, default=0.0):.2f} s)")
+
 
 def _serve_control(loop: asyncio.AbstractEventLoop, conn: Any, handlers: dict[str, Any], done: asyncio.Event) -> None:
     """Answer the parent's requests (a multiprocessing Pipe) from the child's event loop."""
@@ -110,6 +132,8 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
         arrivals.clear()
         return out
 
+    gc_pauses = GcPauses()
+
     async def main() -> None:
         fleet = Fleet(broker_url, [DeviceSpec(d, pw) for d, pw in creds], public_key,
                       max_pending_connects=64)
@@ -118,7 +142,7 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
         await fleet.wait_connected(CONNECT_TIMEOUT_S)
         conn.send(("connected", time.monotonic() - t0))
         done = asyncio.Event()
-        _serve_control(asyncio.get_running_loop(), conn, {"stats": fleet.stats, "trace": trace}, done)
+        _serve_control(asyncio.get_running_loop(), conn, {"stats": fleet.stats, "trace": trace, "gc": gc_pauses.take}, done)
         await done.wait()
         await fleet.stop(timeout=30)
         conn.send("stopped")
@@ -586,6 +610,8 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
                                  start_items + timedelta(hours=k, minutes=15), priority="normal", volume=80,
                                  title="Bản tin thời sự xã", media=[media]) for k in range(args.items)]
 
+        server_gc = GcPauses()
+
         def print_timelines(label: str, t0: float) -> None:
             """BENCH_DEBUG: flushes, inbox batches, drops and simulator arrivals, relative to t0."""
             print(f"{label} t0={t0:.2f} flushes", [(round(a - t0, 2), round(b - t0, 2), k) for a, b, k in flush_log])
@@ -599,6 +625,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
             for a in sorted(sim.ask("trace")):
                 hist[round(a - t0, 1)] = hist.get(round(a - t0, 1), 0) + 1
             print("  sim arrivals by 0.1 s:", sorted(hist.items()))
+            print(f"  GC pauses: server {server_gc.take()}; simulator {sim.ask('gc')}")
 
         def schedule_phase(version: int) -> None:
             t = time.perf_counter()
