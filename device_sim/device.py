@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import paho.mqtt.client as mqtt
 
 from broadcast.devices import protocol as p
-from broadcast.devices.buffered_socket import buffered
+from broadcast.devices.buffered_socket import BufferedClient
 from device_sim.media import MediaError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ FIRMWARE = "loaxa-sim-1.0"
 MAX_KEPT_ACKS = 500
 
 
-class _PresockClient(mqtt.Client):
+class _PresockClient(BufferedClient):
     """paho client that takes a TCP socket already connected by asyncio.
 
     Overrides a private hook of paho-mqtt 2.2 (pinned); without a socket it
@@ -45,9 +45,6 @@ class _PresockClient(mqtt.Client):
     def _create_socket_connection(self) -> socket.socket:  # type: ignore[override]
         sock, self.presock = self.presock, None
         return sock if sock is not None else super()._create_socket_connection()
-
-    def _create_socket(self) -> Any:  # one recv() for the packets that arrived together (see buffered_socket)
-        return buffered(super()._create_socket())
 
 
 @dataclass(frozen=True)

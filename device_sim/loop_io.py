@@ -62,7 +62,9 @@ class ClientIO:
         except (OSError, AttributeError):
             pass
         self._sock = sock
-        self._io.loop.add_reader(sock, self.readable)
+        # A BufferedClient's loop_read reads until nothing is left in the socket's own buffer (epoll only
+        # knows about the kernel's).
+        self._io.loop.add_reader(sock, self.client.loop_read)
 
     def closed(self, _c: Any = None, _u: Any = None, sock: Any = None) -> None:
         sock = sock if sock is not None else self._sock
@@ -73,14 +75,6 @@ class ClientIO:
             self._writer_armed = False
             self._io.loop.remove_writer(sock)
         self._sock = None
-
-    def readable(self) -> None:
-        """Read until nothing is left in the socket's own buffer: epoll only knows about the kernel's."""
-        client = self.client
-        client.loop_read()
-        pending = getattr(self._sock, "pending", None)
-        while pending is not None and self._sock is not None and pending() > 0:
-            client.loop_read()
 
     def wants_write(self, _c: Any, _u: Any, _sock: Any) -> None:
         self._io._mark(self)  # noqa: SLF001 - the two classes are one mechanism

@@ -1,4 +1,4 @@
-"""The server's MQTT gateway: the only server module that imports paho.
+"""The server's MQTT gateway: with its socket (buffered_socket), the only server code that uses paho.
 
 Inbound: paho's network thread runs `on_message`, which only classifies
 (size, topic, schema), counts, and puts valid messages on a bounded queue; it
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
-from broadcast.devices.buffered_socket import buffered
+from broadcast.devices.buffered_socket import BufferedClient
 from broadcast.devices.ports import DeviceInbox, DropReason, InboundMessage
 from broadcast.devices.protocol import (
     DEFAULT_PREFIX,
@@ -275,21 +275,6 @@ def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
         pass  # not a TCP socket (e.g. a test double): nothing to tune
 
 
-class _BufferedClient(mqtt.Client):
-    """paho's client with buffered reads, handling every packet that arrived together in one loop pass."""
-
-    def _create_socket(self) -> Any:  # a private hook of paho-mqtt 2.2 (pinned); without it reads are unbuffered
-        return buffered(super()._create_socket())
-
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        # paho reads one packet per select() unless messages are in flight; a fleet's burst of acks would
-        # cost a select() and a pass of paho's loop each.
-        rc = super().loop_read(max_packets)
-        while rc == mqtt.MQTT_ERR_SUCCESS and getattr(self._sock, "pending", lambda: 0)() > 0:
-            rc = super().loop_read(max_packets)
-        return rc
-
-
 class MqttGateway:
     """One persistent MQTT session for the server: device statuses/acks in, signed documents out."""
 
@@ -334,7 +319,7 @@ class MqttGateway:
         self._dropped = {r: metrics.device_messages_dropped.labels(reason=r.value) for r in DropReason}
         self._published = {r: metrics.mqtt_publishes.labels(result=r) for r in ("queued", "acked", "queue_full")}
 
-        client = _BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+        client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              clean_session=False, protocol=mqtt.MQTTv311)
         if username is not None:
             client.username_pw_set(username, password)

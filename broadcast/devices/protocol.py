@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import re
@@ -272,10 +273,20 @@ def parse_time(value: Any, field: str = "time") -> datetime:
     """Strict RFC 3339 (offset required, whole seconds) -> aware datetime."""
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise ProtocolError("bad_time", f"trường {field!r} phải là thời điểm RFC 3339 có múi giờ, chính xác đến giây")
+    parsed = _from_rfc3339(value)
+    if parsed is None:
+        raise ProtocolError("bad_time", f"trường {field!r} không phải ngày giờ có thật: {value!r}")
+    return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _from_rfc3339(value: str) -> datetime | None:
+    """Cached (keys are short: TIME_RE matched): a fleet's acks carry the same few seconds, and timelines the same
+    item times, thousands of times; datetimes are immutable, so sharing them is safe. None: no such date."""
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ProtocolError("bad_time", f"trường {field!r} không phải ngày giờ có thật: {value!r}") from None
+        return None
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""BufferedSocket hands paho the same bytes in the same order as the kernel, whatever the read sizes."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from broadcast.devices.buffered_socket import BufferedSocket, buffered
+
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    b.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def tcp_pair():
+    server = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(server.getsockname())
+    accepted, _ = server.accept()
+    server.close()
+    return client, accepted
+
+
+def test_small_reads_come_from_one_buffer_in_order(pair):
+    a, b = pair
+    wrapped = BufferedSocket(b)
+    a.sendall(b"\x30\x05hello\x40\x02\x00\x01")
+    assert wrapped.recv(1) == b"\x30"
+    assert wrapped.pending() == 10
+    assert wrapped.recv(1) == b"\x05"
+    assert wrapped.recv(5) == b"hello"
+    assert wrapped.recv(100) == b"\x40\x02\x00\x01"  # never more than was buffered, without a system call
+    assert wrapped.pending() == 0
+    with pytest.raises(BlockingIOError):  # nothing buffered, nothing in the kernel: paho's "again"
+        wrapped.recv(1)
+
+
+def test_partial_body_then_rest_from_the_kernel(pair):
+    a, b = pair
+    wrapped = BufferedSocket(b)
+    a.sendall(b"\x30\x0aabc")
+    assert wrapped.recv(1) == b"\x30" and wrapped.recv(1) == b"\x0a"
+    assert wrapped.recv(10) == b"abc"
+    a.sendall(b"defghij")
+    assert wrapped.recv(7) == b"defghij"
+
+
+def test_end_of_stream_and_delegation(pair):
+    a, b = pair
+    wrapped = BufferedSocket(b)
+    assert wrapped.fileno() == b.fileno()  # select() and asyncio see the real socket
+    a.close()
+    assert wrapped.recv(1) == b""
+
+
+def test_only_plain_tcp_sockets_are_wrapped():
+    client, accepted = tcp_pair()
+    try:
+        assert isinstance(buffered(client), BufferedSocket)
+        double = object()
+        assert buffered(double) is double
+    finally:
+        client.close()
+        accepted.close()
