@@ -12,7 +12,9 @@ import gc
 
 
 def settle_heap(young_threshold: int) -> None:
-    """Freeze the current heap and collect the young generation every `young_threshold` net allocations."""
+    """Collect once, freeze what survives, and collect the young generation every `young_threshold` net
+    allocations from then on."""
+    gc.collect()  # garbage frozen now would never be freed
     gc.freeze()
     threshold0, threshold1, threshold2 = gc.get_threshold()
     gc.set_threshold(max(threshold0, young_threshold), threshold1, threshold2)
