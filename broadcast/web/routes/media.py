@@ -13,7 +13,8 @@ router = APIRouter(tags=["media"])
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-@router.api_route("/media/{sha256}.mp3", methods=["GET", "HEAD"])
+@router.get("/media/{sha256}.mp3")
+@router.head("/media/{sha256}.mp3", include_in_schema=False)  # one operation in the API description
 def media(sha256: str, request: Request, container: ContainerDep) -> Response:
     path = container.audio.media_path(sha256) if SHA256.match(sha256) else None
     if path is None:
