@@ -63,6 +63,9 @@ def test_upload_renders_in_background_and_serves_media(container, client, editor
     assert part.status_code == 206 and part.content == media.content[100:200]
     cached = client.get(f"/media/{asset['sha256']}.mp3", headers={"If-None-Match": media.headers["etag"]})
     assert cached.status_code == 304
+    head = client.head(f"/media/{asset['sha256']}.mp3")  # devices may check size and ETag before fetching
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(media.content)) and head.headers["etag"] == media.headers["etag"]
     rendition = tmp_path / "out.mp3"
     rendition.write_bytes(media.content)
     meter = independent_meter(rendition)
@@ -77,6 +80,7 @@ def test_upload_renders_in_background_and_serves_media(container, client, editor
 
 def test_unknown_media_is_404(client):
     assert client.get(f"/media/{'0' * 64}.mp3").status_code == 404
+    assert client.head(f"/media/{'0' * 64}.mp3").status_code == 404
     assert client.get("/media/not-a-sha.mp3").status_code == 404
 
 
