@@ -9,10 +9,11 @@ send buffer is full.
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 import paho.mqtt.client as mqtt
+
+from broadcast.devices.buffered_socket import set_no_delay
 
 
 class LoopIO:
@@ -55,12 +56,7 @@ class ClientIO:
         self._writer_armed = False
 
     def opened(self, _c: Any, _u: Any, sock: Any) -> None:
-        # paho writes each packet with its own send(); without this, Nagle and delayed ACKs hold the second
-        # packet of a burst for ~40 ms.
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (OSError, AttributeError):
-            pass
+        set_no_delay(sock)
         self._sock = sock
         # A BufferedClient's loop_read reads until nothing is left in the socket's own buffer (epoll only
         # knows about the kernel's).

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import queue
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
-from broadcast.devices.buffered_socket import BufferedClient
+from broadcast.devices.buffered_socket import BufferedClient, set_no_delay
 from broadcast.devices.ports import DeviceInbox, DropReason, InboundMessage
 from broadcast.devices.protocol import (
     DEFAULT_PREFIX,
@@ -265,16 +264,6 @@ class AckTracker:
 # The gateway
 # --------------------------------------------------------------------------
 
-def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
-    """paho writes every packet with its own send() and never sets TCP_NODELAY. The server's PUBACKs for a
-    fleet's acks are tiny packets: with Nagle plus the broker's delayed ACKs they wait ~40 ms each round,
-    which capped the inbox at a few thousand messages a second with both cores idle."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):
-        pass  # not a TCP socket (e.g. a test double): nothing to tune
-
-
 class MqttGateway:
     """One persistent MQTT session for the server: device statuses/acks in, signed documents out."""
 
@@ -333,7 +322,7 @@ class MqttGateway:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
-        client.on_socket_open = _no_delay
+        client.on_socket_open = lambda _client, _userdata, sock: set_no_delay(sock)
         self._client = client
 
     @classmethod

@@ -161,16 +161,10 @@ Document = Union[Schedule, Command, Status, Ack]
 # Topics
 # --------------------------------------------------------------------------
 
-_GOOD_PREFIXES: set[str] = set()  # checked once: the gateway parses every inbound topic with the same prefix
-
-
+@functools.lru_cache(maxsize=64)  # the gateway parses every inbound topic with the same prefix
 def _check_prefix(prefix: str) -> str:
-    if prefix in _GOOD_PREFIXES:
-        return prefix
     if not prefix or prefix.startswith("/") or prefix.endswith("/") or any(c in prefix for c in "+#\0"):
         raise ProtocolError("bad_prefix", f"tiền tố chủ đề không hợp lệ: {prefix!r}")
-    if len(_GOOD_PREFIXES) < 64:
-        _GOOD_PREFIXES.add(prefix)
     return prefix
 
 
@@ -557,8 +551,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         # Two values for one key would let the signed and the acted-on
         # documents differ between JSON parsers.
         seen: set[str] = set()
-        k = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ProtocolError("not_json", f"khóa {k!r} xuất hiện hai lần")
+        for k, _ in pairs:
+            if k in seen:
+                raise ProtocolError("not_json", f"khóa {k!r} xuất hiện hai lần")
+            seen.add(k)
     return out
 
 
