@@ -1,15 +1,20 @@
-"""A TCP socket (and a paho client using it) whose many tiny reads come out of one large recv().
+"""A TCP socket (and a paho client using it) whose many tiny reads and writes become one system call each way.
 
-paho reads every MQTT packet with three or more recv() calls (the command byte, each remaining-length byte,
-then the body). Each is a system call that releases and retakes the GIL; in the server, where the inbox
+Reads: paho reads every MQTT packet with three or more recv() calls (the command byte, each remaining-length
+byte, then the body). Each is a system call that releases and retakes the GIL; in the server, where the inbox
 thread keeps the GIL busy, every retake can wait up to the interpreter's switch interval, so the network
 thread fell far behind the broker during a fleet's burst of acks. Here one recv() of up to 64 KiB serves the
 packets that arrived together; `pending()` tells paho's loop (as for TLS sockets) that bytes are buffered, so
 it reads them without waiting in select().
+
+Writes: paho sends every queued packet with its own send(), so the PUBACKs for a burst of 500 acks were 500
+loopback segments (and as many wake-ups of the broker). Here `send()` only collects; the client flushes once
+at the end of each write pass, keeping what the kernel did not take for the next one.
 """
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -18,12 +23,13 @@ READ_SIZE = 65536
 
 
 class BufferedSocket:
-    __slots__ = ("_sock", "_buf", "_pos")
+    __slots__ = ("_sock", "_buf", "_pos", "_out")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._buf = b""
         self._pos = 0
+        self._out = bytearray()
 
     def recv(self, bufsize: int) -> bytes:
         if self._pos < len(self._buf):
@@ -43,6 +49,35 @@ class BufferedSocket:
     def pending(self) -> int:
         """Bytes received from the kernel and not yet handed to paho."""
         return len(self._buf) - self._pos
+
+    def send(self, data: bytes | bytearray | memoryview) -> int:
+        """Take all of `data` for the next `flush()`."""
+        self._out += data
+        return len(data)
+
+    def unsent(self) -> int:
+        """Bytes taken by `send()` that the kernel has not accepted yet."""
+        return len(self._out)
+
+    def flush(self) -> bool:
+        """Hand the collected bytes to the kernel; False when its buffer is full (the rest stays here).
+        Errors other than a full buffer (reset, broken pipe) pass through."""
+        out = self._out
+        while out:
+            try:
+                sent = self._sock.send(out)
+            except BlockingIOError:
+                return False
+            del out[:sent]
+        return True
+
+    def close(self) -> None:
+        # paho closes right after queuing DISCONNECT: send what is collected if the kernel takes it now.
+        try:
+            self.flush()
+        except OSError:
+            pass  # the connection is going away anyway; nothing else can be done with these bytes
+        self._sock.close()
 
     def __getattr__(self, name: str) -> Any:  # send, close, fileno, setblocking, setsockopt, shutdown...
         return getattr(self._sock, name)
@@ -64,7 +99,8 @@ def buffered(sock: Any) -> Any:
 
 
 class BufferedClient(mqtt.Client):
-    """paho's client on a BufferedSocket, handling every packet that arrived together in one loop pass."""
+    """paho's client on a BufferedSocket: every packet that arrived together handled in one loop pass, every
+    packet queued since the last write pass sent with one send()."""
 
     def _create_socket(self) -> Any:  # a private hook of paho-mqtt 2.2 (pinned); without it reads are unbuffered
         return buffered(super()._create_socket())
@@ -76,3 +112,31 @@ class BufferedClient(mqtt.Client):
         while rc == mqtt.MQTT_ERR_SUCCESS and getattr(self._sock, "pending", lambda: 0)() > 0:
             rc = super().loop_read(max_packets)
         return rc
+
+    def want_write(self) -> bool:
+        return len(self._out_packet) > 0 or getattr(self._sock, "unsent", lambda: 0)() > 0
+
+    def _packet_write(self) -> mqtt.MQTTErrorCode:  # private hook of paho-mqtt 2.2 (pinned), like _create_socket
+        rc = super()._packet_write()  # every queued packet into the socket's collected bytes
+        flush = getattr(self._sock, "flush", None)
+        if flush is None:
+            return rc
+        try:
+            if not flush():
+                return mqtt.MQTTErrorCode.MQTT_ERR_AGAIN  # loop_write then asks for a writable socket
+        except OSError as err:
+            self._easy_log(mqtt.MQTT_LOG_ERR, "failed to send on socket: %s", err)
+            return mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST
+        return rc
+
+    def _packet_queue(self, command: int, packet: bytes | bytearray, mid: int, qos: int,
+                      info: mqtt.MQTTMessageInfo | None = None) -> mqtt.MQTTErrorCode:
+        # A packet queued by the network thread itself (a PUBACK, a reply from a callback) needs no wake-up
+        # byte through paho's socket pair: the loop sees want_write() before it next waits in select(). paho
+        # writes that byte for every packet, one more system call per received message.
+        thread = self._thread
+        if thread is not None and thread.ident == threading.get_ident():
+            self._out_packet.append({"command": command, "mid": mid, "qos": qos, "pos": 0,
+                                     "to_process": len(packet), "packet": packet, "info": info})
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._packet_queue(command, packet, mid, qos, info)

@@ -66,3 +66,40 @@ def test_only_plain_tcp_sockets_are_wrapped():
     finally:
         client.close()
         accepted.close()
+
+
+def test_sends_are_collected_until_flush(pair):
+    a, b = pair
+    a.setblocking(False)
+    wrapped = BufferedSocket(b)
+    assert wrapped.send(b"\x40\x02\x00\x01") == 4
+    assert wrapped.send(bytearray(b"\x40\x02\x00\x02")) == 4
+    assert wrapped.unsent() == 8
+    with pytest.raises(BlockingIOError):  # nothing reached the kernel yet
+        a.recv(100)
+    assert wrapped.flush() is True
+    assert wrapped.unsent() == 0
+    assert a.recv(100) == b"\x40\x02\x00\x01\x40\x02\x00\x02"
+
+
+def test_a_full_kernel_buffer_keeps_the_rest_in_order(pair):
+    a, b = pair
+    wrapped = BufferedSocket(b)
+    data = bytes(range(256)) * 20_000  # 5 MB: far more than a socket buffer
+    wrapped.send(data)
+    assert wrapped.flush() is False  # the kernel took what it could
+    assert 0 < wrapped.unsent() < len(data)
+    received = bytearray()
+    while wrapped.unsent() or len(received) < len(data):
+        received += a.recv(1 << 20)
+        wrapped.flush()
+    assert bytes(received) == data
+
+
+def test_close_sends_what_was_collected(pair):
+    a, b = pair
+    wrapped = BufferedSocket(b)
+    wrapped.send(b"\xe0\x00")  # an MQTT DISCONNECT, queued just before paho closes the socket
+    wrapped.close()
+    assert a.recv(10) == b"\xe0\x00"
+    assert a.recv(10) == b""
