@@ -118,13 +118,11 @@ def _serve_control(loop: asyncio.AbstractEventLoop, conn: Any, handlers: dict[st
 
 
 def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_key: str) -> None:
-    from device_sim.device import DeviceSpec
+    from device_sim.device import DeviceSpec, SimDevice
     from device_sim.fleet import Fleet
 
     arrivals: list[float] = []
     if os.environ.get("BENCH_DEBUG"):
-        from device_sim.device import SimDevice
-
         plain = SimDevice._on_message
 
         def traced(self: Any, c: Any, u: Any, msg: Any) -> None:
@@ -138,6 +136,23 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
         arrivals.clear()
         return out
 
+    # When each simulated loudspeaker starts sounding a command (the device side of "99% playing"), on the
+    # system-wide monotonic clock the parent measures with.
+    started: list[float] = []
+    plain_start = SimDevice._start
+
+    def timed_start(self: Any, kind: str, *args: Any) -> None:
+        if kind == "command":
+            started.append(time.monotonic())
+        plain_start(self, kind, *args)
+
+    SimDevice._start = timed_start  # type: ignore[method-assign]
+
+    def starts() -> list[float]:
+        out = sorted(started)
+        started.clear()
+        return out
+
     gc_pauses = GcPauses()
 
     async def main() -> None:
@@ -148,7 +163,8 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
         await fleet.wait_connected(CONNECT_TIMEOUT_S)
         conn.send(("connected", time.monotonic() - t0))
         done = asyncio.Event()
-        _serve_control(asyncio.get_running_loop(), conn, {"stats": fleet.stats, "trace": trace, "gc": gc_pauses.take}, done)
+        _serve_control(asyncio.get_running_loop(), conn, {"stats": fleet.stats, "trace": trace, "starts": starts,
+                                                            "gc": gc_pauses.take}, done)
         await done.wait()
         await fleet.stop(timeout=30)
         conn.send("stopped")
@@ -701,6 +717,9 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
             print("play_now server threads CPU s:", thread_cpu_delta(threads))
             print_timelines("play_now", t0)
         fig["play_now: 99% `playing` stored (s)"] = t99 - t0
+        starts = sim.ask("starts")
+        assert len(starts) >= math.ceil(0.99 * n), f"only {len(starts)} simulated devices started playing"
+        fig["play_now: 99% of devices playing, device side (s)"] = starts[math.ceil(0.99 * n) - 1] - t0
         res.notes.append(f"CPU s until 99% playing: {cpu.used()}")
         t100 = watch.wait(n, what="100% playing")
         fig["play_now: 100% `playing` stored (s)"] = t100 - t0
@@ -795,7 +814,8 @@ def summarize(results: list[Result]) -> None:
         values = sorted(ratios(r)[key] for r in results)
         print(f"  ratio {key} / floor: {statistics.median(values):6.2f}x  (runs: {', '.join(f'{v:.2f}' for v in values)})")
     for key in ("schedule v1: all `received` stored (s)", "schedule v2: all `received` stored (s)",
-                "play_now: 99% `playing` stored (s)", "floor schedule #2: all first replies (s)",
+                "play_now: 99% `playing` stored (s)", "play_now: 99% of devices playing, device side (s)",
+                "floor schedule #2: all first replies (s)",
                 "floor play_now: 99% third replies (s)"):
         values = sorted(r.figures[key] for r in results)
         print(f"  {key:<52} {statistics.median(values):8.2f}  (runs: {', '.join(f'{v:.2f}' for v in values)})")
@@ -816,9 +836,15 @@ def report(res: Result) -> None:
     real = f["play_now: 99% `playing` stored (s)"]
     print(f"  ratio play_now 99% playing / floor:    {real / floor_c:6.2f}x  ({real:.2f} s vs {floor_c:.2f} s)")
     if res.devices >= 10_000:
-        ok_s = f["schedule v2: all `received` stored (s)"] <= 10.0
-        ok_c = real <= 3.0
-        print(f"  goal at 10k: received <= 10 s: {'yes' if ok_s else 'NO'}; 99% playing <= 3 s: {'yes' if ok_c else 'NO'}")
+        received = max(f[f"schedule v{v}: all `received` stored (s)"] for v in (1, 2))
+        sounding = f["play_now: 99% of devices playing, device side (s)"]
+        print(f"  goal at 10k: every `received` stored <= 10 s: {yes_no(received <= 10.0)} ({received:.2f} s); "
+              f"99% of devices playing <= 3 s: {yes_no(sounding <= 3.0)} ({sounding:.2f} s), "
+              f"their `playing` acks stored <= 3 s: {yes_no(real <= 3.0)} ({real:.2f} s)")
+
+
+def yes_no(ok: bool) -> str:
+    return "yes" if ok else "NO"
 
 
 def main() -> None:
