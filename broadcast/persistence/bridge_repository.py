@@ -6,10 +6,11 @@ from dataclasses import fields
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from broadcast.domain.errors import Conflict
 from broadcast.persistence.models import (AreaRow, BridgeOutboxRow, BridgeStateRow, BulletinRow, DailyAirtimeRow,
                                           DailyCommuneRow, DeviceRow, EmergencyRow, PlayLogRow, ProgrammeRow)
 from broadcast.persistence.repositories import _aware
@@ -59,17 +60,21 @@ class SqlBridgeRepository:
         row = self.session.scalar(stmt)
         return _record(row) if row else None
 
-    def save_bulletin(self, record: BulletinRecord) -> None:
+    def save_bulletin(self, record: BulletinRecord, *, replacing: str | None = None) -> None:
+        """Insert a new bulletin (replacing=None), or replace the stored one only if it still has the status
+        `replacing`; either way a concurrent import of the same id fails with Conflict instead of being
+        overwritten (without this, SQLite's autocommit reads let two imports both "accept" one bulletin)."""
         values = {f.name: _utc(getattr(record, f.name)) for f in fields(BulletinRecord)}
         values["target_areas"] = list(record.target_areas)
         values["payload"] = dict(record.payload)
-        row = self.session.get(BulletinRow, record.id)
-        if row is None:
+        if replacing is None:
             self.session.add(BulletinRow(**values))
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
-        self.session.flush()
+            self.session.flush()  # a unique violation: Conflict (persistence.database)
+            return
+        changed = self.session.execute(update(BulletinRow).where(BulletinRow.id == record.id,
+                                                                 BulletinRow.status == replacing).values(**values))
+        if changed.rowcount != 1:
+            raise Conflict(f"Bản tin {record.id} vừa được xử lý đồng thời; không ghi đè.", code="concurrent_change")
 
     def list_bulletins(self, *, status: str | None, limit: int, offset: int) -> Sequence[BulletinRecord]:
         stmt = select(BulletinRow).order_by(BulletinRow.received_at.desc(), BulletinRow.id).limit(limit).offset(offset)

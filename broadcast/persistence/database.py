@@ -5,8 +5,14 @@ import json
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from broadcast.domain.errors import Conflict
+
+# A unique key hit by two writers racing (SQLite's extended result codes, PostgreSQL's SQLSTATE).
+_SQLITE_UNIQUE = {1555, 2067}  # SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
+_PG_UNIQUE = "23505"
 
 
 def make_engine(url: str) -> Engine:
@@ -17,10 +23,21 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                json_serializer=compact_json)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=compact_json)
+    else:
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            url = str(parsed.set(drivername="postgresql+psycopg"))
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=compact_json)
+    event.listen(engine, "handle_error", _unique_violation_is_a_conflict)
+    return engine
+
+
+def _unique_violation_is_a_conflict(context: ExceptionContext) -> None:
+    """Use cases check before they insert; a unique violation means another request created the same thing in
+    between. The loser gets a Conflict (409, a message to retry) instead of a 500; other errors pass as they are."""
+    original = context.original_exception
+    if getattr(original, "sqlite_errorcode", None) in _SQLITE_UNIQUE or getattr(original, "sqlstate", None) == _PG_UNIQUE:
+        raise Conflict("Dữ liệu này vừa được một yêu cầu khác ghi cùng lúc; vui lòng tải lại và thử lại.",
+                       code="concurrent_change") from context.sqlalchemy_exception
 
 
 def compact_json(value: object) -> str:

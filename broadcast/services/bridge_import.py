@@ -162,7 +162,8 @@ def _refuse(uow: UnitOfWork, tools: BridgeTools, actor: Actor, item: Bulletin | 
         if current is not None and current.status != "refused":
             return Receipt(item.id, "duplicate", "duplicate", "Bản tin đã được nhận trước đó; không nhập lại.",
                            handling=current.status)
-        uow.bridge.save_bulletin(_refusal_record(item, clock.now(), f"{code}: {message}"))
+        uow.bridge.save_bulletin(_refusal_record(item, clock.now(), f"{code}: {message}"),
+                                 replacing=current.status if current else None)
         _queue_receipt(uow, tools, receipt)
         audit(uow, clock, actor, "bridge.bulletin_refused", "bulletin", item.id, code=code, reason=message, via=via)
         uow.commit()
@@ -233,7 +234,8 @@ def _accept(uow: UnitOfWork, tools: BridgeTools, actor: Actor, bulletin: Bulleti
                              + (f"; {len(waiting)} địa bàn trùng giờ với tin ưu tiên của xã, chờ xã quyết định."
                                 if waiting else ".")}[handling]
         uow.bridge.save_bulletin(_record(bulletin, now, handling, asset_id=asset.id, programme_id=programme.id,
-                                         payload={"received": dict(bulletin.payload), "placements": placements}))
+                                         payload={"received": dict(bulletin.payload), "placements": placements}),
+                                 replacing=current.status if current else None)
         receipt = Receipt(bulletin.id, "accepted", "accepted", message, handling, programme.id,
                           placements=tuple(placements))
         _queue_receipt(uow, tools, receipt)
@@ -263,7 +265,8 @@ def _accept_emergency(uow: UnitOfWork, tools: BridgeTools, actor: Actor, bulleti
                            handling=current.status)
         emergency = stage_emergency(uow, tools.emergency, actor, prepared, source=SOURCE, external_id=bulletin.id)
         uow.bridge.save_bulletin(_record(bulletin, clock.now(), "broadcast", asset_id=emergency.audio_id,
-                                         emergency_id=emergency.id, payload={"received": dict(bulletin.payload)}))
+                                         emergency_id=emergency.id, payload={"received": dict(bulletin.payload)}),
+                                 replacing=current.status if current else None)
         receipt = Receipt(bulletin.id, "accepted", "accepted", "Đã phát khẩn cấp bản tin trên các địa bàn nhận.",
                           "broadcast", emergency_id=emergency.id)
         _queue_receipt(uow, tools, receipt)

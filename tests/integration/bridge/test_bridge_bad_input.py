@@ -123,3 +123,48 @@ def test_malformed_push_is_refused(container, client, clock):
     naive = push(client, clock, bulletin("TW-M-1", clock, valid_to="2026-12-01T00:00:00"))
     assert naive.status_code == 422 and naive.json()["code"] == "invalid_time"
     assert count(container, BulletinRow) == 1 and nothing_imported(container)  # the one with an id is on record
+
+
+@pytest.mark.parametrize("priority", ["normal", "emergency"])
+def test_two_simultaneous_imports_of_one_new_bulletin_give_accepted_and_duplicate(container, clock, central, jobs,
+                                                                                  registry, bulletin_mp3, priority,
+                                                                                  monkeypatch):
+    """A push and a pull (or two pushes) of a new id racing: both find no bulletin in their final transaction
+    and both write; the second to write must answer `duplicate`, not fail, and nothing is imported twice."""
+    import threading
+
+    from broadcast.bridge.jobs import bridge_tools
+    from broadcast.bridge.mapping import parse_bulletin
+    from broadcast.persistence.bridge_repository import SqlBridgeRepository
+    from broadcast.services.bridge_import import import_bulletin
+
+    central.state.media["dong-thoi.mp3"] = (bulletin_mp3, "audio/mpeg")
+    body = bulletin("TW-RACE-1", clock, priority=priority, audio_url=central.media_url("dong-thoi.mp3"))
+    both_looked = threading.Barrier(2, timeout=30)
+    plain_get = SqlBridgeRepository.get_bulletin
+
+    def get_then_wait(self, bulletin_id, *, for_update=False):
+        found = plain_get(self, bulletin_id, for_update=for_update)
+        if for_update and found is None:
+            both_looked.wait()  # the two final transactions have both seen "not imported yet"
+        return found
+
+    monkeypatch.setattr(SqlBridgeRepository, "get_bulletin", get_then_wait)
+    tools = bridge_tools(container)
+    receipts, errors = [], []
+
+    def run(via: str) -> None:
+        try:
+            receipts.append(import_bulletin(container.uow(), tools, parse_bulletin(body), via=via))
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(via,)) for via in ("push", "pull")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert errors == []
+    assert sorted(r.status for r in receipts) == ["accepted", "duplicate"], [r.message for r in receipts]
+    assert count(container, BulletinRow) == 1
+    assert count(container, EmergencyRow if priority == "emergency" else ProgrammeRow) == 1
