@@ -10,16 +10,28 @@ it reads them without waiting in select().
 Writes: paho sends every queued packet with its own send(), so the PUBACKs for a burst of 500 acks were 500
 loopback segments (and as many wake-ups of the broker). Here `send()` only collects; the client flushes once
 at the end of each write pass, keeping what the kernel did not take for the next one.
+
+PUBACKs: an MQTT 3.1.1 PUBACK is a message id and nothing else; the client completes the publish without
+paho's per-packet reason-code and properties objects (13 -> 4.6 µs per PUBACK here).
 """
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 READ_SIZE = 65536
+# What an MQTT 3.1.1 PUBACK always means, built once: paho builds both objects for every PUBACK (half its
+# ~13 µs per PUBACK here), and a fleet's burst is tens of thousands of them. Callbacks must not alter them.
+_PUBACK_SUCCESS = ReasonCode(PacketTypes.PUBACK)
+_NO_PROPERTIES = Properties(PacketTypes.PUBACK)
+_MID = struct.Struct("!H")
 
 
 class BufferedSocket:
@@ -140,3 +152,13 @@ class BufferedClient(mqtt.Client):
                                      "to_process": len(packet), "packet": packet, "info": info})
             return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         return super()._packet_queue(command, packet, mid, qos, info)
+
+    def _handle_pubackcomp(self, cmd: Any) -> mqtt.MQTTErrorCode:  # private hook of paho-mqtt 2.2 (pinned)
+        packet = self._in_packet["packet"]
+        if cmd != "PUBACK" or self._protocol == mqtt.MQTTv5 or len(packet) != 2:
+            return super()._handle_pubackcomp(cmd)  # MQTT 5 reason codes and properties, malformed packets
+        (mid,) = _MID.unpack(packet)
+        with self._out_message_mutex:
+            if mid in self._out_messages:
+                return self._do_on_publish(mid, _PUBACK_SUCCESS, _NO_PROPERTIES)
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS

@@ -103,3 +103,45 @@ def test_close_sends_what_was_collected(pair):
     wrapped.close()
     assert a.recv(10) == b"\xe0\x00"
     assert a.recv(10) == b""
+
+
+def _client_on(sock):
+    import paho.mqtt.client as mqtt
+
+    from broadcast.devices.buffered_socket import BufferedClient
+
+    client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="t", protocol=mqtt.MQTTv311)
+    client._sock = BufferedSocket(sock)  # noqa: SLF001 - a connected client without a broker
+    client._state = mqtt._ConnectionState.MQTT_CS_CONNECTED  # noqa: SLF001
+    client.on_socket_register_write = lambda *a: None  # external-loop mode: writes wait for loop_write
+    return client
+
+
+def test_puback_fast_path_completes_exactly_the_acknowledged_publish(pair):
+    import paho.mqtt.client as mqtt
+
+    a, b = pair
+    client = _client_on(b)
+    from broadcast.devices.buffered_socket import _NO_PROPERTIES
+
+    seen, objects = [], []
+    client.on_publish = lambda _c, _u, mid, rc, props: (seen.append((mid, rc.value, rc.is_failure, props.json())),
+                                                        objects.append(props))
+    first, second = client.publish("t/a", b"1", qos=1), client.publish("t/b", b"2", qos=1)
+    a.sendall(b"\x40\x02" + first.mid.to_bytes(2, "big") + b"\x40\x02\xff\xfe")  # the second mid is unknown
+    assert client.loop_read() == mqtt.MQTT_ERR_SUCCESS
+    assert seen == [(first.mid, 0, False, {})]
+    assert objects[0] is _NO_PROPERTIES  # the fast path ran (paho would build new objects)
+    assert first.is_published() and not second.is_published()
+    assert list(client._out_messages) == [second.mid]  # noqa: SLF001
+
+
+def test_a_malformed_puback_is_still_refused_as_paho_refuses_it(pair):
+    import paho.mqtt.client as mqtt
+
+    a, b = pair
+    client = _client_on(b)
+    info = client.publish("t/a", b"1", qos=1)
+    a.sendall(b"\x40\x03" + info.mid.to_bytes(2, "big") + b"\x00")  # MQTT 3.1.1 PUBACKs are exactly 2 bytes
+    assert client.loop_read() != mqtt.MQTT_ERR_SUCCESS
+    assert not info.is_published()
