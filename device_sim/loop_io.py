@@ -4,7 +4,9 @@ Reads: the loop calls `loop_read` when a socket is readable. Writes: paho asks f
 queues a packet on an idle socket; arming and disarming an epoll writer per packet (two syscalls and a loop
 pass) cost a 10,000-device fleet more CPU than its protocol work. Instead every client that queued something
 is written once at the end of the current loop pass, and a real writer is armed only when the kernel's
-send buffer is full.
+send buffer is full. A pass can be long (when a zone command reaches thousands of devices at once, epoll
+reports them all and each one's reply is computed in the same pass: over a second for 10,000), so the
+replies also go out every FLUSH_EVERY replying clients, as a real controller would send them, at once.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from broadcast.devices.buffered_socket import set_no_delay
+
+FLUSH_EVERY = 32  # clients with something to send before a write pass in the middle of a loop pass
 
 
 class LoopIO:
@@ -41,9 +45,17 @@ class LoopIO:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        self._write_dirty()
+
+    def _write_dirty(self) -> None:
         dirty, self._dirty = self._dirty, []
         for io in dirty:
             io.flush()
+
+    def after_read(self) -> None:
+        """Called after each client's read (outside paho's callbacks): write if enough clients are waiting."""
+        if len(self._dirty) >= FLUSH_EVERY:
+            self._write_dirty()
 
 
 class ClientIO:
@@ -60,7 +72,7 @@ class ClientIO:
         self._sock = sock
         # A BufferedClient's loop_read reads until nothing is left in the socket's own buffer (epoll only
         # knows about the kernel's).
-        self._io.loop.add_reader(sock, self.client.loop_read)
+        self._io.loop.add_reader(sock, self._read)
 
     def closed(self, _c: Any = None, _u: Any = None, sock: Any = None) -> None:
         sock = sock if sock is not None else self._sock
@@ -71,6 +83,10 @@ class ClientIO:
             self._writer_armed = False
             self._io.loop.remove_writer(sock)
         self._sock = None
+
+    def _read(self) -> None:
+        self.client.loop_read()
+        self._io.after_read()
 
     def wants_write(self, _c: Any, _u: Any, _sock: Any) -> None:
         self._io._mark(self)  # noqa: SLF001 - the two classes are one mechanism
