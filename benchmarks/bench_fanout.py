@@ -130,6 +130,21 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
             plain(self, c, u, msg)
 
         SimDevice._on_message = traced  # type: ignore[method-assign]
+        from device_sim.loop_io import LoopIO
+
+        plain_flush = LoopIO._flush
+
+        def traced_flush(self: Any) -> None:
+            flushes.append((time.monotonic(), len(self._dirty)))
+            plain_flush(self)
+
+        LoopIO._flush = traced_flush  # type: ignore[method-assign]
+    flushes: list[tuple[float, int]] = []
+
+    def flush_trace() -> list[tuple[float, int]]:
+        out = list(flushes)
+        flushes.clear()
+        return out
 
     def trace() -> list[float]:
         out = list(arrivals)
@@ -163,7 +178,7 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
         await fleet.wait_connected(CONNECT_TIMEOUT_S)
         conn.send(("connected", time.monotonic() - t0))
         done = asyncio.Event()
-        _serve_control(asyncio.get_running_loop(), conn, {"stats": fleet.stats, "trace": trace, "starts": starts,
+        _serve_control(asyncio.get_running_loop(), conn, {"stats": fleet.stats, "trace": trace, "starts": starts, "flushes": flush_trace,
                                                             "gc": gc_pauses.take}, done)
         await done.wait()
         await fleet.stop(timeout=30)
@@ -607,6 +622,15 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         inbox_log.append((start, time.monotonic(), len(batch)))
 
     runtime.inbox.handle = timed_handle  # type: ignore[method-assign]
+    server_arrivals: list[float] = []
+    if os.environ.get("BENCH_DEBUG"):  # when the gateway's network thread gets each device message
+        plain_on_message = runtime.gateway._client.on_message  # noqa: SLF001 - diagnostics only
+
+        def traced_on_message(*args: Any) -> None:
+            server_arrivals.append(time.monotonic())
+            plain_on_message(*args)
+
+        runtime.gateway._client.on_message = traced_on_message  # noqa: SLF001
     sim: Child | None = None
     echo: Child | None = None
     try:
@@ -647,6 +671,17 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
             for a in sorted(sim.ask("trace")):
                 hist[round(a - t0, 1)] = hist.get(round(a - t0, 1), 0) + 1
             print("  sim arrivals by 0.1 s:", sorted(hist.items()))
+            hist = {}
+            for a in server_arrivals:
+                if a >= t0:
+                    hist[round(a - t0, 1)] = hist.get(round(a - t0, 1), 0) + 1
+            server_arrivals.clear()
+            print("  server arrivals by 0.1 s:", sorted(hist.items()))
+            hist = {}
+            for a, k in sim.ask("flushes"):
+                if a >= t0:
+                    hist[round(a - t0, 1)] = hist.get(round(a - t0, 1), 0) + k
+            print("  sim clients flushed by 0.1 s:", sorted(hist.items()))
             print(f"  GC pauses: server {server_gc.take()}; simulator {sim.ask('gc')}")
 
         def schedule_phase(version: int) -> None:
