@@ -178,8 +178,9 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
         await fleet.wait_connected(CONNECT_TIMEOUT_S)
         conn.send(("connected", time.monotonic() - t0))
         done = asyncio.Event()
-        _serve_control(asyncio.get_running_loop(), conn, {"stats": fleet.stats, "trace": trace, "starts": starts, "flushes": flush_trace,
-                                                            "gc": gc_pauses.take}, done)
+        handlers = {"stats": fleet.stats, "trace": trace, "starts": starts, "flushes": flush_trace,
+                    "gc": gc_pauses.take}
+        _serve_control(asyncio.get_running_loop(), conn, handlers, done)
         await done.wait()
         await fleet.stop(timeout=30)
         conn.send("stopped")

@@ -35,7 +35,9 @@ def _unique_violation_is_a_conflict(context: ExceptionContext) -> None:
     """Use cases check before they insert; a unique violation means another request created the same thing in
     between. The loser gets a Conflict (409, a message to retry) instead of a 500; other errors pass as they are."""
     original = context.original_exception
-    if getattr(original, "sqlite_errorcode", None) in _SQLITE_UNIQUE or getattr(original, "sqlstate", None) == _PG_UNIQUE:
+    unique = getattr(original, "sqlite_errorcode", None) in _SQLITE_UNIQUE or \
+        getattr(original, "sqlstate", None) == _PG_UNIQUE
+    if unique:
         raise Conflict("Dữ liệu này vừa được một yêu cầu khác ghi cùng lúc; vui lòng tải lại và thử lại.",
                        code="concurrent_change") from context.sqlalchemy_exception
 
