@@ -91,7 +91,7 @@ class BufferedSocket:
             pass  # the connection is going away anyway; nothing else can be done with these bytes
         self._sock.close()
 
-    def __getattr__(self, name: str) -> Any:  # send, close, fileno, setblocking, setsockopt, shutdown...
+    def __getattr__(self, name: str) -> Any:  # fileno, setblocking, setsockopt, shutdown...
         return getattr(self._sock, name)
 
 
@@ -126,15 +126,16 @@ class BufferedClient(mqtt.Client):
         return rc
 
     def want_write(self) -> bool:
-        return len(self._out_packet) > 0 or getattr(self._sock, "unsent", lambda: 0)() > 0
+        sock = self._sock
+        return len(self._out_packet) > 0 or (isinstance(sock, BufferedSocket) and sock.unsent() > 0)
 
     def _packet_write(self) -> mqtt.MQTTErrorCode:  # private hook of paho-mqtt 2.2 (pinned), like _create_socket
         rc = super()._packet_write()  # every queued packet into the socket's collected bytes
-        flush = getattr(self._sock, "flush", None)
-        if flush is None:
-            return rc
+        sock = self._sock
+        if not isinstance(sock, BufferedSocket):
+            return rc  # TLS or a test double: paho's own writes went straight out
         try:
-            if not flush():
+            if not sock.flush():
                 return mqtt.MQTTErrorCode.MQTT_ERR_AGAIN  # loop_write then asks for a writable socket
         except OSError as err:
             self._easy_log(mqtt.MQTT_LOG_ERR, "failed to send on socket: %s", err)
