@@ -81,6 +81,8 @@ class UserRow(Base):
     full_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Tokens carry the epoch they were issued in; a password change or disabling bumps it (revokes them all).
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     grants: Mapped[list[GrantRow]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="GrantRow.id"
@@ -105,6 +107,14 @@ class LoginThrottleRow(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     blocked_until: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class RevokedTokenRow(Base):
+    """One token ended by a logout; kept until it would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AuditRow(Base):
@@ -305,6 +315,8 @@ class ScheduleRow(Base):
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)  # owner (authorization)
     author: Mapped[str] = mapped_column(String(64))
     approver: Mapped[str | None] = mapped_column(String(64))
+    # Everyone who changed the content, in order: none of them may approve it (four eyes).
+    editors: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     rejection_reason: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
