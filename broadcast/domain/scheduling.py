@@ -99,6 +99,7 @@ class Schedule:
     rejection_reason: str | None = None
     submitted_at: datetime | None = None
     decided_at: datetime | None = None
+    editors: tuple[str, ...] = ()  # who changed the content, first change first; none of them may decide on it
 
     def timing(self, tz: str) -> Timing:
         try:
@@ -136,10 +137,19 @@ def check_submit(schedule: Schedule) -> None:
     _require(schedule.status, {ScheduleStatus.DRAFT, ScheduleStatus.REJECTED}, "gửi duyệt")
 
 
+def edited_by(schedule: Schedule, username: str) -> tuple[str, ...]:
+    """The editors after `username` changed the content (each name once)."""
+    return tuple(dict.fromkeys((*schedule.editors, username)))
+
+
 def check_decision(schedule: Schedule, approver: str) -> None:
+    """Four eyes: neither the author nor anyone who changed the content decides on it."""
     _require(schedule.status, {ScheduleStatus.SUBMITTED}, "duyệt hoặc từ chối")
     if schedule.author == approver:
         raise PermissionDenied("Người soạn lịch không được tự duyệt lịch của mình.", code="self_approval")
+    if approver in schedule.editors:
+        raise PermissionDenied("Người đã sửa nội dung lịch phát không được tự duyệt hoặc từ chối lịch này.",
+                               code="self_approval")
 
 
 def check_cancel(schedule: Schedule) -> None:

@@ -75,7 +75,7 @@ def _schedule(row: ScheduleRow) -> Schedule:
                     exdates=tuple(row.exdates or ()), valid_from=_aware(row.valid_from),
                     valid_until=_aware(row.valid_until), created_at=_aware(row.created_at),
                     submitted_at=_aware(row.submitted_at), decided_at=_aware(row.decided_at),
-                    **{name: getattr(row, name) for name in _SCHEDULE_FIELDS})
+                    editors=tuple(row.editors or ()), **{name: getattr(row, name) for name in _SCHEDULE_FIELDS})
 
 
 class SqlScheduleRepository:
@@ -86,7 +86,7 @@ class SqlScheduleRepository:
         row = ScheduleRow(status=schedule.status.value, targets=schedule.targets.to_dict(),
                           exdates=list(schedule.exdates), valid_from=schedule.valid_from,
                           valid_until=schedule.valid_until, created_at=schedule.created_at,
-                          updated_at=schedule.created_at,
+                          updated_at=schedule.created_at, editors=list(schedule.editors),
                           **{name: getattr(schedule, name) for name in _SCHEDULE_FIELDS})
         self.session.add(row)
         self.session.flush()
@@ -99,6 +99,7 @@ class SqlScheduleRepository:
         row.exdates = list(schedule.exdates)
         row.valid_from, row.valid_until = schedule.valid_from, schedule.valid_until
         row.submitted_at, row.decided_at = schedule.submitted_at, schedule.decided_at
+        row.editors = list(schedule.editors)
         for name in _SCHEDULE_FIELDS:
             setattr(row, name, getattr(schedule, name))
         row.updated_at = at

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from broadcast.domain.audio import LANGUAGES, TOPICS, AssetStatus
 from broadcast.domain.auth import Action, Principal
-from broadcast.domain.errors import InvalidInput, NotFound
+from broadcast.domain.errors import InvalidInput, NotFound, PermissionDenied
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import SOURCES, LegalRef, MediaRef, Programme
 from broadcast.services.areas import get_area
@@ -85,12 +85,26 @@ def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: Program
         return programme
 
 
+def may_read_programme(uow: UnitOfWork, principal: Principal, programme: Programme) -> bool:
+    """The one rule for reading a programme, and so for putting it in a schedule: the principal may read its area,
+    or it belongs to the province of a commune the principal works in (communes reuse their province's programmes,
+    e.g. the bulletin pool)."""
+    area = get_area(uow, programme.area_code)
+    if principal.may(Action.READ, area.chain()):
+        return True
+    if area.parent_code is not None:
+        return False
+    return any((found := uow.areas.get(code)) is not None and found.parent_code == area.code
+               for code in principal.areas_for(Action.READ))
+
+
 def get_programme(uow: UnitOfWork, principal: Principal, programme_id: int) -> Programme:
     with uow:
         programme = uow.programmes.get(programme_id)
         if programme is None:
             raise NotFound(f"Không tìm thấy chương trình số {programme_id}.", code="programme_not_found")
-        principal.require(Action.READ, get_area(uow, programme.area_code).chain())
+        if not may_read_programme(uow, principal, programme):
+            raise PermissionDenied(f"Tài khoản {principal.username} không có quyền xem chương trình số {programme_id}.")
         return programme
 
 

@@ -11,15 +11,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from broadcast.domain.auth import Action, Principal
-from broadcast.domain.errors import Conflict, InvalidInput, NotFound
-from broadcast.domain.scheduling import (Schedule, ScheduleStatus, TargetSet, after_edit, check_cancel,
-                                         check_decision, check_submit, check_volume)
+from broadcast.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from broadcast.domain.scheduling import (Programme, Schedule, ScheduleStatus, TargetSet, after_edit, check_cancel,
+                                         check_decision, check_submit, check_volume, edited_by)
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
 from broadcast.services.planning import (conflict_dicts, conflicts_for, load_plan, policy_violations, target_chains,
                                          unresolved, violation_dicts)
 from broadcast.services.ports import Clock, UnitOfWork
-from broadcast.services.programmes import require_playable
+from broadcast.services.programmes import may_read_programme, require_playable
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,19 @@ def _require_on_targets(uow: UnitOfWork, actor: Actor, action: Action, schedule:
         actor.require(action, chain)
 
 
+def _usable_programme(uow: UnitOfWork, actor: Actor, programme_id: int) -> Programme:
+    """Whoever writes or approves a schedule must be allowed to read its programme (the API's rule), so no
+    officer gets another area's programme signed into his area's devices."""
+    programme = uow.programmes.get(programme_id)
+    if programme is None:
+        raise NotFound(f"Không tìm thấy chương trình số {programme_id}.", code="programme_not_found")
+    if actor.principal is not None and not may_read_programme(uow, actor.principal, programme):
+        raise PermissionDenied(f"Lịch phát chỉ được dùng chương trình mà người soạn và người duyệt đều được xem: "
+                               f"tài khoản {actor.name} không có quyền xem chương trình số {programme_id}.",
+                               code="programme_not_readable")
+    return programme
+
+
 def _fill(draft: ScheduleDraft, base: Schedule) -> Schedule:
     check_volume(draft.volume)
     return replace(base, programme_id=draft.programme_id, targets=draft.targets, start_local=draft.start_local,
@@ -67,14 +80,12 @@ def _fill(draft: ScheduleDraft, base: Schedule) -> Schedule:
 
 def create_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, draft: ScheduleDraft, tz: str) -> Schedule:
     with uow:
-        programme = uow.programmes.get(draft.programme_id)
-        if programme is None:
-            raise NotFound(f"Không tìm thấy chương trình số {draft.programme_id}.", code="programme_not_found")
+        programme = _usable_programme(uow, actor, draft.programme_id)
         now = clock.now()
         schedule = _fill(draft, Schedule(id=0, programme_id=programme.id, status=ScheduleStatus.DRAFT,
                                          targets=draft.targets, start_local=draft.start_local, volume=draft.volume,
                                          area_code=draft.area_code or programme.area_code, author=actor.name,
-                                         created_at=now))
+                                         created_at=now, editors=(actor.name,)))
         _require_on_targets(uow, actor, Action.EDIT_SCHEDULES, schedule)
         _check_timing(schedule, tz, now)
         schedule = uow.schedules.add(schedule)
@@ -90,9 +101,9 @@ def edit_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int,
         current = _load(uow, schedule_id)
         _require_on_targets(uow, actor, Action.EDIT_SCHEDULES, current)
         status = after_edit(current)
-        if uow.programmes.get(draft.programme_id) is None:
-            raise NotFound(f"Không tìm thấy chương trình số {draft.programme_id}.", code="programme_not_found")
-        edited = replace(_fill(draft, current), status=status, approver=None, decided_at=None)
+        _usable_programme(uow, actor, draft.programme_id)
+        edited = replace(_fill(draft, current), status=status, approver=None, decided_at=None,
+                         editors=edited_by(current, actor.name))
         _require_on_targets(uow, actor, Action.EDIT_SCHEDULES, edited)
         now = clock.now()
         _check_timing(edited, tz, now)
@@ -143,13 +154,14 @@ def submit_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: in
 
 def approve_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int, tz: str, *,
                      rank: int | None = None, on_approved: Callable[[], None] | None = None) -> Outcome:
-    """The approver holds the approver role for every target and is not the author; `rank` orders same-class
-    overlaps (lower plays)."""
+    """The approver holds the approver role for every target, may read the programme and neither wrote nor changed
+    the schedule; `rank` orders same-class overlaps (lower plays)."""
     with uow:
         schedule = _load(uow, schedule_id)
         _require_on_targets(uow, actor, Action.APPROVE_SCHEDULES, schedule)
         check_decision(schedule, actor.name)
-        if rank is not None:
+        _usable_programme(uow, actor, schedule.programme_id)
+        if rank is not None:  # ordering overlaps is part of the approver's decision, not a change of content
             if not -1000 <= rank <= 1000:
                 raise InvalidInput("Thứ tự phải từ -1000 đến 1000.", code="invalid_rank")
             schedule = replace(schedule, rank=rank)

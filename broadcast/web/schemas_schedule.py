@@ -102,6 +102,7 @@ class ScheduleOut(BaseModel):
     valid_until: datetime | None
     area_code: str
     author: str
+    editors: list[str] = Field(description="Ai đã sửa nội dung lịch (không được duyệt lịch này)")
     approver: str | None
     rejection_reason: str | None
     submitted_at: datetime | None
@@ -113,8 +114,8 @@ class ScheduleOut(BaseModel):
         return cls(id=s.id, programme_id=s.programme_id, status=s.status.value, status_label=STATUS_LABELS[s.status],
                    targets=s.targets.to_dict(), start=s.start_local, rrule=s.rrule, exdates=list(s.exdates),
                    volume=s.volume, rank=s.rank, valid_from=s.valid_from, valid_until=s.valid_until,
-                   area_code=s.area_code, author=s.author, approver=s.approver, rejection_reason=s.rejection_reason,
-                   submitted_at=s.submitted_at, decided_at=s.decided_at, conflicts=conflicts or [])
+                   area_code=s.area_code, author=s.author, editors=list(s.editors), approver=s.approver,
+                   rejection_reason=s.rejection_reason, submitted_at=s.submitted_at, decided_at=s.decided_at, conflicts=conflicts or [])
 
 
 class PolicyIn(StrictModel):

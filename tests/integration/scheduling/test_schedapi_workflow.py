@@ -6,7 +6,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from broadcast.persistence.models import AuditRow, ScheduleRow
-from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, user
+from tests.support.app import CUA_NAM, HANOI, HCMC, HOAN_KIEM, VUNG_TAU, user
 
 pytestmark = pytest.mark.integration
 TOMORROW_6 = "2026-11-29T06:00"  # the test clock is 2026-11-28 21:00 local
@@ -23,9 +23,10 @@ def people(container, client):
     }
 
 
-def programme(client, who, priority="normal", title="Tiếp sóng chương trình pháp luật", seconds=900):
+def programme(client, who, priority="normal", title="Tiếp sóng chương trình pháp luật", seconds=900,
+              area=HOAN_KIEM):
     response = client.post("/api/v1/programmes", headers=who.headers, json={
-        "title": title, "area_code": HOAN_KIEM, "topic": "grassroots_mediation", "priority": priority,
+        "title": title, "area_code": area, "topic": "grassroots_mediation", "priority": priority,
         "stream_url": "http://127.0.0.1:9/vov1", "stream_duration_s": seconds,
         "legal_refs": [{"law": "Luật Hòa giải ở cơ sở", "number": "35/2013/QH13", "article": "Điều 9"}]})
     assert response.status_code == 201, response.text
@@ -240,3 +241,78 @@ def test_calendar_feed_parses(client, people):
     assert event.decoded("duration").total_seconds() == 900
     assert str(event["uid"]) == f"schedule-{sid}@localhost"
     assert f"schedule-{draft}@" not in response.text  # a draft is not planned
+
+
+def _row(container, schedule_id):
+    with container.engine.connect() as connection:
+        return connection.execute(select(ScheduleRow).where(ScheduleRow.id == schedule_id)).one()
+
+
+def test_a_schedule_uses_only_programmes_its_author_and_approver_may_read(container, client, people):
+    editor, approver = people["editor"], people["approver"]
+    outsider = user(container, client, "quan-tri-hcm", "admin", HCMC)
+    foreign = {"province": programme(client, outsider, area=HCMC, title="Chương trình của TP Hồ Chí Minh"),
+               "commune": programme(client, outsider, area=VUNG_TAU, title="Chương trình của phường Vũng Tàu"),
+               "sibling": programme(client, people["admin"], area=CUA_NAM, title="Chương trình của phường Cửa Nam")}
+    own = programme(client, editor)
+    shared = programme(client, people["admin"], area=HANOI, title="Chương trình của thành phố")  # reused by communes
+    assert client.get(f"/api/v1/programmes/{shared}", headers=editor.headers).status_code == 200
+    assert client.get(f"/api/v1/programmes/{foreign['sibling']}", headers=editor.headers).status_code == 403
+
+    before = count(container, ScheduleRow), count(container, AuditRow)
+    for name, pid in foreign.items():
+        refused = schedule(client, editor, pid, area_code=HOAN_KIEM)
+        assert refused.status_code == 403, (name, refused.text)
+        assert refused.json()["error"]["code"] == "programme_not_readable"
+        assert f"chương trình số {pid}" in refused.json()["error"]["message"]
+    assert (count(container, ScheduleRow), count(container, AuditRow)) == before
+
+    sid = schedule(client, editor, own).json()["id"]
+    assert schedule(client, editor, shared, area_code=HOAN_KIEM).status_code == 201
+    for pid in foreign.values():
+        body = {"programme_id": pid, "targets": {"areas": [HOAN_KIEM]}, "start": TOMORROW_6}
+        moved = client.put(f"/api/v1/schedules/{sid}", headers=editor.headers, json=body)
+        assert moved.status_code == 403 and moved.json()["error"]["code"] == "programme_not_readable"
+    assert _row(container, sid).programme_id == own and count(container, AuditRow) == before[1] + 2
+
+    # A province editor may read every programme of Hà Nội; Cửa Nam's approver may not read Hoàn Kiếm's.
+    province_editor = user(container, client, "can-bo-so", "editor", HANOI)
+    across = schedule(client, province_editor, own, targets={"areas": [CUA_NAM]}, area_code=CUA_NAM)
+    assert across.status_code == 201, across.text
+    assert act(client, province_editor, across.json()["id"], "submit").status_code == 200
+    refused = act(client, people["other_approver"], across.json()["id"], "approve")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "programme_not_readable"
+    assert _row(container, across.json()["id"]).status == "submitted"
+    city_approver = user(container, client, "lanh-dao-tp", "approver", HANOI)
+    assert act(client, city_approver, across.json()["id"], "approve").status_code == 200
+    assert approver.username not in _row(container, across.json()["id"]).editors
+
+
+def test_whoever_edited_a_schedule_cannot_approve_it(container, client, people):
+    editor, admin = people["editor"], people["admin"]
+    pid = programme(client, editor)
+    created = schedule(client, editor, pid)
+    sid = created.json()["id"]
+    submitted = act(client, editor, sid, "submit")
+
+    body = {"programme_id": pid, "targets": {"areas": [HOAN_KIEM]}, "start": "2026-11-29T06:30", "volume": 100}
+    edited = client.put(f"/api/v1/schedules/{sid}", headers=admin.headers, json=body)
+    assert edited.status_code == 200 and edited.json()["status"] == "submitted"
+    refused = act(client, admin, sid, "approve")  # the admin may approve in Hà Nội, but not what it changed
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "self_approval"
+    assert "sửa" in refused.json()["error"]["message"]
+    assert _row(container, sid).status == "submitted"
+    assert created.json()["editors"] == submitted.json()["editors"] == ["can-bo-vh"]
+    assert edited.json()["editors"] == ["can-bo-vh", "quan-tri"]
+
+    approved = act(client, people["approver"], sid, "approve", {"rank": 3})  # ordering is the approver's decision
+    assert approved.status_code == 200 and approved.json()["editors"] == ["can-bo-vh", "quan-tri"]
+    assert act(client, editor, sid, "cancel").json()["editors"] == ["can-bo-vh", "quan-tri"]
+    assert client.get(f"/api/v1/schedules/{sid}", headers=people["viewer"].headers).json()["editors"] == \
+        ["can-bo-vh", "quan-tri"]
+
+    other = schedule(client, editor, pid, start="2026-11-29T17:00").json()["id"]
+    act(client, editor, other, "submit")
+    rejected = act(client, people["approver"], other, "reject", {"reason": "Chưa phù hợp"})
+    assert rejected.json()["editors"] == ["can-bo-vh"]
+    assert _row(container, other).editors == ["can-bo-vh"]
