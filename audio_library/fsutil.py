@@ -20,10 +20,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def make_private_dir(directory: Path) -> None:
+    """``mkdir -p`` with every directory it creates 0700 (pathlib would give the parents the umask's mode):
+    originals and renditions are the server's own; devices fetch media over HTTP, never from disk."""
+    if directory.is_dir():
+        return
+    make_private_dir(directory.parent)
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+
+
 @contextlib.contextmanager
 def temp_path(directory: Path, suffix: str) -> Iterator[Path]:
     """A fresh temp file name in ``directory`` (same filesystem, so rename is atomic); always cleaned up."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_dir(directory)
     fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     os.close(fd)
     path = Path(name)
@@ -38,7 +48,7 @@ def publish(tmp: Path, final: Path) -> None:
     """fsync then rename over ``final``."""
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
-    final.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(final.parent)
     os.replace(tmp, final)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from broadcast.domain.errors import InvalidInput
+from broadcast.domain.text import clean_text
 
 
 class AssetStatus(StrEnum):
@@ -44,7 +45,7 @@ class AudioMeta:
     area_code: str | None = None  # None: the shared library
 
     def checked(self) -> AudioMeta:
-        title = (self.title or "").strip()
+        title = clean_text(self.title, "Tiêu đề")
         if not title or len(title) > 300:
             raise InvalidInput("Tiêu đề phải có từ 1 đến 300 ký tự.", code="invalid_title")
         if self.language not in LANGUAGES:

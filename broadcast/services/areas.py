@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from broadcast.domain.areas import Area, AreaLevel, Zone, commune_zone_id, slugify
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import AlreadyExists, InvalidInput, NotFound
+from broadcast.domain.text import clean_text
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import Clock, UnitOfWork
 
@@ -45,7 +46,8 @@ def list_areas(uow: UnitOfWork, *, level: AreaLevel | None, parent_code: str | N
 
 def create_zone(uow: UnitOfWork, clock: Clock, actor: Actor, *, commune_code: str, name: str, kind: str,
                 slug: str | None = None, description: str = "") -> Zone:
-    name = (name or "").strip()
+    name = clean_text(name, "Tên vùng phát")  # NFC, so the uniqueness check sees NFD twins as the same name
+    description = clean_text(description, "Mô tả vùng phát", multiline=True)
     if not name or len(name) > 200:
         raise InvalidInput("Tên vùng phát phải có từ 1 đến 200 ký tự.", code="invalid_zone_name")
     if kind not in ZONE_KINDS:

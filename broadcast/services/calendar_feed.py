@@ -1,12 +1,17 @@
-"""An iCalendar feed of approved schedules for an area, so officers can see the plan in any calendar app."""
+"""An iCalendar feed of approved schedules for an area, so officers can see the plan in any calendar app.
+
+icalendar escapes backslashes, commas, semicolons and line breaks of known text properties (SUMMARY, DESCRIPTION),
+not of X- properties, and passes control characters through: both are handled here.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from icalendar import Calendar, Event, vRecur
+from icalendar import Calendar, Event, vRecur, vText
 
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.scheduling import Schedule
+from broadcast.domain.text import printable
 from broadcast.services.areas import get_area
 from broadcast.services.ports import UnitOfWork
 from broadcast.services.programmes import playable
@@ -27,7 +32,7 @@ def calendar_for_area(uow: UnitOfWork, principal: Principal, area_code: str, tz:
     calendar = Calendar()
     calendar.add("prodid", "-//LoaXa//Lich phat thanh//VI")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", f"Lịch phát thanh - {area.name}")
+    calendar.add("x-wr-calname", vText(printable(f"Lịch phát thanh - {area.name}")))
     calendar.add("x-wr-timezone", tz)
     from zoneinfo import ZoneInfo
 
@@ -37,7 +42,7 @@ def calendar_for_area(uow: UnitOfWork, principal: Principal, area_code: str, tz:
         start = datetime.fromisoformat(schedule.start_local).replace(tzinfo=zone)
         event = Event()
         event.add("uid", f"schedule-{schedule.id}@{host}")
-        event.add("summary", programme.title)
+        event.add("summary", printable(programme.title))  # titles stored before they were checked
         event.add("dtstart", start)
         event.add("duration", timedelta(seconds=max(1, -(-ready[programme.id].duration_ms // 1000))))
         event.add("dtstamp", schedule.decided_at or schedule.created_at)

@@ -18,6 +18,7 @@ from broadcast.domain.audit import AuditEntry, SYSTEM_ACTOR
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.delivery import AckReport
 from broadcast.domain.errors import InvalidInput
+from broadcast.domain.text import spreadsheet_cell
 from broadcast.services.areas import get_area
 from broadcast.services.ports import Clock, PlayLogEntry, PlayLogQuery, UnitOfWork
 
@@ -166,7 +167,7 @@ def csv_chunks(entries: Iterable[PlayLogEntry], tz: tzinfo, rows_per_chunk: int 
     writer.writerow(CSV_HEADERS)
     pending = 0
     for entry in entries:
-        writer.writerow(csv_row(entry, tz))
+        writer.writerow([spreadsheet_cell(cell) for cell in csv_row(entry, tz)])  # titles, reasons: outside text
         pending += 1
         if pending >= rows_per_chunk:
             yield buffer.getvalue()

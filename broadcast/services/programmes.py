@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from broadcast.domain.audio import LANGUAGES, TOPICS, AssetStatus
@@ -10,6 +10,7 @@ from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import InvalidInput, NotFound, PermissionDenied
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import SOURCES, LegalRef, MediaRef, Programme
+from broadcast.domain.text import clean_text
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import Clock, UnitOfWork
@@ -60,7 +61,14 @@ def _check(draft: ProgrammeDraft) -> Priority:
     return Priority.parse(draft.priority)
 
 
+def _cleaned(draft: ProgrammeDraft) -> ProgrammeDraft:
+    refs = tuple(LegalRef(clean_text(r.law, "Căn cứ pháp lý"), clean_text(r.number, "Số hiệu văn bản"),
+                          clean_text(r.article, "Điều khoản")) for r in draft.legal_refs)
+    return replace(draft, title=clean_text(draft.title, "Tên chương trình"), legal_refs=refs)
+
+
 def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: ProgrammeDraft) -> Programme:
+    draft = _cleaned(draft)
     priority = _check(draft)
     with uow:
         area = get_area(uow, draft.area_code)

@@ -9,6 +9,7 @@ import csv
 import io
 from typing import Any
 
+from broadcast.domain.text import spreadsheet_cell
 from broadcast.services.reports import Report
 
 BOM = "\ufeff"
@@ -18,9 +19,10 @@ MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "xl
 
 
 def header_lines(report: Report) -> list[list[str]]:
-    return [[report.title], ["Khu vực", f"{report.area_name} ({report.area_code})"],
-            ["Kỳ báo cáo", f"{report.first.isoformat()} đến {report.last.isoformat()}"],
-            ["Lập lúc", report.generated_at.isoformat(timespec="seconds")]]
+    lines = [[report.title], ["Khu vực", f"{report.area_name} ({report.area_code})"],
+             ["Kỳ báo cáo", f"{report.first.isoformat()} đến {report.last.isoformat()}"],
+             ["Lập lúc", report.generated_at.isoformat(timespec="seconds")]]
+    return [[spreadsheet_cell(cell) for cell in line] for line in lines]
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def to_json(report: Report) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    return "" if value is None else spreadsheet_cell(value)
 
 
 def to_csv(report: Report) -> str:
@@ -85,7 +87,7 @@ def to_xlsx(report: Report) -> bytes:
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
         for row in section.rows:
-            sheet.append([row.get(c.key) for c in section.columns])
+            sheet.append([spreadsheet_cell(row.get(c.key)) for c in section.columns])
         for n, column in enumerate(section.columns, start=1):
             width = max([len(column.label)] + [len(str(r.get(column.key) or "")) for r in section.rows])
             sheet.column_dimensions[sheet.cell(row=1, column=n).column_letter].width = min(max(width + 2, 10), 60)

@@ -14,6 +14,7 @@ from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from broadcast.domain.scheduling import (Programme, Schedule, ScheduleStatus, TargetSet, after_edit, check_cancel,
                                          check_decision, check_submit, check_volume, edited_by)
+from broadcast.domain.text import clean_text
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
 from broadcast.services.planning import (conflict_dicts, conflicts_for, load_plan, policy_violations, target_chains,
@@ -179,7 +180,7 @@ def approve_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: i
 
 
 def reject_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int, reason: str) -> Schedule:
-    reason = (reason or "").strip()
+    reason = clean_text(reason, "Lý do từ chối", multiline=True)
     if not reason or len(reason) > 1000:
         raise InvalidInput("Cần ghi lý do từ chối (tối đa 1000 ký tự).", code="reason_required")
     with uow:
