@@ -25,7 +25,8 @@ def bridge_tools(container) -> BridgeTools:
         emergency=EmergencyTools(clock=container.clock, signer=container.signer, processor=container.audio,
                                  public_url=settings.public_url, work_dir=work_dir),
         fetch=HttpMediaFetcher(work_dir, min(settings.bridge_media_max_bytes, settings.audio_max_bytes),
-                               BULLETIN_AUDIO, timeout_s=max(settings.bridge_timeout_s, 30.0), prefix="bulletin-"),
+                               BULLETIN_AUDIO, policy=settings.fetch_policy,
+                               timeout_s=max(settings.bridge_timeout_s, 30.0), prefix="bulletin-"),
         tz=settings.timezone, system_id=settings.bridge_system_id)
 
 

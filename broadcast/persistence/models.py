@@ -355,8 +355,9 @@ class EmergencyRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None]
-    # One broadcast per external alert: a CAP alert or central bulletin imported twice at once is refused.
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_emergency_external"),)
+    # One broadcast per external alert and area: a CAP alert or central bulletin imported twice at once is refused;
+    # another province sending the same CAP alert for its own areas gets its own broadcast (migration 0008).
+    __table_args__ = (UniqueConstraint("source", "external_id", "area_code", name="uq_emergency_external_area"),)
 
 
 class PlayLogRow(Base):

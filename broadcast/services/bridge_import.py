@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from broadcast.domain.audio import AssetStatus, AudioAsset
 from broadcast.domain.errors import DomainError, InvalidInput, NotFound
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Programme
+from broadcast.domain.text import clean_text
 from broadcast.services.bridge_outbox import enqueue
 from broadcast.services.bridge_placement import NoWindow, place_priority
 from broadcast.services.bridge_ports import Bulletin, BulletinRecord, Malformed
@@ -110,7 +111,7 @@ def _render(tools: BridgeTools, bulletin: Bulletin) -> RenderedAudio:
             file.path.unlink(missing_ok=True)
     text = (bulletin.text or "").strip()
     processor.check_text(text, "vi")
-    tools.emergency.work_dir.mkdir(parents=True, exist_ok=True)
+    tools.emergency.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     wav = tools.emergency.work_dir / f"bulletin-{uuid.uuid4().hex}.wav"
     try:
         processor.synthesize(text, "vi", wav)
@@ -203,6 +204,9 @@ def import_bulletin(uow: UnitOfWork, tools: BridgeTools, item: Bulletin | Malfor
 
 def _accept(uow: UnitOfWork, tools: BridgeTools, actor: Actor, bulletin: Bulletin, via: str) -> Receipt:
     clock = tools.emergency.clock
+    bulletin = replace(bulletin, title=clean_text(bulletin.title, "Tiêu đề bản tin"),
+                       text=None if bulletin.text is None else clean_text(bulletin.text, "Nội dung bản tin",
+                                                                          multiline=True))
     _check(bulletin, clock.now())
     with uow:
         areas = _areas(uow, bulletin.target_areas)

@@ -4,7 +4,9 @@ Mapping (docs/emergencies.md has the table): status Actual plays, Test/Exercise 
 System/Draft are accepted and not broadcast; msgType Alert starts, Update stops what it references and starts,
 Cancel stops what it references. Area geocodes named VN-ADMIN, iso3166-2:VN or loaxa:area carry our area codes.
 Audio comes from the first audio <resource> (downloaded by the caller's fetcher, or embedded in derefUri), else
-text-to-speech of description and instruction. The same sender+identifier is imported once.
+text-to-speech of description and instruction. Rights come first; then the same sender+identifier is imported once
+per area it is sent for, and references reach only emergencies the sender may see: another province's alert with
+the same identifier stays invisible to it.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from broadcast.domain.auth import Action
 from broadcast.domain.errors import InvalidInput, NotFound, TooLarge
 from broadcast.services.context import Actor, audit
 from broadcast.services.emergencies import (DEFAULT_EXPIRY, MAX_EXPIRY, AudioFile, EmergencyRequest, EmergencyTools,
-                                            plan_targets, prepare_emergency, stage_emergency, stage_stop)
+                                            may_read, plan_targets, prepare_emergency, stage_emergency, stage_stop)
 from broadcast.services.ports import Emergency, UnitOfWork
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -179,7 +181,7 @@ def _embedded(resource: CapResource, work_dir: Path) -> AudioFile:
         raise _bad("Nội dung âm thanh nhúng (derefUri) không phải base64 hợp lệ.", "cap_bad_resource") from None
     if len(content) > MAX_EMBEDDED_BYTES:
         raise TooLarge("Âm thanh nhúng trong cảnh báo quá lớn.", code="too_large")
-    work_dir.mkdir(parents=True, exist_ok=True)
+    work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = work_dir / f"cap-{uuid.uuid4().hex}.bin"
     path.write_bytes(content)
     return AudioFile(path, "cap-resource.bin")
@@ -195,12 +197,22 @@ def _expires(alert: CapAlert, now: datetime) -> datetime:
     return min(expires, now + MAX_EXPIRY)  # an emergency lasts at most 24 h
 
 
-def _referenced(uow: UnitOfWork, alert: CapAlert) -> list[Emergency]:
+def _referenced(uow: UnitOfWork, actor: Actor, alert: CapAlert) -> list[Emergency]:
+    """What the references name, among the emergencies the actor may see (others are as if unknown)."""
     found: dict[int, Emergency] = {}
     for key in alert.references:
         for emergency in uow.emergencies.by_external_id(SOURCE, key):
-            found[emergency.id] = emergency
+            if actor.principal is None or may_read(actor.principal, emergency):
+                found[emergency.id] = emergency
     return list(found.values())
+
+
+def _imported(uow: UnitOfWork, alert: CapAlert, owner: str) -> Emergency | None:
+    """This alert already imported for the same area (the unique key is source, external id and area)."""
+    return next((e for e in uow.emergencies.by_external_id(SOURCE, alert.key) if e.area_code == owner), None)
+
+
+DUPLICATE = "Cảnh báo CAP này đã được nhận trước đó; không phát lại."
 
 
 def import_cap(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, data: bytes, *, fetch: Fetcher) -> CapOutcome:
@@ -217,16 +229,18 @@ def import_cap(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, data: bytes
         return _cancel(uow, tools, actor, alert)
 
     with uow:
-        existing = uow.emergencies.by_external_id(SOURCE, alert.key)
-        if existing:
-            return CapOutcome("duplicate", "Cảnh báo CAP này đã được nhận trước đó; không phát lại.", existing[0])
         if not alert.area_codes:
             raise InvalidInput("Cảnh báo CAP không có địa bàn nhận (geocode VN-ADMIN, iso3166-2:VN hoặc loaxa:area).",
                                code="cap_no_area")
         test_only = alert.status in ("Test", "Exercise")
-        # Targets and rights first: no download and no speech synthesis for a refused alert.
-        plan_targets(uow, actor, areas=alert.area_codes, zones=(), devices=(), test_only=test_only)
-        previous = [e for e in _referenced(uow, alert) if e.status == "active"] if alert.msg_type == "Update" else []
+        # Targets and rights first: no duplicate answer (it could show another province's alert), no download and
+        # no speech synthesis for a refused alert.
+        plan = plan_targets(uow, actor, areas=alert.area_codes, zones=(), devices=(), test_only=test_only)
+        existing = _imported(uow, alert, plan.owner)
+        if existing:
+            return CapOutcome("duplicate", DUPLICATE, existing)
+        previous = [e for e in _referenced(uow, actor, alert) if e.status == "active"] \
+            if alert.msg_type == "Update" else []
         for emergency in previous:
             for chain in emergency.targets.get("chains", [[emergency.area_code]]):
                 actor.require(Action.SEND_EMERGENCY, chain)
@@ -248,11 +262,11 @@ def import_cap(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, data: bytes
         if audio_file is not None:
             audio_file.path.unlink(missing_ok=True)
     with uow:
-        existing = uow.emergencies.by_external_id(SOURCE, alert.key)  # a concurrent import of the same alert
+        existing = _imported(uow, alert, prepared.plan.owner)  # a concurrent import of the same alert
         if existing:
-            return CapOutcome("duplicate", "Cảnh báo CAP này đã được nhận trước đó; không phát lại.", existing[0])
+            return CapOutcome("duplicate", DUPLICATE, existing)
         stopped = []
-        for emergency in [e for e in _referenced(uow, alert) if e.status == "active"]:
+        for emergency in [e for e in _referenced(uow, actor, alert) if e.status == "active"]:
             stage_stop(uow, tools.clock, tools.signer, actor, emergency, why=f"CAP Update {alert.identifier}")
             stopped.append(emergency.id)
         emergency = stage_emergency(uow, tools, actor, prepared, source=SOURCE, external_id=alert.key)
@@ -263,7 +277,7 @@ def import_cap(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, data: bytes
 
 def _cancel(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, alert: CapAlert) -> CapOutcome:
     with uow:
-        referenced = _referenced(uow, alert)
+        referenced = _referenced(uow, actor, alert)
         if not referenced:
             raise NotFound("Không tìm thấy cảnh báo CAP được tham chiếu để hủy.", code="cap_reference_not_found")
         active = [e for e in referenced if e.status == "active"]

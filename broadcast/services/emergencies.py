@@ -20,6 +20,7 @@ from broadcast.domain.audio import TTS_VOICES, AssetStatus, AudioAsset
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.devices import AckStage
 from broadcast.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from broadcast.domain.text import clean_text
 from broadcast.services.commands import CommandRequest, stage_command
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import AudioProcessor, Clock, Emergency, RenderedAudio, Signer, UnitOfWork
@@ -251,7 +252,7 @@ def _rendered_audio(tools: EmergencyTools, actor: Actor, request: EmergencyReque
     if request.text is not None:
         text = request.text.strip()
         processor.check_text(text, request.voice)
-        tools.work_dir.mkdir(parents=True, exist_ok=True)
+        tools.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         wav = tools.work_dir / f"emergency-{uuid.uuid4().hex}.wav"
         try:
             processor.synthesize(text, request.voice, wav)
@@ -295,6 +296,8 @@ class Prepared:
 
 def prepare_emergency(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, request: EmergencyRequest) -> Prepared:
     """Everything that can fail, before anything is written; TTS and renders happen here, outside a transaction."""
+    text = None if request.text is None else clean_text(request.text, "Văn bản cần đọc", multiline=True)
+    request = replace(request, reason=clean_text(request.reason, "Lý do phát khẩn cấp", multiline=True), text=text)
     reason, expires_at = _check_request(request, tools.clock.now())
     with uow:
         plan = plan_targets(uow, actor, areas=request.areas, zones=request.zones, devices=request.devices,
@@ -401,7 +404,7 @@ def effective_status(emergency: Emergency, now: datetime) -> str:
     return emergency.status
 
 
-def _may_read(principal: Principal, emergency: Emergency) -> bool:
+def may_read(principal: Principal, emergency: Emergency) -> bool:
     chains = emergency.targets.get("chains") or [[emergency.area_code]]
     return any(principal.may(Action.READ, chain) for chain in chains)
 
@@ -411,7 +414,7 @@ def get_emergency(uow: UnitOfWork, clock: Clock, principal: Principal, emergency
         emergency = uow.emergencies.get(emergency_id)
         if emergency is None:
             raise NotFound(f"Không tìm thấy lệnh khẩn cấp số {emergency_id}.", code="emergency_not_found")
-        if not _may_read(principal, emergency):
+        if not may_read(principal, emergency):
             raise PermissionDenied(f"Tài khoản {principal.username} không có quyền xem lệnh khẩn cấp này.")
         return EmergencyView(emergency, effective_status(emergency, clock.now()), _reach(uow, emergency.cmd_id),
                              _reach(uow, emergency.stop_cmd_id))

@@ -10,6 +10,7 @@ from broadcast.http_media import CAP_RESOURCE, HttpMediaFetcher
 from broadcast.services import cap as cap_service
 from broadcast.services import emergencies as service
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.openapi import errors
 from broadcast.web.schemas_emergency import CapResultOut, EmergencyIn, EmergencyOut
 
 router = APIRouter(prefix="/emergencies", tags=["emergencies"])
@@ -30,7 +31,7 @@ def _wake(request: Request) -> None:
         runtime.wake_delivery()
 
 
-@router.post("", response_model=EmergencyOut, status_code=201)
+@router.post("", response_model=EmergencyOut, status_code=201, responses=errors(403, 404))
 def start(body: EmergencyIn, request: Request, container: ContainerDep, uow: UowDep, actor: ActorDep) -> EmergencyOut:
     emergency = service.start_emergency(uow, _tools(container), actor, service.EmergencyRequest(
         reason=body.reason, areas=body.targets.areas, zones=body.targets.zones, devices=body.targets.devices,
@@ -41,14 +42,16 @@ def start(body: EmergencyIn, request: Request, container: ContainerDep, uow: Uow
     return EmergencyOut.of(service.get_emergency(uow, container.clock, actor.principal, emergency.id))
 
 
-@router.post("/cap", response_model=CapResultOut, responses={201: {"model": CapResultOut}})
+@router.post("/cap", response_model=CapResultOut, responses={201: {"model": CapResultOut}, **errors(403, 404)},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 media: {"schema": {"type": "string"}} for media in ("application/cap+xml", "application/xml")}}})
 async def import_cap(request: Request, response: Response, container: ContainerDep, uow: UowDep,
                      actor: ActorDep) -> CapResultOut:
     """A CAP 1.2 alert as the raw XML body (application/cap+xml or application/xml)."""
     data = await request.body()
     fetch = HttpMediaFetcher(container.settings.data_dir / "emergency-work",
                              min(CAP_RESOURCE_MAX_BYTES, container.settings.audio_max_bytes), CAP_RESOURCE,
-                             timeout_s=CAP_FETCH_TIMEOUT_S, prefix="cap-")
+                             policy=container.settings.fetch_policy, timeout_s=CAP_FETCH_TIMEOUT_S, prefix="cap-")
     outcome = await run_in_threadpool(cap_service.import_cap, uow, _tools(container), actor, data, fetch=fetch)
     view = None
     if outcome.emergency is not None:
@@ -68,12 +71,12 @@ def list_emergencies(container: ContainerDep, uow: UowDep, principal: PrincipalD
     return [EmergencyOut.of(v) for v in views]
 
 
-@router.get("/{emergency_id}", response_model=EmergencyOut)
+@router.get("/{emergency_id}", response_model=EmergencyOut, responses=errors(403, 404))
 def get_emergency(emergency_id: int, container: ContainerDep, uow: UowDep, principal: PrincipalDep) -> EmergencyOut:
     return EmergencyOut.of(service.get_emergency(uow, container.clock, principal, emergency_id))
 
 
-@router.post("/{emergency_id}/stop", response_model=EmergencyOut)
+@router.post("/{emergency_id}/stop", response_model=EmergencyOut, responses=errors(403, 404, 409))
 def stop(emergency_id: int, request: Request, container: ContainerDep, uow: UowDep, actor: ActorDep) -> EmergencyOut:
     service.stop_emergency(uow, container.clock, container.signer, actor, emergency_id)
     _wake(request)

@@ -21,6 +21,7 @@ from device_sim.central.app import CentralState, create_central_app
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU, make_container, wipe
 from tests.support.audio_fixtures import generate, require_binary
 from tests.support.broker import free_port
+from tests.support.http_servers import http_servers  # noqa: F401 - fixture re-export
 
 SECRET = "chia-se-bi-mat-voi-trung-uong-0123456789"
 
@@ -77,7 +78,7 @@ def container(tmp_path, database_url, clock, central):
     """The root fixture's container, configured for the bridge (overrides it for this folder)."""
     container = make_container(tmp_path, database_url, clock=clock, bridge_base_url=central.api,
                                bridge_hmac_secret=SECRET, bridge_timeout_s=1.0, bridge_retry_base_s=30,
-                               bridge_retry_max_s=600)
+                               bridge_retry_max_s=600, fetch_allow="127.0.0.1")  # the stand-in's media
     container.hasher = CheapArgon2()
     yield container
     wipe(container)

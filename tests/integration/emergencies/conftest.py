@@ -13,7 +13,8 @@ from broadcast.persistence.models import CommandPublicationRow, CommandRow, Emer
 from broadcast.services.areas import create_zone
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device
-from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
+from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU, make_container, wipe
+from tests.support.http_servers import http_servers  # noqa: F401 - fixture re-export
 
 
 class CheapArgon2(Argon2PasswordHasher):
@@ -21,6 +22,20 @@ class CheapArgon2(Argon2PasswordHasher):
 
     def __init__(self) -> None:
         self._argon2 = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+def fetch_allow() -> str:
+    """LOAXA_FETCH_ALLOW of the container: the default (public addresses only) unless a test parametrizes it."""
+    return ""
+
+
+@pytest.fixture
+def container(tmp_path, database_url, clock, fetch_allow):
+    container = make_container(tmp_path, database_url, clock=clock, fetch_allow=fetch_allow)
+    yield container
+    wipe(container)
+    container.close()
 
 
 @pytest.fixture(autouse=True)

@@ -181,6 +181,7 @@ def file_server(tmp_path):
     server.server_close()
 
 
+@pytest.mark.parametrize("fetch_allow", ["127.0.0.1"])  # the file server's loopback (LOAXA_FETCH_ALLOW)
 def test_audio_resource_is_downloaded_and_rendered(container, client, clock, registry, operator, file_server):
     root, base = file_server
     generate(root / "ban-tin.mp3", kind="speechlike", seconds=4, lufs=-23)
