@@ -19,6 +19,7 @@ from broadcast.services.commands import flush_commands
 from broadcast.services.delivery import DeviceInbox, flush_outbox
 from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
 from broadcast.services.playlog import purge_expired, record_play
+from broadcast.services.sessions import purge_revoked_tokens
 
 SERVER_GC_THRESHOLD = 20_000  # net allocations between young-generation collections (default 700)
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ class Runtime:
 
     def purge(self) -> dict[str, int]:
         c = self.container
-        return purge_expired(c.uow, c.clock, c.settings.retention_days)
+        counts = purge_expired(c.uow, c.clock, c.settings.retention_days)
+        return {**counts, "revoked_tokens": purge_revoked_tokens(c.uow(), c.clock)}
 
     def aggregate(self) -> list:
         """Daily figures per commune: yesterday, days still missing, days that got late proof of play."""
@@ -90,6 +92,8 @@ class Runtime:
 
     def start(self) -> None:
         c = self.container
+        # The broker admits what the registry says from the start, even after changes made while it was down.
+        c.sync_broker(strict=True)
         resume_pending(c.uow, c.clock, c.audio, c.jobs, c.spool_dir)
         self.gateway.start()
         self.timer.every(FLUSH_JOB, self.flush_every_s, self.flush, grace_s=30)

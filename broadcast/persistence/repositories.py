@@ -4,14 +4,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from broadcast.domain.areas import Area, AreaLevel, Zone
 from broadcast.domain.audit import AuditEntry, AuditQuery
 from broadcast.domain.auth import Grant, Role
 from broadcast.domain.users import User
-from broadcast.persistence.models import AreaRow, AuditRow, GrantRow, LoginThrottleRow, UserRow, ZoneRow
+from broadcast.persistence.models import (AreaRow, AuditRow, GrantRow, LoginThrottleRow, RevokedTokenRow, UserRow,
+                                          ZoneRow)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -111,7 +112,8 @@ class SqlUserRepository:
     @staticmethod
     def _user(row: UserRow) -> User:
         return User(id=row.id, username=row.username, full_name=row.full_name, password_hash=row.password_hash,
-                    disabled=row.disabled, grants=tuple(Grant(Role(g.role), g.area_code) for g in row.grants))
+                    disabled=row.disabled, grants=tuple(Grant(Role(g.role), g.area_code) for g in row.grants),
+                    token_epoch=row.token_epoch)
 
     def get(self, user_id: int) -> User | None:
         row = self.session.get(UserRow, user_id)
@@ -131,6 +133,14 @@ class SqlUserRepository:
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         self.session.get_one(UserRow, user_id).password_hash = password_hash
+
+    def set_disabled(self, user_id: int, disabled: bool) -> None:
+        self.session.get_one(UserRow, user_id).disabled = disabled
+
+    def bump_token_epoch(self, user_id: int) -> None:
+        """In SQL, so two concurrent changes both move the epoch past every token issued before them."""
+        self.session.execute(update(UserRow).where(UserRow.id == user_id)
+                             .values(token_epoch=UserRow.token_epoch + 1))
 
     def list(self, *, within_areas=None, limit=100, offset=0) -> Sequence[User]:
         stmt = select(UserRow).order_by(UserRow.username).limit(limit).offset(offset)
@@ -158,9 +168,8 @@ class SqlAuditRepository:
             stmt = stmt.where(AuditRow.at >= query.since)
         if query.until is not None:
             stmt = stmt.where(AuditRow.at < query.until)
-        if query.within_areas is not None:
-            stmt = stmt.where(or_(AuditRow.area_code.is_(None),
-                                  within_areas_clause(AuditRow.area_code, query.within_areas)))
+        if query.within_areas is not None:  # entries tied to no area match no area list (see query_audit)
+            stmt = stmt.where(within_areas_clause(AuditRow.area_code, query.within_areas))
         return [AuditEntry(id=r.id, at=_aware(r.at), actor=r.actor, action=r.action, object_type=r.object_type,
                            object_id=r.object_id, area_code=r.area_code, address=r.address, details=r.details)
                 for r in self.session.scalars(stmt)]
@@ -190,3 +199,24 @@ class SqlLoginThrottleRepository:
         row = self.session.get(LoginThrottleRow, key)
         if row is not None:
             self.session.delete(row)
+
+    def reset_prefix(self, prefix: str) -> None:
+        self.session.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key.startswith(prefix, autoescape=True)),
+                             execution_options={"synchronize_session": False})
+
+
+class SqlRevokedTokenRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, jti: str, *, expires_at: datetime) -> None:
+        if self.session.get(RevokedTokenRow, jti) is None:  # a second logout with the same token changes nothing
+            self.session.add(RevokedTokenRow(jti=jti, expires_at=expires_at))
+
+    def is_revoked(self, jti: str) -> bool:
+        return self.session.get(RevokedTokenRow, jti) is not None
+
+    def purge(self, *, expired_before: datetime) -> int:
+        result = self.session.execute(delete(RevokedTokenRow).where(RevokedTokenRow.expires_at < expired_before),
+                                      execution_options={"synchronize_session": False})
+        return max(result.rowcount or 0, 0)

@@ -12,7 +12,7 @@ from broadcast.persistence.report_repository import SqlReportRepository
 from broadcast.persistence.schedule_repositories import (SqlPolicyRepository, SqlProgrammeRepository,
                                                           SqlScheduleRepository)
 from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
-                                                SqlUserRepository, SqlZoneRepository)
+                                                SqlRevokedTokenRepository, SqlUserRepository, SqlZoneRepository)
 
 
 class SqlUnitOfWork:
@@ -28,6 +28,7 @@ class SqlUnitOfWork:
             self.users = SqlUserRepository(self.session)
             self.audit = SqlAuditRepository(self.session)
             self.login_throttle = SqlLoginThrottleRepository(self.session)
+            self.revoked_tokens = SqlRevokedTokenRepository(self.session)
             self.devices = SqlDeviceRepository(self.session)
             self.delivery = SqlDeliveryRepository(self.session)
             self.audio = SqlAudioRepository(self.session)

@@ -9,7 +9,11 @@ from broadcast.services.ports import UnitOfWork
 
 
 def query_audit(uow: UnitOfWork, principal: Principal, query: AuditQuery) -> Sequence[AuditEntry]:
-    """Admins see entries of their own areas (and those tied to no area, e.g. failed logins)."""
+    """Admins see the entries of their own areas only.
+
+    Every grant is bound to a province or a commune (there is no national grant), so an entry tied to no area (a
+    failed login of an unknown name, area seeding) is shown to no admin here; entries about an account carry its area.
+    """
     principal.require(Action.READ_AUDIT, None)
     scoped = AuditQuery(**{**query.__dict__, "within_areas": frozenset(principal.areas_for(Action.READ_AUDIT))})
     with uow:

@@ -11,7 +11,7 @@ from broadcast.domain.auth import Principal
 from broadcast.domain.errors import Unauthenticated
 from broadcast.persistence.unit_of_work import SqlUnitOfWork
 from broadcast.services.context import Actor
-from broadcast.services.users import principal_from_token
+from broadcast.services.sessions import principal_from_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -31,12 +31,21 @@ UowDep = Annotated[SqlUnitOfWork, Depends(get_uow)]
 
 
 def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The socket peer, or the client a trusted reverse proxy names in X-Forwarded-For (LOAXA_TRUSTED_PROXIES)."""
+    peer = request.client.host if request.client else None
+    return get_container(request).settings.proxies.client(peer, request.headers.getlist("x-forwarded-for"))
 
 
-def get_principal(container: ContainerDep, uow: UowDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+def bearer_token(token: Annotated[str | None, Depends(oauth2_scheme)]) -> str:
     if not token:
         raise Unauthenticated("Cần đăng nhập để thực hiện thao tác này.", code="unauthenticated")
+    return token
+
+
+TokenDep = Annotated[str, Depends(bearer_token)]
+
+
+def get_principal(container: ContainerDep, uow: UowDep, token: TokenDep) -> Principal:
     return principal_from_token(uow, container.clock, container.tokens, token)
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from broadcast.domain.areas import Area, Zone
 from broadcast.domain.audit import AuditEntry
-from broadcast.domain.users import User
+from broadcast.domain.users import MAX_PASSWORD_LENGTH, User
 
 
 class StrictModel(BaseModel):
@@ -65,6 +65,11 @@ class UserIn(StrictModel):
     role: str
     area_code: str = Field(max_length=16)
     full_name: str = Field(default="", max_length=200)
+
+
+class PasswordChangeIn(StrictModel):
+    current_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(max_length=MAX_PASSWORD_LENGTH)
 
 
 class UserOut(BaseModel):

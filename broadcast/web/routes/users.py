@@ -7,27 +7,39 @@ from fastapi import APIRouter, Query
 
 from broadcast.domain.audit import AuditQuery
 from broadcast.services.audit_log import query_audit
-from broadcast.services.users import create_user, list_users
+from broadcast.services.users import create_user, list_users, set_disabled
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.openapi import errors
 from broadcast.web.schemas import AuditOut, UserIn, UserOut
 
 router = APIRouter(tags=["users"])
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, responses=errors(403, 404, 409))
 def create(body: UserIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> UserOut:
     user = create_user(uow, container.clock, container.hasher, actor, username=body.username, password=body.password,
                        role=body.role, area_code=body.area_code, full_name=body.full_name)
     return UserOut.of(user)
 
 
-@router.get("/users", response_model=list[UserOut])
+@router.post("/users/{username}/disable", response_model=UserOut, responses=errors(403, 404, 422))
+def disable(username: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> UserOut:
+    """Disable an account: its tokens end at once and it cannot sign in until enabled again."""
+    return UserOut.of(set_disabled(uow, container.clock, actor, username=username, disabled=True))
+
+
+@router.post("/users/{username}/enable", response_model=UserOut, responses=errors(403, 404))
+def enable(username: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> UserOut:
+    return UserOut.of(set_disabled(uow, container.clock, actor, username=username, disabled=False))
+
+
+@router.get("/users", response_model=list[UserOut], responses=errors(403))
 def list_all(uow: UowDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
              offset: Annotated[int, Query(ge=0)] = 0) -> list[UserOut]:
     return [UserOut.of(u) for u in list_users(uow, principal, limit=limit, offset=offset)]
 
 
-@router.get("/audit", response_model=list[AuditOut], tags=["audit"])
+@router.get("/audit", response_model=list[AuditOut], tags=["audit"], responses=errors(403))
 def audit(uow: UowDep, principal: PrincipalDep, actor: str | None = None, action: str | None = None,
           object_type: str | None = None, object_id: str | None = None, since: datetime | None = None,
           until: datetime | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
