@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 from broadcast.devices import protocol as p
 from broadcast.devices.buffered_socket import BufferedClient
 from device_sim.media import MediaError
+from device_sim.tls import handshake
 
 if TYPE_CHECKING:
     from device_sim.fleet import Fleet
@@ -123,6 +124,8 @@ class SimDevice:
         self.version: int | None = None
         self.received_versions: list[int] = []
         self.zones: set[str] = set(spec.zones)
+        # Zones a command may target: those of the newest verified schedule only (protocol section 4).
+        self.target_zones: frozenset[str] = frozenset()
         self._items: list[tuple[float, float, dict[str, Any]]] = []
         self.done: dict[str, str] = {}  # item_id -> final stage
         self._failed_items: dict[str, str] = {}
@@ -196,7 +199,10 @@ class SimDevice:
         sock.setblocking(False)
         try:
             await asyncio.wait_for(self.fleet.loop.sock_connect(sock, self.fleet.address), 10.0)
-        except (OSError, asyncio.TimeoutError):
+            if self.fleet.ssl_context is not None:
+                sock = await asyncio.wait_for(
+                    handshake(self.fleet.loop, sock, self.fleet.ssl_context, self.fleet.host), 10.0)
+        except (OSError, asyncio.TimeoutError):  # ssl.SSLError (a certificate refused) is an OSError
             sock.close()
             self._connect_finished()
             self._schedule_reconnect()
@@ -439,6 +445,7 @@ class SimDevice:
             if all(i["item_id"] != self.current.key for _, _, i in self._items):
                 self._end_current("preempted", self.now(), reason="cancelled")
         self._update_zones(set(doc["zones"]))
+        self.target_zones = frozenset(doc["zones"])
         self.publish_status()
         self._prepare_schedule(version)
         self._tick()
@@ -464,6 +471,11 @@ class SimDevice:
             return
         cmd_id = doc["cmd_id"]
         ref = p.command_ref(cmd_id)
+        if not p.addressed_to(doc, self.id, self.target_zones):
+            # Captured and republished on a topic it was not sent to: never act, and never mark it seen, so
+            # the same cmd_id sent here for real still plays.
+            self._ack(ref, "rejected", reason="not_target")
+            return
         if cmd_id in self.seen_cmds:
             self._ack(ref, "received")  # QoS 1 duplicate: answer again, act never again
             return

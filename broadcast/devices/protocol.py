@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal, Mapping, NotRequired, Sequence, TypedDict, Union
+from typing import Any, Collection, Literal, Mapping, NotRequired, Sequence, TypedDict, Union
 
 import nacl.exceptions
 import nacl.signing
@@ -383,7 +383,7 @@ def load_or_create_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKe
     p = Path(path)
     if p.exists():
         return load_private_key_pem(p.read_bytes())
-    p.parent.mkdir(parents=True, exist_ok=True)
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = generate_private_key()
     # O_EXCL + 0600 so the secret is never world-readable, not even briefly.
     fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -742,12 +742,12 @@ def parse_command(payload: bytes) -> Command:
     _str(doc, "ref_cmd_id", optional=True, pattern=CMD_ID_RE)
     if "target" in doc:
         target = doc["target"]
-        if not isinstance(target, dict) or not target:
-            raise ProtocolError("bad_field", "trường 'target' phải là một đối tượng")
+        if not isinstance(target, dict) or len(target) != 1 or not target.keys() <= {"device", "zone"}:
+            raise ProtocolError("bad_field", "trường 'target' phải là {\"device\": mã} hoặc {\"zone\": mã}")
         if "zone" in target:
             _check_zone_id(target["zone"])
-        if "device_id" in target:
-            _check_device_id(target["device_id"])
+        else:
+            _check_device_id(target["device"])
     _str(doc, "sig", optional=True)
     return doc  # type: ignore[return-value]
 
@@ -811,6 +811,19 @@ def parse_ack(payload: bytes, expected_device_id: str | None = None) -> Ack:
     if stage in ("played", "preempted"):
         _time(doc, "ended_at")
     return doc  # type: ignore[return-value]
+
+
+def addressed_to(command: Mapping[str, Any], device_id: str, zones: Collection[str]) -> bool:
+    """Whether a device may act on a command: its `target` is the device itself or one of `zones`, the zones of
+    the device's newest verified schedule. Whatever topic it came on: a signed command republished elsewhere
+    is still bound to where the server sent it. O(1) for a set of zones (a zone command reaches 10k devices)."""
+    target = command.get("target")
+    if not isinstance(target, Mapping):
+        return False  # a command that names no target is bound to nothing
+    if "device" in target:
+        return target["device"] == device_id
+    zone = target.get("zone")
+    return isinstance(zone, str) and zone in zones
 
 
 def verify_or_raise(doc: Mapping[str, Any], public_key: PublicKeyLike) -> None:

@@ -226,11 +226,15 @@ class SqlDeliveryRepository:
     def record_acks(self, acks: Sequence[AckReport], *, known: Collection[str] | None = None) -> list[AckReport]:
         """Store each (device, ref, stage, item) once; returns the ones that were new.
 
+        A command's acks count only from devices it was sent to (its deliveries): every device may read every
+        zone topic, and an ack from anyone else would be forged proof of play. Those are not stored at all.
         `known`: the registered devices among them, when the caller has already looked them up."""
         unique = {a.key: a for a in acks}
         if known is None:
             known = set(self.session.scalars(select(DeviceRow.id).where(DeviceRow.id.in_({a.device_id for a in acks}))))
         unique = {k: a for k, a in unique.items() if a.device_id in known}
+        deliveries = self._deliveries([a for a in unique.values() if a.ref_kind == "command"])
+        unique = {k: a for k, a in unique.items() if a.ref_kind != "command" or (a.ref_id, a.device_id) in deliveries}
         if not unique:
             return []
         existing = set(self.session.execute(
@@ -250,8 +254,17 @@ class SqlDeliveryRepository:
              "item_id": a.item_id, "at": a.at, "received_at": a.received_at, "reason": a.reason,
              "started_at": a.started_at, "ended_at": a.ended_at} for a in new])
         self._mark_received(connection, [a for a in new if a.ref_kind == "schedule" and a.stage in RECEIVED_OR_LATER])
-        self._advance_commands(connection, [a for a in new if a.ref_kind == "command"])
+        self._advance_commands(connection, [a for a in new if a.ref_kind == "command"], deliveries)
         return new
+
+    def _deliveries(self, acks: Sequence[AckReport]) -> dict[tuple[str, str], str | None]:
+        """(cmd_id, device_id) -> stored stage of the deliveries these command acks may belong to: one SELECT."""
+        if not acks:
+            return {}
+        table = CommandDeliveryRow.__table__
+        return {(c, d): s for c, d, s in self.session.execute(
+            select(table.c.cmd_id, table.c.device_id, table.c.stage)
+            .where(table.c.cmd_id.in_({a.ref_id for a in acks}), table.c.device_id.in_({a.device_id for a in acks})))}
 
     @staticmethod
     def _mark_received(connection: Connection, acks: Sequence[AckReport]) -> None:
@@ -265,19 +278,17 @@ class SqlDeliveryRepository:
             [{"b_device": a.device_id, "b_version": int(a.ref_id), "b_at": a.received_at} for a in acks])
 
     @staticmethod
-    def _advance_commands(connection: Connection, acks: Sequence[AckReport]) -> None:
-        """Move each tracked delivery to the furthest stage heard (never backwards): one SELECT, one executemany."""
+    def _advance_commands(connection: Connection, acks: Sequence[AckReport],
+                          stages: dict[tuple[str, str], str | None]) -> None:
+        """Move each delivery to the furthest stage heard (never backwards): one executemany.
+
+        `stages`: the deliveries' stored stages (`_deliveries`); every ack here belongs to one of them."""
         if not acks:
             return
         table = CommandDeliveryRow.__table__
-        stages = {(c, d): s for c, d, s in connection.execute(
-            select(table.c.cmd_id, table.c.device_id, table.c.stage)
-            .where(table.c.cmd_id.in_({a.ref_id for a in acks}), table.c.device_id.in_({a.device_id for a in acks})))}
         changed: dict[tuple[str, str], AckReport] = {}
         for ack in acks:
             key = (ack.ref_id, ack.device_id)
-            if key not in stages:
-                continue  # not tracked (e.g. a device outside the targets heard a zone command)
             current = STAGE_PROGRESS.get(AckStage(stages[key]), 0) if stages[key] else 0
             if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
                 stages[key] = ack.stage

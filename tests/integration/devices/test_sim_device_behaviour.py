@@ -136,7 +136,8 @@ def test_command_delivered_twice_acts_once(server_factory, helpers):
             now = fleet.clock.now()
             cmd = p.build_command("cmd-dup-1", "play_now", issued_at=p.epoch_to_rfc3339(now),
                                   expires_at=p.epoch_to_rfc3339(now + 600), priority="emergency",
-                                  stream_url="http://127.0.0.1:9/live", end=helpers.window(now, 0, 3)[1])
+                                  stream_url="http://127.0.0.1:9/live", end=helpers.window(now, 0, 3)[1],
+                                  target={"device": dev})
             side.publish_command(side.topics.command(dev), cmd)
             side.publish_command(side.topics.command(dev), cmd)  # QoS 1 redelivery
             await fleet.wait_until(lambda: "played" in side.stages(dev, {"command": "cmd-dup-1"}), 15)
@@ -158,6 +159,8 @@ def test_expired_command_is_answered_expired_and_not_played(server_factory, help
         async with _fleet(side, [_spec(dev, zones=("37-13579",))]) as fleet:
             await fleet.wait_connected()
             now = fleet.clock.now()
+            side.publish_schedule(_schedule(dev, 1, now, [], zones=["37", "37-13579"]))  # its zones
+            await fleet.wait_until(lambda: fleet.device(dev).version == 1, 10)
             cmd = p.build_command("cmd-old-1", "play_now", issued_at=p.epoch_to_rfc3339(now - 120),
                                   expires_at=p.epoch_to_rfc3339(now - 60), priority="emergency",
                                   stream_url="http://127.0.0.1:9/live", target={"zone": "37-13579"})
@@ -184,7 +187,8 @@ def test_play_now_preempts_lower_priority_item(server_factory, helpers):
             now = fleet.clock.now()
             cmd = p.build_command("cmd-em-1", "play_now", issued_at=p.epoch_to_rfc3339(now),
                                   expires_at=p.epoch_to_rfc3339(now + 60), priority="emergency",
-                                  stream_url="http://127.0.0.1:9/live", end=helpers.window(now, 0, 2)[1])
+                                  stream_url="http://127.0.0.1:9/live", end=helpers.window(now, 0, 2)[1],
+                                  target={"zone": "37"})
             side.publish_command(side.topics.zone_command("37"), cmd)
             await fleet.wait_until(lambda: "played" in side.stages(dev, {"command": "cmd-em-1"}), 15)
 
@@ -249,7 +253,7 @@ def test_older_or_equal_version_is_acked_received_and_ignored(server_factory, he
             await fleet.wait_until(lambda: "received" in side.stages(dev, {"schedule": 4}), 10)
             # resync makes the broker deliver the retained (v4) again: still ignored.
             resync = p.build_command("cmd-rs-1", "resync", issued_at=p.epoch_to_rfc3339(now),
-                                     expires_at=p.epoch_to_rfc3339(now + 600))
+                                     expires_at=p.epoch_to_rfc3339(now + 600), target={"device": dev})
             side.publish_command(side.topics.command(dev), resync)
             await fleet.wait_until(lambda: side.stages(dev, {"schedule": 4}).count("received") == 2, 10)
             return d.version, d.received_versions, d.schedule["items"][0]["item_id"]
