@@ -562,9 +562,9 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
     engine.dispose()
 
     server_password = secrets.token_urlsafe(16)
-    port = free_port()
+    port, server_port = free_port(), free_port()  # devices' and the server account's listeners
     settings = load_settings(data_dir=work / "data", database_url=url, secret_key=secrets.token_urlsafe(40),
-                             mqtt_url=f"mqtt://{SERVER_USER}:{server_password}@127.0.0.1:{port}")
+                             mqtt_url=f"mqtt://{SERVER_USER}:{server_password}@127.0.0.1:{server_port}")
     container = build_container(settings)
     prefix = settings.topic_prefix
     run_tag = secrets.token_hex(2)  # unique ids, so a shared --database-url can take several runs
@@ -590,9 +590,9 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         hashed = [a for a in uow.devices.broker_accounts() if a[0] in commune_of]
     run_as = "root" if os.geteuid() == 0 else None
     conf = write_broker_config(work / "broker", prefix, SERVER_USER, server_password, [], "127.0.0.1", port,
-                               None, run_as_user=run_as, hashed_devices=hashed)
+                               None, run_as_user=run_as, hashed_devices=hashed, server_port=server_port)
     broker = Broker("127.0.0.1", port, conf, work / "broker", mosquitto_binary(), prefix, SERVER_USER,
-                    server_password)
+                    server_password, server_port=server_port)
     broker.start()
 
     mp3 = work / "alert.mp3"
@@ -781,7 +781,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         echo = Child(echo_child, "127.0.0.1", port, prefix,
                      [(d, pw, f"{HANOI}-{commune_of[d]}") for d, pw in creds], plan)
         fig["setup: connect echo fleet (s)"] = echo.wait_connected()
-        floor = FloorClient("127.0.0.1", port, SERVER_USER, server_password, prefix)
+        floor = FloorClient("127.0.0.1", server_port, SERVER_USER, server_password, prefix)
         try:
             topics = p.Topics(prefix)
             for label, k in (("floor schedule", 1), ("floor schedule", 2)):

@@ -1,6 +1,7 @@
 """The one composition root: builds every adapter from settings. Nothing is built at import time."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -11,11 +12,15 @@ from broadcast.persistence.database import make_engine, make_session_factory, pi
 from broadcast.persistence.unit_of_work import SqlUnitOfWork
 from broadcast.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
 from broadcast.audio_processing import LibraryAudioProcessor
+from broadcast.devices.broker_sync import BrokerSync, BrokerSyncError
 from broadcast.devices.signer import DocumentSigner
 from broadcast.jobs import ThreadJobQueue
 from broadcast.metrics import Metrics
-from broadcast.services.users import LoginPolicy
+from broadcast.services.devices import broker_accounts
+from broadcast.services.sessions import LoginPolicy
 from broadcast.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class SystemClock:
@@ -35,6 +40,7 @@ class Container:
     metrics: Metrics
     audio: LibraryAudioProcessor
     jobs: ThreadJobQueue
+    broker_sync: BrokerSync | None = None  # when LOAXA_MQTT_CONFIG_DIR names the broker's files
     _signer: DocumentSigner | None = field(default=None, repr=False)
 
     @property
@@ -46,6 +52,21 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
+
+    def sync_broker(self, *, strict: bool = False) -> str | None:
+        """After a committed device change: the broker admits exactly the registry's enabled devices, with their
+        current secrets. A failure is logged and its message returned (the change itself stands), or raised
+        when `strict` (start-up)."""
+        if self.broker_sync is None:
+            return None
+        try:
+            self.broker_sync.apply(lambda: broker_accounts(self.uow()))
+        except BrokerSyncError as exc:
+            if strict:
+                raise
+            log.error("%s", exc)
+            return str(exc)
+        return None
 
     def ping_database(self) -> None:
         ping(self.engine)
@@ -61,7 +82,7 @@ class Container:
 
 
 def build_container(settings: Settings, *, clock: SystemClock | None = None) -> Container:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(settings.effective_database_url)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir / "token_secret")
     return Container(
@@ -75,4 +96,6 @@ def build_container(settings: Settings, *, clock: SystemClock | None = None) -> 
         metrics=Metrics(),
         audio=LibraryAudioProcessor.for_settings(settings),
         jobs=ThreadJobQueue(workers=1, name="loaxa-audio"),
+        broker_sync=(BrokerSync(settings.mqtt_config_dir, settings.mqtt_pid_file)
+                     if settings.mqtt_config_dir is not None else None),
     )

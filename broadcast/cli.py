@@ -74,6 +74,13 @@ def container_for_cli() -> Iterator:
         container.close()
 
 
+def warn_broker(problem: str | None) -> None:
+    """The registry changed but the broker does not know yet: say so, and how to finish by hand."""
+    if problem is not None:
+        err_console.print(f"[yellow]Cảnh báo:[/yellow] {problem} Chạy lại `loaxa mqtt config` và nạp lại mosquitto.",
+                          highlight=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Nâng cấp lược đồ cơ sở dữ liệu lên phiên bản mới nhất (Alembic)."""
@@ -142,6 +149,28 @@ def users_set_password(username: str) -> None:
     console.print(f"Đã đặt lại mật khẩu cho {username}.")
 
 
+def _set_disabled(username: str, disabled: bool) -> None:
+    from broadcast.services.context import Actor
+    from broadcast.services.users import set_disabled
+
+    with container_for_cli() as container:
+        set_disabled(container.uow(), container.clock, Actor(None), username=username, disabled=disabled)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Khóa tài khoản: mọi phiên đăng nhập kết thúc ngay, không đăng nhập được nữa cho tới khi mở khóa."""
+    _set_disabled(username, True)
+    console.print(f"Đã khóa tài khoản {username}; mọi phiên đăng nhập của tài khoản đã kết thúc.")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Mở khóa tài khoản đã bị khóa."""
+    _set_disabled(username, False)
+    console.print(f"Đã mở khóa tài khoản {username}.")
+
+
 @devices_app.command("import")
 def devices_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: id,name,area_code,zones,vendor,...")],
@@ -155,6 +184,7 @@ def devices_import(
 
     with container_for_cli() as container:
         results = import_devices(container.uow(), container.clock, Actor(None), file.read_text(encoding="utf-8-sig"))
+        warn_broker(container.sync_broker())
     table = Table("Dòng", "Thiết bị", "Kết quả")
     for row in results:
         table.add_row(str(row.line), row.device_id, ("[green]" if row.ok else "[red]") + row.message)
@@ -171,47 +201,82 @@ def devices_import(
 
 @devices_app.command("rotate-secret")
 def devices_rotate_secret(device_id: str) -> None:
-    """Cấp mật khẩu MQTT mới cho thiết bị (mật khẩu cũ hết hiệu lực khi cấu hình mosquitto được nạp lại)."""
+    """Cấp mật khẩu MQTT mới cho thiết bị; với LOAXA_MQTT_CONFIG_DIR, mật khẩu cũ hết hiệu lực ngay."""
     from broadcast.services.context import Actor
     from broadcast.services.devices import rotate_secret
 
     with container_for_cli() as container:
         password = rotate_secret(container.uow(), container.clock, Actor(None), device_id)
+        warn_broker(container.sync_broker())
     console.print(f"Mật khẩu mới của {device_id}: {password}")
 
 
 @devices_app.command("disable")
 def devices_disable(device_id: str) -> None:
-    """Vô hiệu hóa thiết bị: không nhận lịch mới, bị loại khỏi tệp mật khẩu mosquitto."""
+    """Vô hiệu hóa thiết bị: không nhận lịch mới; với LOAXA_MQTT_CONFIG_DIR, bị ngắt khỏi mosquitto ngay."""
     from broadcast.services.context import Actor
     from broadcast.services.devices import set_disabled
 
     with container_for_cli() as container:
         set_disabled(container.uow(), container.clock, Actor(None), device_id, True)
+        warn_broker(container.sync_broker())
     console.print(f"Đã vô hiệu hóa thiết bị {device_id}.")
 
 
 @mqtt_app.command("config")
 def mqtt_config(
     outdir: Path,
-    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe của mosquitto.")] = "0.0.0.0",
-    port: Annotated[int, typer.Option()] = 1883,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe cho thiết bị (0.0.0.0: mọi địa chỉ).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Cổng MQTT thường cho thiết bị.")] = 1883,
+    plain: Annotated[bool, typer.Option(help="Có cổng MQTT không mã hóa cho thiết bị (--no-plain: chỉ TLS).")] = True,
+    server_host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe cho tài khoản máy chủ.")] = "127.0.0.1",
+    server_port: Annotated[int, typer.Option(help="Cổng của tài khoản máy chủ (LOAXA_MQTT_URL).")] = 1884,
+    tls_cert: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                                  help="Chứng chỉ TLS của máy chủ MQTT (PEM, kèm chuỗi CA).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Khóa riêng TLS (PEM).")] = None,
+    tls_port: Annotated[int, typer.Option(help="Cổng MQTT qua TLS cho thiết bị.")] = 8883,
+    server_tls: Annotated[bool, typer.Option(help="Tài khoản máy chủ cũng dùng TLS (mqtts://).")] = False,
     persistence_dir: Annotated[Path | None, typer.Option()] = None,
+    pid_file: Annotated[Path | None, typer.Option(help="Tệp pid của mosquitto (cho LOAXA_MQTT_PID_FILE).")] = None,
 ) -> None:
-    """Ghi passwd, acl và mosquitto.conf (không cho phép truy cập ẩn danh) vào OUTDIR."""
-    from broadcast.services.devices import broker_accounts
-    from broadcast.devices.broker_config import write_broker_config
+    """Ghi passwd (thiết bị), server_passwd, acl và mosquitto.conf vào OUTDIR; không cho truy cập ẩn danh.
 
+    Thiết bị và máy chủ đăng nhập ở hai cổng riêng; ở cổng thiết bị, mã kết nối (client id) luôn là mã thiết bị."""
+    from broadcast.devices.broker_config import TlsListener, write_broker_config
+    from broadcast.services.devices import broker_accounts, left_out_of_broker
+
+    if (tls_cert is None) != (tls_key is None):
+        err_console.print("[red]Lỗi:[/red] Cần cả --tls-cert và --tls-key.")
+        raise typer.Exit(2)
+    if tls_cert is None and (server_tls or not plain):
+        err_console.print("[red]Lỗi:[/red] --server-tls và --no-plain cần --tls-cert và --tls-key.")
+        raise typer.Exit(2)
+    tls = TlsListener(tls_cert.resolve(), tls_key.resolve(), tls_port) if tls_cert and tls_key else None
     with container_for_cli() as container:
         endpoint = container.settings.mqtt
         if not endpoint.username or not endpoint.password:
             err_console.print("[red]Lỗi:[/red] LOAXA_MQTT_URL phải có tài khoản máy chủ: mqtt://user:pass@host:port")
             raise typer.Exit(2)
         accounts = broker_accounts(container.uow())
-        conf = write_broker_config(outdir, container.settings.topic_prefix, endpoint.username, endpoint.password, [],
-                                   host, port, persistence_dir, hashed_devices=accounts)
+        left_out = left_out_of_broker(container.uow())
+        try:
+            conf = write_broker_config(outdir, container.settings.topic_prefix, endpoint.username, endpoint.password,
+                                       [], host, port, persistence_dir, hashed_devices=accounts,
+                                       server_host=server_host, server_port=server_port, server_tls=server_tls,
+                                       tls=tls, plain=plain, pid_file=pid_file)
+        except OSError as exc:
+            err_console.print(f"[red]Lỗi:[/red] Không ghi được cấu hình vào {outdir}: {exc.strerror or exc}.",
+                              highlight=False)
+            raise typer.Exit(1) from None
+    for device_id in left_out:
+        err_console.print(f"[yellow]Cảnh báo:[/yellow] thiết bị {device_id} không được đưa vào: mã này dành cho máy "
+                          "chủ. Hãy đăng ký lại thiết bị với mã khác.", highlight=False)
+    if endpoint.port != server_port:
+        err_console.print(f"[yellow]Cảnh báo:[/yellow] LOAXA_MQTT_URL dùng cổng {endpoint.port}, còn tài khoản máy "
+                          f"chủ đăng nhập ở cổng {server_port}.", highlight=False)
     console.print(f"Đã ghi cấu hình cho {len(accounts)} thiết bị: {conf}")
-    console.print("Nạp lại mosquitto để áp dụng: kill -HUP <pid> (hoặc systemctl reload mosquitto).")
+    console.print("Khởi động lại mosquitto khi đổi cổng hoặc TLS; khi chỉ đổi thiết bị, nạp lại là đủ: kill -HUP <pid> "
+                  "(hoặc systemctl reload mosquitto).")
 
 
 @audio_app.command("import")
@@ -277,7 +342,8 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
 
     container = build_container(settings_or_exit())
     runtime = Runtime(container) if scheduler else None
-    uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info")
+    # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.trusted_proxies), not uvicorn.
+    uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command("scheduler")

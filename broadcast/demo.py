@@ -143,10 +143,13 @@ def run_demo(*, port: int, data_dir: Path) -> None:
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    broker_port = free_port()
+    broker_port, server_port = free_port(), free_port()  # devices' listener, the server account's listener
     server_password = kept_secret(data_dir / "mqtt_server_password")
+    broker_dir = data_dir / "mosquitto"
+    # Registering, disabling or rotating a device from the API reaches the broker at once (SIGHUP).
     settings = load_settings(data_dir=data_dir, public_url=f"http://127.0.0.1:{port}",
-                             mqtt_url=f"mqtt://{SERVER_USER}:{server_password}@127.0.0.1:{broker_port}")
+                             mqtt_url=f"mqtt://{SERVER_USER}:{server_password}@127.0.0.1:{server_port}",
+                             mqtt_config_dir=broker_dir, mqtt_pid_file=broker_dir / "mosquitto.pid")
     container = build_container(settings)
     upgrade(container.engine)
     seeded = seed_areas(container.uow(), container.clock, official_areas(), Actor(None))
@@ -184,10 +187,10 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     console.print(f"[green]✓[/green] {len(credentials)} cụm loa mô phỏng tại "
                   + ", ".join(c.name for c in communes) + " (Ninh Bình).")
 
-    broker_dir = data_dir / "mosquitto"
     conf = write_broker_config(broker_dir, settings.topic_prefix, SERVER_USER, server_password, [], "127.0.0.1",
                                broker_port, broker_dir / "data", hashed_devices=broker_accounts(container.uow()),
-                               run_as_user="root" if os.geteuid() == 0 else None)
+                               run_as_user="root" if os.geteuid() == 0 else None, server_port=server_port,
+                               pid_file=settings.mqtt_pid_file)
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     processes: list[subprocess.Popen] = []
     broker = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=open(broker_dir / "mosquitto.log", "ab"),

@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from broadcast.domain.devices import SERVER_NAMESPACE, is_server_name
+from broadcast.fetch_policy import FetchPolicy
+from broadcast.trusted_proxies import TrustedProxies
+
 ENV_PREFIX = "LOAXA_"
 
 
@@ -33,7 +37,13 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./var")
     database_url: str = ""  # empty: SQLite file in data_dir
-    mqtt_url: str = "mqtt://localhost:1883"
+    mqtt_url: str = "mqtt://localhost:1884"  # the server accounts' listener (`loaxa mqtt config --server-port`)
+    mqtt_ca_file: Path | None = None  # CA certificates for mqtts:// (default: the system's)
+    # Where `loaxa mqtt config` wrote the broker's files: after each committed device change the server rewrites
+    # the devices' password file there and has mosquitto reload it (SIGHUP to the pid in mqtt_pid_file, or a
+    # watcher of the file: deploy/). Empty: the operator reruns `loaxa mqtt config` and reloads.
+    mqtt_config_dir: Path | None = None
+    mqtt_pid_file: Path | None = None
     public_url: str = "http://localhost:8000"
     timezone: str = "Asia/Ho_Chi_Minh"
     topic_prefix: str = "loaxa/v1"
@@ -43,8 +53,14 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_block_seconds: int = Field(default=60, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8192)  # argon2id memory cost
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Reverse proxies whose X-Forwarded-For names the client (e.g. "127.0.0.1,10.0.0.0/24"); empty: the socket peer.
+    trusted_proxies: str = ""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # JSON and form bodies
+    # Larger documents: TTS text, schedules (device lists), emergencies, CAP XML, pushed bulletins.
+    max_document_bytes: int = Field(default=1024 * 1024, ge=1024)
     signing_key_file: Path | None = None  # Ed25519 private key (PEM); default data_dir/signing_key.pem
+    # The web app's front-end libraries (`npm ci` in frontend/); default: frontend/node_modules of the checkout.
+    frontend_dir: Path | None = None
 
     audio_max_bytes: int = Field(default=500 * 1024 * 1024, ge=1)
     audio_max_duration_s: int = Field(default=4 * 3600, ge=1)
@@ -71,6 +87,8 @@ class Settings(BaseSettings):
     bridge_retry_base_s: int = Field(default=30, ge=1)
     bridge_retry_max_s: int = Field(default=3600, ge=1)
     bridge_media_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # Where CAP resources and bulletin audio may be fetched from besides public addresses (broadcast/fetch_policy).
+    fetch_allow: str = ""  # e.g. "10.20.0.0/16,lgsp.tinh.gov.vn"
 
     @field_validator("database_url")
     @classmethod
@@ -96,6 +114,16 @@ class Settings(BaseSettings):
             parts.port
         except ValueError as exc:
             raise ValueError(f"cổng không hợp lệ (invalid port): {exc}") from None
+        if parts.username and not is_server_name(unquote(parts.username)):
+            raise ValueError(f"tài khoản máy chủ phải là “server” hoặc bắt đầu bằng “{SERVER_NAMESPACE}”, là tên "
+                             "không thiết bị nào được dùng (the server account must be 'server' or 'loaxa-...')")
+        return value
+
+    @field_validator("mqtt_ca_file")
+    @classmethod
+    def _mqtt_ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"không có tệp chứng chỉ (no such file): {value}")
         return value
 
     @field_validator("public_url")
@@ -130,6 +158,18 @@ class Settings(BaseSettings):
             raise ValueError("phải là URL http(s):// (must be an http(s) URL)")
         return value.rstrip("/")
 
+    @field_validator("fetch_allow")
+    @classmethod
+    def _fetch_allow(cls, value: str) -> str:
+        FetchPolicy.parse(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        TrustedProxies.parse(value)
+        return value
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'loaxa.db').resolve()}"
@@ -137,6 +177,14 @@ class Settings(BaseSettings):
     @cached_property
     def mqtt(self) -> MqttEndpoint:
         return MqttEndpoint(self.mqtt_url)
+
+    @cached_property
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy.parse(self.fetch_allow)
+
+    @cached_property
+    def proxies(self) -> TrustedProxies:
+        return TrustedProxies.parse(self.trusted_proxies)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -42,7 +42,11 @@ def _fraction(name: str, value: float) -> float:
 
 def sim(
     devices: Annotated[int, typer.Option("--devices", "-n", help="Số thiết bị (khi không có --credentials)")] = 10,
-    broker: Annotated[str, typer.Option(help="Địa chỉ broker, ví dụ mqtt://127.0.0.1:1883")] = "mqtt://127.0.0.1:1883",
+    broker: Annotated[str, typer.Option(
+        help="Địa chỉ broker, ví dụ mqtt://127.0.0.1:1883 hoặc mqtts://máy:8883")] = "mqtt://127.0.0.1:1883",
+    ca_file: Annotated[Optional[Path], typer.Option(
+        exists=True, dir_okay=False,
+        help="Chứng chỉ CA (PEM) để kiểm tra broker mqtts:// (mặc định: CA của hệ thống)")] = None,
     credentials: Annotated[Optional[Path], typer.Option(help="CSV device_id,password[,zones]")] = None,
     public_key: Annotated[Optional[str], typer.Option(help="Khóa công khai máy chủ (base64, 32 byte)")] = None,
     public_key_file: Annotated[Optional[Path], typer.Option(help="Tệp chứa khóa công khai base64")] = None,
@@ -82,7 +86,7 @@ def sim(
         specs = make_specs(devices, id_prefix=id_prefix, password=password, zones=zones or (),
                            faults=faults, seed=seed)
     try:
-        fleet = Fleet(broker, specs, key, prefix=prefix, speed=speed, seed=seed)
+        fleet = Fleet(broker, specs, key, prefix=prefix, speed=speed, seed=seed, ca_file=ca_file)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     stats = asyncio.run(_run(fleet, duration, live))

@@ -29,21 +29,22 @@ from device_sim.clock import SimClock
 from device_sim.device import DeviceSpec, SimDevice
 from device_sim.loop_io import LoopIO
 from device_sim.media import MediaCache
+from device_sim.tls import client_context
 
 
 FLEET_GC_THRESHOLD = 100_000  # young-generation collections every 100k net allocations, not every 700
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
-    """`mqtt://host:port` (or `tcp://`, or bare `host:port`) -> (host, port)."""
+    """`mqtt://host:port` (or `tcp://`, or bare `host:port`), or `mqtts://host:port` (TLS) -> (host, port)."""
     if "://" not in url:
         url = "mqtt://" + url
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"unsupported broker URL scheme: {parts.scheme!r} (use mqtt://host:port)")
+    if parts.scheme not in ("mqtt", "tcp", "mqtts"):
+        raise ValueError(f"unsupported broker URL scheme: {parts.scheme!r} (use mqtt://host:port or mqtts://)")
     if not parts.hostname:
         raise ValueError(f"broker URL has no host: {url!r}")
-    return parts.hostname, parts.port or 1883
+    return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
 
 def raise_fd_limit(needed: int) -> int:
@@ -128,8 +129,13 @@ class Fleet:
         media_dir: Path | None = None,
         http_client: httpx.AsyncClient | None = None,
         seed: int = 1,
+        ca_file: str | Path | None = None,
     ) -> None:
         self.host, self.port = parse_broker_url(broker_url)
+        tls = broker_url.startswith("mqtts://")
+        if ca_file is not None and not tls:
+            raise ValueError("--ca-file chỉ dùng với broker mqtts://")
+        self.ssl_context = client_context(ca_file) if tls else None  # None: plain TCP
         self.topics = p.Topics(prefix)
         self.public_key = p._as_public_key(public_key)
         self.speed = speed

@@ -278,6 +278,7 @@ class MqttGateway:
         username: str | None = None,
         password: str | None = None,
         tls: bool = False,
+        ca_file: str | None = None,
         name: str = "main",
         keepalive_s: int = 30,
         queue_size: int = 100_000,
@@ -313,7 +314,7 @@ class MqttGateway:
         if username is not None:
             client.username_pw_set(username, password)
         if tls:
-            client.tls_set()  # system CA store; the broker's certificate must verify
+            client.tls_set(ca_certs=ca_file)  # the given CAs or the system's; the broker's certificate must verify
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.max_queued_messages_set(max_queued_publishes)
         client.max_inflight_messages_set(max_inflight)
@@ -329,7 +330,8 @@ class MqttGateway:
     def from_settings(cls, settings: Settings, *, inbox: DeviceInbox, metrics: Metrics,
                       name: str = "main", **options: Any) -> MqttGateway:
         m = settings.mqtt
-        return cls(host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls,
+        ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
+        return cls(host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=ca_file,
                    prefix=settings.topic_prefix, inbox=inbox, metrics=metrics, name=name, **options)
 
     # ---- lifecycle -------------------------------------------------------

@@ -9,6 +9,15 @@ from enum import StrEnum
 from broadcast.domain.errors import InvalidInput
 
 DEVICE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")  # protocol v1, section 1
+# MQTT client ids are one namespace for the whole broker and a device's client id is its id, so the server's
+# accounts and client ids (loaxa-server-<name>) live where no device id may: "server" and "loaxa-...".
+SERVER_ACCOUNT_NAMES = frozenset({"server"})
+SERVER_NAMESPACE = "loaxa-"
+
+
+def is_server_name(name: str) -> bool:
+    """Whether `name` belongs to the server (an account or a client id), never to a device."""
+    return name in SERVER_ACCOUNT_NAMES or name.startswith(SERVER_NAMESPACE)
 
 
 class Connection(StrEnum):
@@ -86,6 +95,11 @@ def check_device_fields(device_id: str, name: str, latitude: float | None, longi
         raise InvalidInput(
             f"Mã thiết bị không hợp lệ: {device_id!r} (3–64 ký tự: chữ thường không dấu, số, gạch ngang).",
             code="invalid_device_id")
+    if is_server_name(device_id):
+        raise InvalidInput(
+            f"Mã thiết bị {device_id!r} dành cho máy chủ LoaXa (tài khoản và mã kết nối MQTT của máy chủ); "
+            f"hãy chọn mã khác, không phải “server” và không bắt đầu bằng “{SERVER_NAMESPACE}”.",
+            code="reserved_device_id")
     if not (name or "").strip() or len(name) > 200:
         raise InvalidInput("Tên thiết bị phải có từ 1 đến 200 ký tự.", code="invalid_device_name")
     if (latitude is None) != (longitude is None):

@@ -5,13 +5,21 @@ import csv
 import io
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from broadcast.devices.broker_config import hash_password as broker_password_hash
 from broadcast.domain.areas import AreaLevel
 from broadcast.domain.auth import Action, Principal
-from broadcast.domain.devices import Connection, Device, DeviceQuery, DeviceState, check_device_fields
+from broadcast.domain.devices import (
+    Connection,
+    Device,
+    DeviceQuery,
+    DeviceState,
+    check_device_fields,
+    is_server_name,
+)
 from broadcast.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
+from broadcast.domain.text import clean_text
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import Clock, UnitOfWork
@@ -50,6 +58,8 @@ def _connection(value: str) -> Connection:
 
 
 def register_device(uow: UnitOfWork, clock: Clock, actor: Actor, spec: DeviceSpec) -> Registered:
+    spec = replace(spec, name=clean_text(spec.name, "Tên thiết bị"), vendor=clean_text(spec.vendor, "Hãng sản xuất"),
+                   model=clean_text(spec.model, "Kiểu thiết bị"))
     check_device_fields(spec.id, spec.name, spec.latitude, spec.longitude)
     connection = _connection(spec.connection)
     with uow:
@@ -175,6 +185,13 @@ def get_device(uow: UnitOfWork, principal: Principal, device_id: str) -> tuple[D
 
 
 def broker_accounts(uow: UnitOfWork) -> Sequence[tuple[str, str]]:
-    """(device id, stored $7$ hash) of every enabled device, for the broker's password file."""
+    """(device id, stored $7$ hash) of every enabled device, for the broker's password file. An id in the server's
+    namespace (registered before it was reserved) is left out: it could take over a server session."""
     with uow:
-        return uow.devices.broker_accounts()
+        return [account for account in uow.devices.broker_accounts() if not is_server_name(account[0])]
+
+
+def left_out_of_broker(uow: UnitOfWork) -> list[str]:
+    """Enabled devices whose id belongs to the server: the broker never admits them (re-register them)."""
+    with uow:
+        return [device_id for device_id, _ in uow.devices.broker_accounts() if is_server_name(device_id)]

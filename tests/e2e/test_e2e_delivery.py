@@ -18,7 +18,7 @@ from broadcast.services.delivery import stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from device_sim.device import DeviceSpec as SimSpec
 from tests.support.app import HOAN_KIEM, make_container, wipe
-from tests.support.broker import SERVER_USER, MqttProbe, start_broker
+from tests.support.broker import MqttProbe, start_broker
 from tests.support.fleet import running_fleet, wait_for
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def world(tmp_path, database_url):
                                   DeviceSpec(id=d, name=f"Cụm loa {d}", area_code=HOAN_KIEM)).mqtt_password
                for d in DEVICES}
     broker = start_broker(tmp_path / "broker", devices=list(secrets.items()), persistence=True)
-    settings = {"mqtt_url": f"mqtt://{SERVER_USER}:{broker.server_password}@{broker.host}:{broker.port}"}
+    settings = {"mqtt_url": broker.server_url}
     bootstrap.close()
 
     def server():

@@ -21,7 +21,7 @@ from broadcast.web.app import create_app
 from device_sim.device import DeviceSpec as SimSpec
 from tests.support.app import HANOI, HOAN_KIEM, PASSWORD, add_user, make_container, wipe
 from tests.support.audio_fixtures import require_binary
-from tests.support.broker import SERVER_USER, free_port, start_broker
+from tests.support.broker import free_port, start_broker
 from tests.support.fleet import running_fleet, wait_for
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ def world(tmp_path, database_url):
     broker = start_broker(tmp_path / "broker", devices=list(secrets.items()), persistence=True)
     port = free_port()
     container = make_container(tmp_path, database_url, public_url=f"http://127.0.0.1:{port}",
-                               mqtt_url=f"mqtt://{SERVER_USER}:{broker.server_password}@{broker.host}:{broker.port}")
+                               mqtt_url=broker.server_url)
     # A long interval: commands must go out because the API wakes the delivery, not because a timer passed.
     runtime = Runtime(container, flush_every_s=120, compile_every_s=None)
     specs = [SimSpec(device_id=d, password=pw) for d, pw in secrets.items()]

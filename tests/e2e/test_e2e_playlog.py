@@ -18,7 +18,7 @@ from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.web.app import create_app
 from device_sim.device import DeviceSpec as SimSpec
 from tests.support.app import HANOI, HOAN_KIEM, make_container, user, wipe
-from tests.support.broker import SERVER_USER, start_broker
+from tests.support.broker import start_broker
 from tests.support.fleet import running_fleet, wait_for
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ def world(tmp_path, database_url):
     broker = start_broker(tmp_path / "broker", devices=list(secrets.items()))
     bootstrap.close()
     container = make_container(tmp_path, database_url,
-                               mqtt_url=f"mqtt://{SERVER_USER}:{broker.server_password}@{broker.host}:{broker.port}")
+                               mqtt_url=broker.server_url)
     yield container, broker, secrets
     broker.kill()
     wipe(container)

@@ -21,7 +21,7 @@ from broadcast.web.app import create_app
 from device_sim.device import DeviceSpec as SimSpec
 from tests.support.app import HANOI, HOAN_KIEM, PASSWORD, add_user, make_container, wipe
 from tests.support.audio_fixtures import generate, require_binary
-from tests.support.broker import SERVER_USER, free_port, start_broker
+from tests.support.broker import free_port, start_broker
 from tests.support.fleet import running_fleet, wait_for
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ def world(tmp_path, database_url):
         add_user(boot, name, role, area)
     boot.close()
     broker = start_broker(tmp_path / "broker", devices=list(secrets.items()), persistence=True)
-    settings = {"mqtt_url": f"mqtt://{SERVER_USER}:{broker.server_password}@{broker.host}:{broker.port}",
+    settings = {"mqtt_url": broker.server_url,
                 "public_url": f"http://127.0.0.1:{port}"}
     yield (lambda: make_container(tmp_path, database_url, **settings)), broker, secrets, port, tmp_path
     broker.kill()

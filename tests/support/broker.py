@@ -77,10 +77,21 @@ class Broker:
     server_password: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)  # device id -> password
     proc: subprocess.Popen[bytes] | None = None
+    server_port: int | None = None  # the server accounts' own listener; None: the same as `port`
 
     @property
     def url(self) -> str:
+        """Where devices connect."""
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def server_listener_port(self) -> int:
+        return self.server_port or self.port
+
+    @property
+    def server_url(self) -> str:
+        """LOAXA_MQTT_URL of the server account."""
+        return f"mqtt://{self.server_user}:{self.server_password}@{self.host}:{self.server_listener_port}"
 
     @property
     def log_path(self) -> Path:
@@ -102,15 +113,18 @@ class Broker:
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
+        waiting = sorted({self.port, self.server_listener_port})
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"mosquitto exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    return
+                with socket.create_connection((self.host, waiting[0]), timeout=0.5):
+                    waiting.pop(0)
+                    if not waiting:
+                        return
             except OSError:
                 time.sleep(0.02)
-        raise RuntimeError(f"mosquitto not accepting on {self.host}:{self.port} after {timeout}s\n{self.log_tail()}")
+        raise RuntimeError(f"mosquitto not accepting on {self.host}:{waiting} after {timeout}s\n{self.log_tail()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop it (SIGKILL simulates a crash: no clean shutdown, no save)."""
@@ -151,7 +165,8 @@ def start_broker(
     persistence: bool = False,
     host: str = "127.0.0.1",
 ) -> Broker:
-    """Start a broker. devices=None: anonymous, no ACL. Otherwise accounts + ACL."""
+    """Start a broker. devices=None: anonymous, no ACL. Otherwise accounts + ACL, devices on `port` and the
+    server account on `server_port` (see `Broker.server_url`), pid in workdir/mosquitto.pid."""
     binary = mosquitto_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port(host)
@@ -163,11 +178,14 @@ def start_broker(
         broker = Broker(host, port, conf, workdir, binary, prefix)
     else:
         server_password = server_password or secrets.token_urlsafe(16)
+        server_port = free_port(host)
         conf = write_broker_config(
             workdir, prefix, SERVER_USER, server_password, list(devices), host, port,
-            workdir / "data" if persistence else None, run_as_user=run_as,
+            workdir / "data" if persistence else None, run_as_user=run_as, server_host=host,
+            server_port=server_port, pid_file=workdir / "mosquitto.pid",
         )
-        broker = Broker(host, port, conf, workdir, binary, prefix, SERVER_USER, server_password, dict(devices))
+        broker = Broker(host, port, conf, workdir, binary, prefix, SERVER_USER, server_password, dict(devices),
+                        server_port=server_port)
     broker.start()
     return broker
 
@@ -196,7 +214,7 @@ class MqttProbe:
     """A plain paho client (own network thread) for tests to watch and poke the broker."""
 
     def __init__(self, broker: Broker, username: str | None = None, password: str | None = None,
-                 client_id: str | None = None) -> None:
+                 client_id: str | None = None, *, port: int | None = None) -> None:
         import threading
 
         import paho.mqtt.client as mqtt
@@ -210,6 +228,8 @@ class MqttProbe:
             self.client.username_pw_set(username, password)
         self._connected = threading.Event()
         self._rc: object = None
+        self.disconnects = 0  # links the broker (or the network) closed
+        self.port = port or broker.port
 
         def on_connect(client, userdata, flags, reason_code, properties):  # noqa: ANN001
             self._rc = reason_code
@@ -219,16 +239,20 @@ class MqttProbe:
             with self._lock:
                 self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
 
+        def on_disconnect(client, userdata, flags, reason_code, properties):  # noqa: ANN001
+            self.disconnects += 1
+
         self.client.on_connect = on_connect
         self.client.on_message = on_message
+        self.client.on_disconnect = on_disconnect
         self.broker = broker
 
     @classmethod
-    def as_server(cls, broker: Broker) -> "MqttProbe":
-        return cls(broker, broker.server_user, broker.server_password)
+    def as_server(cls, broker: Broker, client_id: str | None = None) -> "MqttProbe":
+        return cls(broker, broker.server_user, broker.server_password, client_id, port=broker.server_listener_port)
 
     def connect(self, timeout: float = 10.0) -> "MqttProbe":
-        self.client.connect(self.broker.host, self.broker.port, keepalive=30)
+        self.client.connect(self.broker.host, self.port, keepalive=30)
         self.client.loop_start()
         if not self._connected.wait(timeout):
             raise TimeoutError("probe did not get CONNACK")

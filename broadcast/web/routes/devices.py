@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from broadcast.domain.devices import DeviceQuery
 from broadcast.services import devices as device_service
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.openapi import errors
 from broadcast.web.schemas import DeviceCredentialsOut, DeviceIn, DeviceOut
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -25,14 +26,15 @@ def _credentials(container, device, password: str) -> DeviceCredentialsOut:
                                 topic_prefix=container.settings.topic_prefix)
 
 
-@router.post("", response_model=DeviceCredentialsOut, status_code=201)
+@router.post("", response_model=DeviceCredentialsOut, status_code=201, responses=errors(403, 404, 409))
 def register(body: DeviceIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceCredentialsOut:
     spec = device_service.DeviceSpec(**{**body.model_dump(), "zones": tuple(body.zones)})
     registered = device_service.register_device(uow, container.clock, actor, spec)
+    container.sync_broker()  # the new device may log in at once
     return _credentials(container, registered.device, registered.mqtt_password)
 
 
-@router.get("", response_model=list[DeviceOut])
+@router.get("", response_model=list[DeviceOut], responses=errors(403, 404))
 def list_devices(uow: UowDep, principal: PrincipalDep, area: str | None = None, zone: str | None = None,
                  online: bool | None = None, stale: bool | None = None,
                  limit: Annotated[int, Query(ge=1, le=10000)] = 100,
@@ -41,24 +43,29 @@ def list_devices(uow: UowDep, principal: PrincipalDep, area: str | None = None, 
     return [DeviceOut.of(d, s) for d, s in device_service.list_devices(uow, principal, query)]
 
 
-@router.get("/{device_id}", response_model=DeviceOut)
+@router.get("/{device_id}", response_model=DeviceOut, responses=errors(403, 404))
 def get_device(device_id: str, uow: UowDep, principal: PrincipalDep) -> DeviceOut:
     device, state = device_service.get_device(uow, principal, device_id)
     return DeviceOut.of(device, state)
 
 
-@router.post("/{device_id}/rotate-secret", response_model=DeviceCredentialsOut)
+@router.post("/{device_id}/rotate-secret", response_model=DeviceCredentialsOut, responses=errors(403, 404))
 def rotate(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceCredentialsOut:
     password = device_service.rotate_secret(uow, container.clock, actor, device_id)
+    container.sync_broker()  # the old secret stops working, live connections included
     device, _ = device_service.get_device(uow, actor.principal, device_id)
     return _credentials(container, device, password)
 
 
-@router.post("/{device_id}/disable", response_model=DeviceOut)
+@router.post("/{device_id}/disable", response_model=DeviceOut, responses=errors(403, 404))
 def disable(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceOut:
-    return DeviceOut.of(device_service.set_disabled(uow, container.clock, actor, device_id, True))
+    device = device_service.set_disabled(uow, container.clock, actor, device_id, True)
+    container.sync_broker()  # the broker drops it now, not at the next manual reload
+    return DeviceOut.of(device)
 
 
-@router.post("/{device_id}/enable", response_model=DeviceOut)
+@router.post("/{device_id}/enable", response_model=DeviceOut, responses=errors(403, 404))
 def enable(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceOut:
-    return DeviceOut.of(device_service.set_disabled(uow, container.clock, actor, device_id, False))
+    device = device_service.set_disabled(uow, container.clock, actor, device_id, False)
+    container.sync_broker()
+    return DeviceOut.of(device)

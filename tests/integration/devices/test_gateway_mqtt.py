@@ -104,7 +104,7 @@ def gateways() -> Iterator[Callable[..., MqttGateway]]:
 
     def make(broker: Broker, inbox: RecordingInbox, *, metrics: Metrics | None = None, name: str | None = None,
              connect: bool = True, **options: Any) -> MqttGateway:
-        gw = MqttGateway(host=broker.host, port=broker.port, username=broker.server_user,
+        gw = MqttGateway(host=broker.host, port=broker.server_listener_port, username=broker.server_user,
                          password=broker.server_password, prefix=broker.prefix, inbox=inbox,
                          metrics=metrics or Metrics(), name=name or f"t-{secrets.token_hex(4)}", **options)
         gw.start()
@@ -203,7 +203,7 @@ def test_gateway_survives_ten_thousand_garbage_messages(acl_broker, gateways, pr
     flood.username_pw_set(acl_broker.server_user, acl_broker.server_password)
     flood.max_inflight_messages_set(0)   # no window: as fast as the socket takes it
     flood.max_queued_messages_set(0)
-    flood.connect(acl_broker.host, acl_broker.port)
+    flood.connect(acl_broker.host, acl_broker.server_listener_port)
     flood.loop_start()
     try:
         started = time.monotonic()

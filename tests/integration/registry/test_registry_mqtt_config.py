@@ -1,5 +1,6 @@
 """`loaxa mqtt config` writes a broker setup from the registry that real mosquitto runs with: devices log in with
-their secret (only their own topics), disabled devices and anonymous clients cannot."""
+their secret (only their own topics) on their listener, the server on its own; disabled devices and anonymous
+clients cannot."""
 from __future__ import annotations
 
 import os
@@ -16,8 +17,8 @@ from tests.support.broker import Broker, MqttProbe, free_port, mosquitto_binary
 pytestmark = pytest.mark.integration
 
 
-def connects(broker: Broker, username: str | None, password: str | None) -> bool:
-    probe = MqttProbe(broker, username=username, password=password, client_id=username or "anonymous-x")
+def connects(broker: Broker, username: str | None, password: str | None, port: int | None = None) -> bool:
+    probe = MqttProbe(broker, username=username, password=password, client_id=username or "anonymous-x", port=port)
     try:
         probe.connect(timeout=3)
     except (TimeoutError, ConnectionError):
@@ -30,7 +31,7 @@ def connects(broker: Broker, username: str | None, password: str | None) -> bool
 def test_generated_broker_config_admits_only_registered_devices(tmp_path):
     url = f"sqlite:///{tmp_path / 'reg.db'}"
     env = {**os.environ, "LOAXA_DATA_DIR": str(tmp_path / "data"), "LOAXA_DATABASE_URL": url,
-           "LOAXA_MQTT_URL": "mqtt://loaxa-server:server-secret-123@127.0.0.1:1883"}
+           "LOAXA_MQTT_URL": "mqtt://loaxa-server:server-secret-123@127.0.0.1:1884"}
     run = lambda *args: subprocess.run([sys.executable, "-m", "broadcast", *args], env=env, capture_output=True,
                                        text=True, timeout=120)
     assert run("db", "upgrade").returncode == 0
@@ -42,24 +43,25 @@ def test_generated_broker_config_admits_only_registered_devices(tmp_path):
     set_disabled(container.uow(), container.clock, Actor(None), "hk-0002", True)
     container.close()
 
-    port = free_port()
+    port, server_port = free_port(), free_port()
     outdir = tmp_path / "mosquitto"
-    result = run("mqtt", "config", str(outdir), "--host", "127.0.0.1", "--port", str(port))
+    result = run("mqtt", "config", str(outdir), "--port", str(port), "--server-port", str(server_port))
     assert result.returncode == 0, result.stderr
     assert "1 thiết bị" in result.stdout
     passwd = (outdir / "passwd").read_text()
-    assert secrets["hk-0001"] not in passwd and "hk-0002" not in passwd
+    assert secrets["hk-0001"] not in passwd and "hk-0002" not in passwd and "loaxa-server" not in passwd
+    assert (outdir / "server_passwd").read_text().startswith("loaxa-server:$7$")
     conf = (outdir / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in conf
     if os.geteuid() == 0:  # mosquitto drops to its own user otherwise and cannot read pytest's temp dir
         (outdir / "mosquitto.conf").write_text(conf + "user root\n")
 
     broker = Broker("127.0.0.1", port, outdir / "mosquitto.conf", outdir, mosquitto_binary(),
-                    server_user="loaxa-server", server_password="server-secret-123")
+                    server_user="loaxa-server", server_password="server-secret-123", server_port=server_port)
     broker.start()
     try:
         assert connects(broker, "hk-0001", secrets["hk-0001"])
-        assert connects(broker, "loaxa-server", "server-secret-123")
+        assert connects(broker, "loaxa-server", "server-secret-123", server_port)
         assert not connects(broker, "hk-0001", "wrong-password")
         assert not connects(broker, "hk-0002", secrets["hk-0002"])  # disabled
         assert not connects(broker, None, None)  # anonymous

@@ -53,25 +53,41 @@ def test_bad_prefixes_are_refused(prefix):
         bc.render_acl(prefix, "srv")
 
 
-def test_write_broker_config_writes_three_files(tmp_path):
+def test_write_broker_config_writes_device_and_server_accounts_apart(tmp_path):
     devices = [(f"c13579-{i:03d}", f"pw{i}") for i in range(50)]
     conf = bc.write_broker_config(tmp_path / "out", "loaxa/v1", "loaxa-server", "s3cret", devices,
-                                  "127.0.0.1", 18883, tmp_path / "data")
+                                  "127.0.0.1", 18883, tmp_path / "data", server_port=18884)
     out = tmp_path / "out"
     assert conf == (out / "mosquitto.conf").resolve()
     passwd = (out / "passwd").read_text().splitlines()
-    assert len(passwd) == 51
+    assert len(passwd) == 50
     users = dict(line.split(":", 1) for line in passwd)
-    assert bc.check_password("s3cret", users["loaxa-server"])
     assert bc.check_password("pw7", users["c13579-007"])
-    assert stat.S_IMODE(os.stat(out / "passwd").st_mode) == 0o600
+    server_user, server_hash = (out / "server_passwd").read_text().strip().split(":", 1)
+    assert server_user == "loaxa-server" and bc.check_password("s3cret", server_hash)
+    for name in ("passwd", "server_passwd", "acl", "mosquitto.conf"):
+        assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o640
     text = conf.read_text()
+    devices_part, server_part = text.split("listener 18884 127.0.0.1")
+    assert "per_listener_settings true" in devices_part
     for needle in ("listener 18883 127.0.0.1", "allow_anonymous false", f"password_file {out / 'passwd'}",
-                   f"acl_file {out / 'acl'}", "persistence true", f"persistence_location {tmp_path / 'data'}/",
-                   "max_queued_messages 200000", "max_connections -1"):
-        assert needle in text
+                   f"acl_file {out / 'acl'}", "use_username_as_clientid true", "persistence true",
+                   f"persistence_location {tmp_path / 'data'}/", "max_queued_messages 200000", "max_connections -1"):
+        assert needle in devices_part
+    assert f"password_file {out / 'server_passwd'}" in server_part and "use_username_as_clientid" not in server_part
     assert "user " not in text  # no privilege override unless asked
     assert "%u" in (out / "acl").read_text()
+
+
+def test_tls_listener_for_devices_and_optionally_the_server(tmp_path):
+    tls = bc.TlsListener(tmp_path / "cert.pem", tmp_path / "key.pem", 18885)
+    text = bc.write_broker_config(tmp_path, "loaxa/v1", "srv", "x", [], "0.0.0.0", 18883, server_port=18884,
+                                  tls=tls, plain=False, server_tls=True).read_text()
+    assert "listener 18883" not in text
+    tls_part, server_part = text.split("listener 18885 0.0.0.0")[1].split("listener 18884 127.0.0.1")
+    for part in (tls_part, server_part):
+        assert f"certfile {tmp_path / 'cert.pem'}" in part and f"keyfile {tmp_path / 'key.pem'}" in part
+    assert "use_username_as_clientid true" in tls_part
 
 
 def test_duplicate_or_bad_usernames_refused(tmp_path):

@@ -47,6 +47,7 @@ def test_apply_faults_keeps_credentials():
     ("mqtt://127.0.0.1:18830", ("127.0.0.1", 18830)),
     ("tcp://broker", ("broker", 1883)),
     ("localhost:1999", ("localhost", 1999)),
+    ("mqtts://broker", ("broker", 8883)),
 ])
 def test_parse_broker_url(url, expected):
     assert parse_broker_url(url) == expected

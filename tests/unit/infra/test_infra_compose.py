@@ -82,6 +82,8 @@ def test_infra_compose_commands(compose: dict) -> None:
         return value.split() if isinstance(value, str) else list(value)
 
     assert command("api")[:4] == ["loaxa", "serve", "--host", "0.0.0.0"]
+    # One process runs the gateway: two would fight over the server's MQTT session and run every job twice.
+    assert "--no-scheduler" in command("api")
     assert command("scheduler")[:2] == ["loaxa", "scheduler"]
     sim = command("simulator")
     assert sim[:2] == ["loaxa", "sim"]
@@ -143,24 +145,48 @@ def test_infra_compose_settings_come_from_loaxa_env(compose: dict) -> None:
         env = _services(compose)[name]["environment"]
         assert env["LOAXA_DATABASE_URL"].startswith("postgresql+psycopg://")
         assert env["LOAXA_DATABASE_URL"].split("@")[1].startswith("postgres:5432/")
-        assert re.match(r"^mqtt://server:[^@]+@mosquitto:1883$", env["LOAXA_MQTT_URL"])
+        assert re.match(r"^mqtt://server:[^@]+@mosquitto:1884$", env["LOAXA_MQTT_URL"])  # the server's listener
+        # Device changes reach the broker: the generated dir is where LOAXA_MQTT_CONFIG_DIR says, writable.
+        assert (f"./{GENERATED_SOURCE}", env["LOAXA_MQTT_CONFIG_DIR"]) in _mounts(_services(compose)[name])
         assert env["LOAXA_DATA_DIR"] == "/data"
         assert "LOAXA_PUBLIC_URL" in env
         # Secrets come from .env, never written into the file.
         assert "${" in env["LOAXA_DATABASE_URL"] and "${" in env["LOAXA_MQTT_URL"]
 
 
-def test_infra_mosquitto_config_denies_anonymous(compose: dict) -> None:
+def _listeners(path: Path) -> dict[str, dict[str, list[str]]]:
+    """Options of each `listener` block, by port."""
+    blocks: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key == "listener":
+            current = blocks.setdefault(value.split()[0], {})
+        elif current is not None and key and not key.startswith("#"):
+            current.setdefault(key, []).append(value.strip())
+    return blocks
+
+
+def test_infra_mosquitto_config_denies_anonymous_and_binds_client_ids(compose: dict) -> None:
     conf_path, mounts = _mosquitto_conf_mount(compose)
     assert conf_path.is_file(), f"{conf_path} referenced by compose is not in the repo"
-    options = _conf_options(conf_path)
-    assert options.get("allow_anonymous") == ["false"]
+    assert _conf_options(conf_path).get("per_listener_settings") == ["true"]
     generated = [t for s, t in mounts if s.removeprefix("./") == GENERATED_SOURCE]
     assert generated, f"mosquitto does not mount ./{GENERATED_SOURCE}"
-    for key in ("password_file", "acl_file"):
-        assert len(options.get(key, [])) == 1, f"{key} missing or repeated"
-        path = PurePosixPath(options[key][0])
-        assert path.parent == PurePosixPath(generated[0]), f"{key} {path} not in the generated dir"
+    listeners = _listeners(conf_path)
+    assert set(listeners) == {"1883", "1884"}
+    for port, options in listeners.items():
+        assert options.get("allow_anonymous") == ["false"], port
+        for key in ("password_file", "acl_file"):
+            assert len(options.get(key, [])) == 1, f"{port}: {key} missing or repeated"
+            path = PurePosixPath(options[key][0])
+            assert path.parent == PurePosixPath(generated[0]), f"{key} {path} not in the generated dir"
+    devices, server = listeners["1883"], listeners["1884"]
+    assert devices["use_username_as_clientid"] == ["true"]  # no device takes over another client's session
+    assert PurePosixPath(devices["password_file"][0]).name == "passwd"
+    assert PurePosixPath(server["password_file"][0]).name == "server_passwd"
+    published = [str(p).split(":")[-1] for p in _services(compose)["mosquitto"].get("ports", [])]
+    assert "1884" not in published, "the server account's listener must stay inside the compose network"
 
 
 def test_infra_ci_runs_the_readme_test_command() -> None:
