@@ -8,7 +8,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast.domain.audio import AssetStatus, AudioAsset
-from broadcast.persistence.models import AudioAssetRow, ProgrammeItemRow
+from broadcast.persistence.models import AudioAssetRow, BulletinRow, EmergencyRow, ProgrammeItemRow
 from broadcast.persistence.repositories import _aware, within_areas_clause
 
 _FIELDS = ("title", "kind", "language", "topic", "area_code", "profile", "original_name", "created_by",
@@ -57,9 +57,12 @@ class SqlAudioRepository:
         self.session.execute(delete(AudioAssetRow).where(AudioAssetRow.id == asset_id))
 
     def in_use(self, asset_id: int) -> bool:
-        """Whether a programme plays this asset (an emergency keeps its own record of what it played)."""
-        stmt = select(ProgrammeItemRow.programme_id).where(ProgrammeItemRow.asset_id == asset_id).limit(1)
-        return self.session.scalar(stmt) is not None
+        """Whether a programme plays this asset, or an emergency or a central bulletin refers to it (their records
+        of what played stay whole)."""
+        uses = (select(ProgrammeItemRow.programme_id).where(ProgrammeItemRow.asset_id == asset_id),
+                select(EmergencyRow.id).where(EmergencyRow.audio_id == asset_id),
+                select(BulletinRow.id).where(BulletinRow.asset_id == asset_id))
+        return any(self.session.scalar(stmt.limit(1)) is not None for stmt in uses)
 
     def processing(self) -> Sequence[AudioAsset]:
         return [_asset(r) for r in self.session.scalars(select(AudioAssetRow)

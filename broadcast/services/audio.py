@@ -15,6 +15,7 @@ from broadcast.domain.areas import Area
 from broadcast.domain.audio import TTS_VOICES, AssetStatus, AudioAsset, AudioMeta
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from broadcast.domain.text import clean_text
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import AudioProcessor, CheckedAudio, Clock, JobQueue, UnitOfWork
@@ -41,6 +42,7 @@ def upload_audio(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPr
                  spool_dir: Path) -> AudioAsset:
     """`upload` is a temporary file owned by the caller; on success it is moved into the spool dir."""
     meta = meta.checked()
+    original_name = clean_text(original_name, "Tên tệp")  # officers see it: no bidi trick such as "a\u202e3pm.exe"
     with uow:
         _owner_area(uow, actor, meta.area_code)
     checked = processor.check(upload, original_name)  # raises on anything that is not sound
@@ -51,7 +53,7 @@ def upload_audio(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPr
             profile=meta.profile, status=AssetStatus.PROCESSING, original_name=original_name,
             created_by=actor.name, created_at=now, duration_ms=checked.duration_ms))
         spooled = spool_dir / f"{asset.id}.{checked.extension}"
-        spool_dir.mkdir(parents=True, exist_ok=True)
+        spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.move(upload, spooled)
         audit(uow, clock, actor, "audio.upload", "audio", asset.id, area_code=meta.area_code, title=meta.title,
               file=original_name)
@@ -65,6 +67,7 @@ def request_tts(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPro
                 uow_factory: Callable[[], UnitOfWork], *, text: str, voice: str, meta: AudioMeta,
                 spool_dir: Path) -> AudioAsset:
     meta = meta.checked()
+    text = clean_text(text, "Văn bản cần đọc", multiline=True)
     if voice not in TTS_VOICES:
         raise InvalidInput(f"Giọng đọc không hợp lệ: {voice!r}. Hợp lệ: {', '.join(TTS_VOICES)}.", code="unknown_voice")
     if meta.language != "vi":
@@ -106,7 +109,7 @@ def render_upload(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor
 
 def synthesize_and_render(uow_factory, clock, processor: AudioProcessor, asset_id: int, text: str, voice: str,
                           spool_dir: Path) -> None:
-    spool_dir.mkdir(parents=True, exist_ok=True)
+    spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     wav = spool_dir / f"{asset_id}.tts.wav"
     try:
         processor.synthesize(text, voice, wav)
@@ -170,7 +173,8 @@ def delete_asset(uow: UnitOfWork, clock: Clock, actor: Actor, asset_id: int) -> 
             raise NotFound(f"Không tìm thấy tệp âm thanh số {asset_id}.", code="audio_not_found")
         _owner_area(uow, actor, asset.area_code)
         if uow.audio.in_use(asset_id):
-            raise Conflict("Tệp âm thanh đang được dùng trong chương trình phát, không thể xóa.", code="audio_in_use")
+            raise Conflict("Tệp âm thanh đang được dùng trong chương trình phát, lệnh phát khẩn cấp hoặc bản tin "
+                           "trung ương, không thể xóa.", code="audio_in_use")
         uow.audio.delete(asset_id)
         audit(uow, clock, actor, "audio.delete", "audio", asset_id, area_code=asset.area_code, title=asset.title)
         uow.commit()
@@ -203,7 +207,7 @@ def import_files(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor:
         if not path.is_file():
             yield ImportResult(path, False, "Không tìm thấy tệp.")
             continue
-        work_dir.mkdir(parents=True, exist_ok=True)
+        work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         copy = work_dir / f"import-{path.name.encode().hex()[:40]}{path.suffix.lower()[:8]}"
         try:
             shutil.copyfile(path, copy)

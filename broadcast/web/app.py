@@ -7,12 +7,32 @@ from fastapi import APIRouter, FastAPI
 
 from broadcast.bootstrap import Container
 from broadcast.web.errors import install_error_handlers
-from broadcast.web.middleware import BodyLimitMiddleware, MetricsMiddleware
+from broadcast.settings import Settings
+from broadcast.web.middleware import AuthGateMiddleware, BodyLimitMiddleware, BodyLimits, MetricsMiddleware
+from broadcast.web.openapi import install_openapi
+from broadcast.web.pages import install_pages
 from broadcast.web.routes import (areas, audio, auth, bridge, devices, emergencies, health, media, playlog, programmes,
                                   reports, schedules, users)
 
 API_PREFIX = "/api/v1"
-UPLOAD_PREFIXES = (f"{API_PREFIX}/audio",)
+# Everything else under the prefix needs a bearer token before its body is read (the push is signed by HMAC).
+PUBLIC_API = frozenset({("POST", f"{API_PREFIX}/auth/token"), ("POST", f"{API_PREFIX}/bridge/bulletins"),
+                        ("GET", f"{API_PREFIX}/openapi.json")})
+MULTIPART_OVERHEAD = 1024 * 1024  # the form fields and boundaries around an uploaded file
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Small JSON by default; larger documents where they are expected; only the upload takes audio files."""
+    document = settings.max_document_bytes
+    return BodyLimits(settings.max_body_bytes, {
+        ("POST", f"{API_PREFIX}/audio"): settings.audio_max_bytes + MULTIPART_OVERHEAD,
+        ("POST", f"{API_PREFIX}/audio/tts"): document,
+        ("POST", f"{API_PREFIX}/schedules"): document,
+        ("PUT", f"{API_PREFIX}/schedules/{{schedule_id}}"): document,
+        ("POST", f"{API_PREFIX}/emergencies"): document,
+        ("POST", f"{API_PREFIX}/emergencies/cap"): document,
+        ("POST", f"{API_PREFIX}/bridge/bulletins"): document,
+    })
 
 
 def create_app(container: Container, runtime=None) -> FastAPI:
@@ -34,20 +54,21 @@ def create_app(container: Container, runtime=None) -> FastAPI:
         summary="Hệ thống điều hành loa truyền thanh cơ sở số (commune loudspeaker system)",
         version="0.1.0",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by broadcast.web.assets from local files
         redoc_url=None,
     )
     app.state.container = container
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_openapi(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, areas, users, devices, audio, programmes, schedules, playlog, emergencies, reports, bridge):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(media.router)
-    app.add_middleware(BodyLimitMiddleware, default_limit=container.settings.max_body_bytes,
-                       upload_limit=container.settings.audio_max_bytes + 1024 * 1024,
-                       upload_prefixes=UPLOAD_PREFIXES)
+    install_pages(app, container)
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(container.settings))
+    app.add_middleware(AuthGateMiddleware, prefix=API_PREFIX, public=PUBLIC_API, container=container)
     app.add_middleware(MetricsMiddleware, metrics=container.metrics)
     return app

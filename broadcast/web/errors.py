@@ -6,11 +6,15 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from broadcast.domain import errors
 
 log = logging.getLogger(__name__)
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.InvalidInput: 422,
@@ -48,16 +52,31 @@ def error_response(status: int, code: str, message: str, details: object = None,
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
+def status_for(exc: errors.DomainError) -> int:
+    """The one HTTP status of a domain error (the API's JSON and the pages' HTML alike)."""
+    return next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
+
+
+def domain_error_response(exc: errors.DomainError) -> JSONResponse:
+    status = status_for(exc)
+    headers = {}
+    if isinstance(exc, errors.TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return error_response(status, exc.code, exc.message, exc.details, headers)
+
+
+def allowed_methods(app: Starlette, scope: Scope) -> str:
+    """Every method some route takes at this path (Starlette's 405 names only the first route's)."""
+    return ", ".join(m for m in METHODS
+                     if any(r.matches({**scope, "method": m})[0] is Match.FULL for r in app.router.routes))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(_request: Request, exc: errors.DomainError) -> JSONResponse:
-        status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
-        headers = {}
-        if isinstance(exc, errors.TooManyAttempts):
-            headers["Retry-After"] = str(exc.retry_after_s)
-        if isinstance(exc, errors.Unauthenticated):
-            headers["WWW-Authenticate"] = "Bearer"
-        return error_response(status, exc.code, exc.message, exc.details, headers)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -68,9 +87,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_input", "Dữ liệu gửi lên không hợp lệ.", problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = HTTP_MESSAGES_VI.get(exc.status_code, ("error", "Đã xảy ra lỗi."))
-        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request.app, request.scope)}
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from broadcast.domain.audio import AudioMeta
 from broadcast.domain.errors import TooLarge
 from broadcast.services import audio as audio_service
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.openapi import errors
 from broadcast.web.schemas import AudioOut, TtsIn
 
 router = APIRouter(prefix="/audio", tags=["audio"])
@@ -18,7 +19,7 @@ CHUNK = 1024 * 1024
 
 def _spool_upload(file: UploadFile, directory: Path, limit: int) -> Path:
     """Copy the upload to a private temp file in chunks, refusing it past the size limit."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     handle = tempfile.NamedTemporaryFile(dir=directory, prefix="upload-", delete=False)
     path = Path(handle.name)
     size = 0
@@ -35,7 +36,7 @@ def _spool_upload(file: UploadFile, directory: Path, limit: int) -> Path:
     return path
 
 
-@router.post("", response_model=AudioOut, status_code=202)
+@router.post("", response_model=AudioOut, status_code=202, responses=errors(403, 404))
 def upload(container: ContainerDep, uow: UowDep, actor: ActorDep, file: Annotated[UploadFile, File()],
            title: Annotated[str, Form(max_length=300)],
            area_code: Annotated[str | None, Form(max_length=16)] = None,
@@ -53,7 +54,7 @@ def upload(container: ContainerDep, uow: UowDep, actor: ActorDep, file: Annotate
     return AudioOut.of(asset, settings.public_url)
 
 
-@router.post("/tts", response_model=AudioOut, status_code=202)
+@router.post("/tts", response_model=AudioOut, status_code=202, responses=errors(403, 404))
 def tts(body: TtsIn, container: ContainerDep, uow: UowDep, actor: ActorDep) -> AudioOut:
     asset = audio_service.request_tts(
         uow, container.clock, actor, container.audio, container.jobs, container.uow, text=body.text, voice=body.voice,
@@ -71,12 +72,12 @@ def list_audio(container: ContainerDep, uow: UowDep, principal: PrincipalDep, st
     return [AudioOut.of(a, container.settings.public_url) for a in assets]
 
 
-@router.get("/{asset_id}", response_model=AudioOut)
+@router.get("/{asset_id}", response_model=AudioOut, responses=errors(403, 404))
 def get_audio(asset_id: int, container: ContainerDep, uow: UowDep, principal: PrincipalDep) -> AudioOut:
     return AudioOut.of(audio_service.get_asset(uow, principal, asset_id), container.settings.public_url)
 
 
-@router.delete("/{asset_id}", status_code=204)
+@router.delete("/{asset_id}", status_code=204, responses=errors(403, 404, 409))
 def delete_audio(asset_id: int, container: ContainerDep, uow: UowDep, actor: ActorDep) -> Response:
     audio_service.delete_asset(uow, container.clock, actor, asset_id)
     return Response(status_code=204)

@@ -19,6 +19,7 @@ from broadcast.services.bridge_import import Receipt, import_bulletin
 from broadcast.services.bridge_ports import BulletinRecord
 from broadcast.web.deps import ContainerDep, PrincipalDep, UowDep
 from broadcast.web.errors import error_response
+from broadcast.web.openapi import errors
 
 router = APIRouter(prefix="/bridge", tags=["bridge"])
 STATUS_LABELS = {"pooled": "trong kho bản tin", "placed": "đã xếp lịch", "broadcast": "đã phát khẩn cấp",
@@ -69,7 +70,9 @@ def _receipt_body(receipt: Receipt) -> dict[str, Any]:
             "emergency_id": receipt.emergency_id, "placements": list(receipt.placements)}
 
 
-@router.post("/bulletins", responses={201: {}, 200: {}, 401: {}, 422: {}})
+@router.post("/bulletins", responses={201: {}, 200: {}, **errors(401, 404)},
+             openapi_extra={"requestBody": {"required": True,
+                                            "content": {"application/json": {"schema": {"type": "object"}}}}})
 async def push_bulletin(request: Request, container: ContainerDep, uow: UowDep) -> JSONResponse:
     """A bulletin pushed by the central system: the raw JSON body signed with the shared secret (docs/bridge.md)."""
     secret = container.settings.bridge_hmac_secret
@@ -102,12 +105,12 @@ def list_bulletins(uow: UowDep, principal: PrincipalDep, status: str | None = No
                                                                    offset=offset)]
 
 
-@router.get("/bulletins/{bulletin_id}", response_model=BulletinOut)
+@router.get("/bulletins/{bulletin_id}", response_model=BulletinOut, responses=errors(404))
 def get_bulletin(bulletin_id: str, uow: UowDep, principal: PrincipalDep) -> BulletinOut:
     return BulletinOut.of(bridge_view.get_bulletin(uow, principal, bulletin_id))
 
 
-@router.get("/status")
+@router.get("/status", responses=errors(403))
 def status(container: ContainerDep, uow: UowDep, principal: PrincipalDep) -> dict[str, Any]:
     """Pull cursor and outbox health (queued messages, the head's attempts and last error)."""
     return bridge_view.bridge_status(uow, principal, enabled=container.settings.bridge_enabled)

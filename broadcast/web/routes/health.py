@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from broadcast.web.deps import ContainerDep
 from broadcast.web.errors import error_response
+from broadcast.web.openapi import errors
 
 router = APIRouter(tags=["health"])
 
@@ -15,7 +16,7 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=errors(503))
 def readyz(container: ContainerDep):
     try:
         container.ping_database()

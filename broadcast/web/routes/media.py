@@ -8,12 +8,17 @@ from fastapi.responses import FileResponse, Response
 
 from broadcast.web.deps import ContainerDep
 from broadcast.web.errors import error_response
+from broadcast.web.openapi import errors
 
 router = APIRouter(tags=["media"])
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-@router.get("/media/{sha256}.mp3")
+@router.get("/media/{sha256}.mp3", responses={
+    200: {"content": {"audio/mpeg": {}}}, 206: {"description": "Một đoạn của tệp (Range)."},
+    304: {"description": "Không đổi (If-None-Match)."}, **errors(404),
+    400: {"description": "Range sai cú pháp.", "content": {"text/plain": {}}},
+    416: {"description": "Range ngoài tệp.", "content": {"text/plain": {}}}})
 @router.head("/media/{sha256}.mp3", include_in_schema=False)  # one operation in the API description
 def media(sha256: str, request: Request, container: ContainerDep) -> Response:
     path = container.audio.media_path(sha256) if SHA256.match(sha256) else None

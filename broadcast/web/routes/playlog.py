@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from broadcast.services import playlog as playlog_service
 from broadcast.services.ports import PlayLogEntry, PlayLogQuery
 from broadcast.web.deps import ContainerDep, PrincipalDep, UowDep
+from broadcast.web.openapi import errors
 
 router = APIRouter(prefix="/playlog", tags=["playlog"])
 
@@ -46,7 +47,8 @@ def _wants_csv(request: Request, format: str | None) -> bool:
 
 
 @router.get("", response_model=list[PlayLogOut],
-            responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv"}})
+            responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv"},
+                       **errors(403, 404)})
 def list_playlog(request: Request, uow: UowDep, container: ContainerDep, principal: PrincipalDep,
                  area: str | None = None, device: str | None = None, programme: int | None = None,
                  schedule: int | None = None, emergency: int | None = None, outcome: str | None = None,

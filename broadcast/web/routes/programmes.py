@@ -7,12 +7,13 @@ from fastapi import APIRouter, Query
 from broadcast.domain.scheduling import LegalRef
 from broadcast.services import programmes as service
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.openapi import errors
 from broadcast.web.schemas_schedule import ProgrammeIn, ProgrammeOut
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
 
 
-@router.post("", response_model=ProgrammeOut, status_code=201)
+@router.post("", response_model=ProgrammeOut, status_code=201, responses=errors(403, 404))
 def create(body: ProgrammeIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> ProgrammeOut:
     draft = service.ProgrammeDraft(
         title=body.title, area_code=body.area_code, topic=body.topic, language=body.language, source=body.source,
@@ -30,6 +31,6 @@ def list_all(uow: UowDep, principal: PrincipalDep, topic: str | None = None,
                                                                 offset=offset)]
 
 
-@router.get("/{programme_id}", response_model=ProgrammeOut)
+@router.get("/{programme_id}", response_model=ProgrammeOut, responses=errors(403, 404))
 def get_one(programme_id: int, uow: UowDep, principal: PrincipalDep) -> ProgrammeOut:
     return ProgrammeOut.of(service.get_programme(uow, principal, programme_id))

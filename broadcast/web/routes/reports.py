@@ -11,6 +11,7 @@ from broadcast.services import reports as reports_service
 from broadcast.services import reports_export
 from broadcast.services.aggregates import local_day
 from broadcast.web.deps import ContainerDep, PrincipalDep
+from broadcast.web.openapi import errors
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -32,7 +33,8 @@ def _filename(report: reports_service.Report, extension: str) -> str:
     return f"bao-cao-{report.kind}-{report.area_code}-{report.first:%Y%m%d}-{report.last:%Y%m%d}.{extension}"
 
 
-@router.get("/{kind}.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+@router.get("/{kind}.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}, **errors(403, 404)})
 def report_chart(kind: str, container: ContainerDep, principal: PrincipalDep, area: AreaQuery,
                        first: FromQuery = None, last: ToQuery = None):
     """The report's main figure as a bar chart (SVG), for web pages and documents."""
@@ -42,7 +44,8 @@ def report_chart(kind: str, container: ContainerDep, principal: PrincipalDep, ar
 
 
 @router.get("/{kind}", responses={200: {"content": {"text/csv": {}, reports_export.XLSX_MEDIA_TYPE: {}},
-                                        "description": "JSON; CSV or XLSX with ?format="}})
+                                        "description": "JSON; CSV or XLSX with ?format="},
+                                   **errors(403, 404)})
 def report(kind: str, container: ContainerDep, principal: PrincipalDep, area: AreaQuery,
                  first: FromQuery = None, last: ToQuery = None, format: Literal["json", "csv", "xlsx"] = "json"):
     """kind: summary, legal-education, outcomes, uptime, emergencies, approvals. Days are local (Asia/Ho_Chi_Minh)."""

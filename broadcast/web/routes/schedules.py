@@ -13,6 +13,7 @@ from broadcast.services.planning import occurrences, spec_for
 from broadcast.services.programmes import playable
 from broadcast.services.policies import describe_policy, set_policy
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
+from broadcast.web.openapi import errors
 from broadcast.web.schemas_schedule import ApproveIn, PolicyIn, RejectIn, ScheduleIn, ScheduleOut, SubmitIn
 
 router = APIRouter(tags=["schedules"])
@@ -44,7 +45,7 @@ def _wake(request: Request) -> None:
         runtime.wake_compile()
 
 
-@router.post("/schedules", response_model=ScheduleOut, status_code=201)
+@router.post("/schedules", response_model=ScheduleOut, status_code=201, responses=errors(403, 404))
 def create(body: ScheduleIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> ScheduleOut:
     tz = container.settings.timezone
     return ScheduleOut.of(service.create_schedule(uow, container.clock, actor, _draft(body, tz), tz))
@@ -59,7 +60,7 @@ def list_all(uow: UowDep, principal: PrincipalDep, status: str | None = None, pr
     return [ScheduleOut.of(s) for s in found]
 
 
-@router.get("/schedules/calendar.ics")
+@router.get("/schedules/calendar.ics", responses=errors(403, 404))
 def calendar(area: str, request: Request, uow: UowDep, container: ContainerDep, principal: PrincipalDep) -> Response:
     host = urlsplit(container.settings.public_url).hostname or "loaxa"
     body = calendar_for_area(uow, principal, area, container.settings.timezone, host=host)
@@ -67,12 +68,12 @@ def calendar(area: str, request: Request, uow: UowDep, container: ContainerDep, 
                     headers={"Content-Disposition": f'inline; filename="loaxa-{area}.ics"'})
 
 
-@router.get("/schedules/{schedule_id}", response_model=ScheduleOut)
+@router.get("/schedules/{schedule_id}", response_model=ScheduleOut, responses=errors(403, 404))
 def get_one(schedule_id: int, uow: UowDep, principal: PrincipalDep) -> ScheduleOut:
     return ScheduleOut.of(service.get_schedule(uow, principal, schedule_id))
 
 
-@router.put("/schedules/{schedule_id}", response_model=ScheduleOut)
+@router.put("/schedules/{schedule_id}", response_model=ScheduleOut, responses=errors(403, 404, 409))
 def edit(schedule_id: int, body: ScheduleIn, request: Request, uow: UowDep, container: ContainerDep,
          actor: ActorDep) -> ScheduleOut:
     tz = container.settings.timezone
@@ -81,7 +82,7 @@ def edit(schedule_id: int, body: ScheduleIn, request: Request, uow: UowDep, cont
     return ScheduleOut.of(saved)
 
 
-@router.post("/schedules/{schedule_id}/submit", response_model=ScheduleOut)
+@router.post("/schedules/{schedule_id}/submit", response_model=ScheduleOut, responses=errors(403, 404, 409))
 def submit(schedule_id: int, uow: UowDep, container: ContainerDep, actor: ActorDep,
            body: SubmitIn | None = None) -> ScheduleOut:
     outcome = service.submit_schedule(uow, container.clock, actor, schedule_id, container.settings.timezone,
@@ -89,7 +90,7 @@ def submit(schedule_id: int, uow: UowDep, container: ContainerDep, actor: ActorD
     return ScheduleOut.of(outcome.schedule, outcome.conflicts)
 
 
-@router.post("/schedules/{schedule_id}/approve", response_model=ScheduleOut)
+@router.post("/schedules/{schedule_id}/approve", response_model=ScheduleOut, responses=errors(403, 404, 409))
 def approve(schedule_id: int, request: Request, uow: UowDep, container: ContainerDep, actor: ActorDep,
             body: ApproveIn | None = None) -> ScheduleOut:
     outcome = service.approve_schedule(uow, container.clock, actor, schedule_id, container.settings.timezone,
@@ -97,18 +98,18 @@ def approve(schedule_id: int, request: Request, uow: UowDep, container: Containe
     return ScheduleOut.of(outcome.schedule, outcome.conflicts)
 
 
-@router.post("/schedules/{schedule_id}/reject", response_model=ScheduleOut)
+@router.post("/schedules/{schedule_id}/reject", response_model=ScheduleOut, responses=errors(403, 404, 409))
 def reject(schedule_id: int, body: RejectIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> ScheduleOut:
     return ScheduleOut.of(service.reject_schedule(uow, container.clock, actor, schedule_id, body.reason))
 
 
-@router.post("/schedules/{schedule_id}/cancel", response_model=ScheduleOut)
+@router.post("/schedules/{schedule_id}/cancel", response_model=ScheduleOut, responses=errors(403, 404, 409))
 def cancel(schedule_id: int, request: Request, uow: UowDep, container: ContainerDep, actor: ActorDep) -> ScheduleOut:
     return ScheduleOut.of(service.cancel_schedule(uow, container.clock, actor, schedule_id,
                                                   on_cancelled=lambda: _wake(request)))
 
 
-@router.get("/schedules/{schedule_id}/occurrences")
+@router.get("/schedules/{schedule_id}/occurrences", responses=errors(403, 404))
 def schedule_occurrences(schedule_id: int, uow: UowDep, container: ContainerDep, principal: PrincipalDep,
                          days: Annotated[int, Query(ge=1, le=366)] = 7) -> list[dict]:
     """When it plays over the next days (local time), whatever its state."""
@@ -122,12 +123,12 @@ def schedule_occurrences(schedule_id: int, uow: UowDep, container: ContainerDep,
             for o in occurrences(spec, now, now + timedelta(days=days))]
 
 
-@router.get("/policies/{area_code}")
+@router.get("/policies/{area_code}", responses=errors(403, 404))
 def get_policy(area_code: str, uow: UowDep, principal: PrincipalDep) -> dict:
     return describe_policy(uow, principal, area_code)
 
 
-@router.put("/policies/{area_code}")
+@router.put("/policies/{area_code}", responses=errors(403, 404))
 def put_policy(area_code: str, body: PolicyIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> dict:
     return set_policy(uow, container.clock, actor, area_code, windows=body.windows,
                       max_minutes_per_day=body.max_minutes_per_day, weekdays=body.weekdays)

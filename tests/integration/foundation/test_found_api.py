@@ -135,8 +135,11 @@ def test_malformed_json_and_oversized_body(container, client):
     assert count(container, ZoneRow) == 0
 
 
-def test_unknown_route_uses_error_shape(client):
-    response = client.get("/api/v1/nowhere")
+def test_unknown_route_uses_error_shape(container, client):
+    anonymous = client.get("/api/v1/nowhere")  # nothing under /api/v1 answers before the token is checked
+    assert anonymous.status_code == 401 and error_of(anonymous)["code"] == "unauthenticated"
+    viewer = user(container, client, "viewer", "viewer", HOAN_KIEM)
+    response = client.get("/api/v1/nowhere", headers=viewer.headers)
     assert response.status_code == 404 and error_of(response)["code"] == "not_found"
 
 

@@ -37,7 +37,13 @@ def test_other_integrity_errors_are_not_dressed_up(engine) -> None:
             connection.execute(insert(AreaRow).values(code="99999", name=None, level="commune",
                                                       division_type="xã", parent_code=HANOI))
         connection.rollback()
-        with pytest.raises(IntegrityError):  # unknown parent: a bug, not a race
+
+
+def test_a_foreign_key_refusal_is_a_conflict(engine) -> None:
+    """A row still in use, or a parent deleted meanwhile by another request: 409 for the caller, not a 500."""
+    with engine.connect() as connection:
+        with pytest.raises(Conflict) as caught:
             connection.execute(insert(AreaRow).values(code="99998", name="x", level="commune",
                                                       division_type="xã", parent_code="nowhere"))
         connection.rollback()
+    assert caught.value.code == "still_referenced"
