@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Shared set-up for scripts/test.sh and scripts/demo.sh on Debian 12 (root, Python 3.11).
 # Installs the system packages LoaXa needs when they are missing, creates the project venv
-# .venv and pip-installs the project into it. Idempotent: a second run only checks and
-# skips pip when pyproject.toml is unchanged (hash stamp kept inside .venv).
+# .venv and pip-installs the project into it, then `npm ci` of the web app's libraries in frontend/.
+# Idempotent: a second run only checks, and skips pip when pyproject.toml is unchanged (hash stamp kept
+# inside .venv) and npm when frontend/package-lock.json is (stamp inside frontend/node_modules).
 # Works non-interactively (CI=true, no stdin). Logs go to stderr so callers' stdout stays clean.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STAMP="$VENV/.loaxa-install.sha256"
+FRONTEND="$ROOT/frontend"
 PYTHON="${LOAXA_PYTHON:-python3.11}"
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -39,6 +41,8 @@ missing_packages() {
     has_cmd mosquitto_pub && has_cmd mosquitto_sub || pkgs+=(mosquitto-clients)
     has_cmd espeak-ng || pkgs+=(espeak-ng)
     has_cmd shellcheck || pkgs+=(shellcheck)  # the suite lints these scripts
+    [[ -x /usr/bin/chromium ]] || pkgs+=(chromium)  # the web tests drive Debian's Chromium
+    has_cmd npm || pkgs+=(npm)  # installs the web app's front-end libraries (frontend/package-lock.json)
     has_postgres_server || pkgs+=(postgresql)
     has_libsndfile || pkgs+=(libsndfile1)
     if ! has_cmd "$PYTHON"; then
@@ -108,10 +112,31 @@ ensure_python_packages() {
     printf '%s\n' "$want" >"$STAMP"
 }
 
+# The web app's front-end libraries (htmx, Leaflet, the font, Swagger UI, axe-core), pinned by the lockfile: `npm ci`
+# when node_modules is missing or the lockfile changed (hash stamp kept inside node_modules). No install scripts run.
+frontend_hash() { cat "$FRONTEND/package.json" "$FRONTEND/package-lock.json" | sha256sum | cut -d' ' -f1; }
+
+ensure_frontend_packages() {
+    [[ -f "$FRONTEND/package-lock.json" ]] || return 0
+    local want stamp="$FRONTEND/node_modules/.loaxa-npm.sha256"
+    want="$(frontend_hash)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        return 0
+    fi
+    log "npm ci in frontend/ (package-lock.json changed or first run)"
+    local npm_log="$VENV/.loaxa-npm.log"
+    if ! (cd "$FRONTEND" && npm ci --ignore-scripts --no-audit --no-fund </dev/null >"$npm_log" 2>&1); then
+        tail -n 40 "$npm_log" >&2
+        die "npm ci thất bại; xem $npm_log"
+    fi
+    printf '%s\n' "$want" >"$stamp"
+}
+
 main() {
     install_system_packages
     ensure_venv
     ensure_python_packages
+    ensure_frontend_packages
 }
 
 main "$@"

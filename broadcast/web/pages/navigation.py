@@ -1,0 +1,43 @@
+"""The menu: each page for the roles that may use it, and only pages this app serves."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from broadcast.domain.auth import Action, Principal, Role
+
+ROLE_LABELS_VI = {Role.ADMIN: "Quản trị viên", Role.EDITOR: "Cán bộ biên tập", Role.APPROVER: "Lãnh đạo duyệt",
+                  Role.EMERGENCY_OPERATOR: "Trực phát khẩn cấp", Role.VIEWER: "Người theo dõi"}
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    route: str  # the name of the page's route
+    action: Action  # the item shows to whoever may do this somewhere
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    path: str
+
+
+# In the order of the issue's pages; a page registers its route under the name here and appears by itself.
+MENU = (
+    MenuItem("Trang chủ", "home", Action.READ),
+    MenuItem("Thư viện", "library", Action.READ),
+    MenuItem("Chương trình", "programmes", Action.READ),
+    MenuItem("Lịch phát", "schedules", Action.READ),
+    MenuItem("Duyệt lịch", "approvals", Action.APPROVE_SCHEDULES),
+    MenuItem("Khẩn cấp", "emergency", Action.SEND_EMERGENCY),
+    MenuItem("Thiết bị", "devices", Action.READ),
+    MenuItem("Nhật ký phát", "playlog", Action.READ),
+    MenuItem("Quản trị", "administration", Action.MANAGE_USERS),
+)
+
+
+def navigation(principal: Principal, paths: Mapping[str, str]) -> list[Link]:
+    """The menu of this principal; `paths` maps the names of the routes the app serves to their paths."""
+    return [Link(item.label, paths[item.route]) for item in MENU
+            if item.route in paths and principal.areas_for(item.action)]
