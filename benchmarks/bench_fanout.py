@@ -65,7 +65,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from broadcast.devices import protocol as p  # noqa: E402
+from broadcast import protocol as p  # noqa: E402
 
 HANOI = "01"
 PER_COMMUNE = 100
@@ -534,7 +534,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
     from sqlalchemy import text
 
     from broadcast.bootstrap import SystemClock, build_container
-    from broadcast.devices.broker_config import write_broker_config
+    from broadcast.protocol.broker_config import write_broker_config
     from broadcast.persistence.database import make_engine, make_session_factory
     from broadcast.persistence.migrate import upgrade
     from broadcast.persistence.unit_of_work import SqlUnitOfWork

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.persistence.database import make_engine, make_session_factory, ping
 from broadcast.persistence.unit_of_work import SqlUnitOfWork
-from broadcast.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
-from broadcast.audio_processing import LibraryAudioProcessor
+from broadcast.adapters.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
+from broadcast.adapters.audio_processing import LibraryAudioProcessor
 from broadcast.devices.broker_sync import BrokerSync, BrokerSyncError
-from broadcast.devices.signer import DocumentSigner
-from broadcast.jobs import ThreadJobQueue
-from broadcast.metrics import Metrics
+from broadcast.protocol.signer import DocumentSigner
+from broadcast.adapters.jobs import ThreadJobQueue
+from broadcast.adapters.metrics import Metrics
 from broadcast.services.devices import broker_accounts
 from broadcast.services.sessions import LoginPolicy
 from broadcast.settings import Settings

@@ -242,7 +242,7 @@ def mqtt_config(
     """Ghi passwd (thiết bị), server_passwd, acl và mosquitto.conf vào OUTDIR; không cho truy cập ẩn danh.
 
     Thiết bị và máy chủ đăng nhập ở hai cổng riêng; ở cổng thiết bị, mã kết nối (client id) luôn là mã thiết bị."""
-    from broadcast.devices.broker_config import TlsListener, write_broker_config
+    from broadcast.protocol.broker_config import TlsListener, write_broker_config
     from broadcast.services.devices import broker_accounts, left_out_of_broker
 
     if (tls_cert is None) != (tls_key is None):
@@ -342,7 +342,7 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
 
     container = build_container(settings_or_exit())
     runtime = Runtime(container) if scheduler else None
-    # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.trusted_proxies), not uvicorn.
+    # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.adapters.trusted_proxies), not uvicorn.
     uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info", proxy_headers=False)
 
 

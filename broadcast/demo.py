@@ -130,7 +130,7 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     import uvicorn
 
     from broadcast.bootstrap import build_container
-    from broadcast.devices.broker_config import write_broker_config
+    from broadcast.protocol.broker_config import write_broker_config
     from broadcast.persistence.migrate import upgrade
     from broadcast.runtime import Runtime
     from broadcast.services.area_catalog import official_areas

@@ -31,8 +31,8 @@ def report(
 ) -> None:
     """Lập báo cáo cho tỉnh hoặc xã/phường trong một kỳ và ghi ra tệp."""
     from broadcast.cli import console, container_for_cli  # late: cli.py imports this module to register it
-    from broadcast.services import reports_export
-    from broadcast.services.reports import ReportRequest, build_report
+    from broadcast.services.reports import export as reports_export
+    from broadcast.services.reports.figures import ReportRequest, build_report
 
     with container_for_cli() as container:
         settings = container.settings

@@ -9,8 +9,8 @@ import logging
 import time
 
 from broadcast.bootstrap import Container
-from broadcast.gc_tuning import settle_heap
-from broadcast.services import aggregates
+from mqtt_io.gc_tuning import settle_heap
+from broadcast.services.reports import aggregates
 from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.publisher import GatewayPublisher
 from broadcast.scheduler.timer import Timer
@@ -105,7 +105,7 @@ class Runtime:
             self._start_bridge()
         self.timer.start()
         # What start-up built (models, routes, metadata, caches) lives as long as the process: keep it out of
-        # the cyclic GC's collections, which ran over a thousand times per fleet fan-out (broadcast.gc_tuning).
+        # the cyclic GC's collections, which ran over a thousand times per fleet fan-out (mqtt_io.gc_tuning).
         settle_heap(SERVER_GC_THRESHOLD)
         log.info("runtime started: gateway %s:%s", c.settings.mqtt.host, c.settings.mqtt.port)
 

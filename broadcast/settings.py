@@ -11,8 +11,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcast.domain.devices import SERVER_NAMESPACE, is_server_name
-from broadcast.fetch_policy import FetchPolicy
-from broadcast.trusted_proxies import TrustedProxies
+from broadcast.adapters.fetch_policy import FetchPolicy
+from broadcast.adapters.trusted_proxies import TrustedProxies
 
 ENV_PREFIX = "LOAXA_"
 

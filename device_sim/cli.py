@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from device_sim.credentials import CredentialsError, load_credentials
 from device_sim.fleet import FaultPlan, Fleet, apply_faults, make_specs
 from device_sim.summary import render

@@ -10,7 +10,7 @@ import csv
 import io
 from pathlib import Path
 
-from broadcast.devices.protocol import DEVICE_ID_RE, ZONE_ID_RE
+from broadcast.protocol import DEVICE_ID_RE, ZONE_ID_RE
 from device_sim.device import DeviceSpec
 
 

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
-from broadcast.devices import protocol as p
-from broadcast.devices.buffered_socket import BufferedClient
+from broadcast import protocol as p
+from mqtt_io.buffered_socket import BufferedClient
 from device_sim.media import MediaError
 from device_sim.tls import handshake
 

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from broadcast.devices import protocol as p
-from broadcast.gc_tuning import settle_heap
+from broadcast import protocol as p
+from mqtt_io.gc_tuning import settle_heap
 from device_sim.clock import SimClock
 from device_sim.device import DeviceSpec, SimDevice
 from device_sim.loop_io import LoopIO
@@ -137,7 +137,7 @@ class Fleet:
             raise ValueError("--ca-file chỉ dùng với broker mqtts://")
         self.ssl_context = client_context(ca_file) if tls else None  # None: plain TCP
         self.topics = p.Topics(prefix)
-        self.public_key = p._as_public_key(public_key)
+        self.public_key = p.as_public_key(public_key)
         self.speed = speed
         self.keepalive = keepalive
         self.misc_period_s = max(0.5, min(5.0, keepalive / 4))
@@ -189,7 +189,7 @@ class Fleet:
         for dev in self.devices.values():
             dev.start()
         # Ten thousand devices are millions of long-lived objects: keep them out of the cyclic GC's collections,
-        # which paused the whole fleet for up to half a second, many times per fan-out (broadcast.gc_tuning).
+        # which paused the whole fleet for up to half a second, many times per fan-out (mqtt_io.gc_tuning).
         settle_heap(FLEET_GC_THRESHOLD)
 
     async def stop(self, timeout: float = 10.0) -> None:

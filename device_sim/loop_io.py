@@ -15,7 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from broadcast.devices.buffered_socket import set_no_delay
+from mqtt_io.buffered_socket import set_no_delay
 
 FLUSH_EVERY = 32  # clients with something to send before a write pass in the middle of a loop pass
 

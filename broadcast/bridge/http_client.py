@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from broadcast.bridge.mapping import parse_page
-from broadcast.services.bridge_ports import Bulletin, CentralUnavailable, Malformed, SendResult
+from broadcast.services.bridge.ports import Bulletin, CentralUnavailable, Malformed, SendResult
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50

@@ -7,12 +7,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from broadcast.bridge.http_client import HttpCentralClient
-from broadcast.http_media import BULLETIN_AUDIO, HttpMediaFetcher
-from broadcast.services.bridge_import import BridgeTools
-from broadcast.services.bridge_outbox import SendReport, send_due
-from broadcast.services.bridge_ports import CentralClient
-from broadcast.services.bridge_pull import PullReport, pull_once
-from broadcast.services.bridge_reports import enqueue_daily, enqueue_master_data, enqueue_playback
+from broadcast.adapters.http_media import BULLETIN_AUDIO, HttpMediaFetcher
+from broadcast.services.bridge.bulletins import BridgeTools
+from broadcast.services.bridge.outbox import SendReport, send_due
+from broadcast.services.bridge.ports import CentralClient
+from broadcast.services.bridge.pull import PullReport, pull_once
+from broadcast.services.bridge.reports import enqueue_daily, enqueue_master_data, enqueue_playback
 from broadcast.services.emergencies import EmergencyTools
 
 log = logging.getLogger(__name__)

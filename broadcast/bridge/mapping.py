@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from broadcast.domain.audio import LANGUAGES, TOPICS
-from broadcast.services.bridge_ports import Bulletin, Malformed
+from broadcast.services.bridge.ports import Bulletin, Malformed
 
 # The central names of the three classes (Circular 39/2020), in English or as Vietnamese slugs.
 PRIORITIES = {"normal": "normal", "thong_thuong": "normal", "priority": "priority", "uu_tien": "priority",

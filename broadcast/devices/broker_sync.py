@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from broadcast.devices.broker_config import BROKER_GROUP, write_device_passwd
+from broadcast.protocol.broker_config import BROKER_GROUP, write_device_passwd
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
-from broadcast.devices.buffered_socket import BufferedClient, set_no_delay
+from mqtt_io.buffered_socket import BufferedClient, set_no_delay
 from broadcast.devices.ports import DeviceInbox, DropReason, InboundMessage
-from broadcast.devices.protocol import (
+from broadcast.protocol import (
     DEFAULT_PREFIX,
     MAX_PAYLOAD_BYTES,
     ProtocolError,
@@ -40,7 +40,7 @@ from broadcast.devices.protocol import (
 )
 
 if TYPE_CHECKING:
-    from broadcast.metrics import Metrics
+    from broadcast.adapters.metrics import Metrics
     from broadcast.settings import Settings
 
 __all__ = [

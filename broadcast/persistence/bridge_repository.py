@@ -14,7 +14,7 @@ from broadcast.domain.errors import Conflict
 from broadcast.persistence.models import (AreaRow, BridgeOutboxRow, BridgeStateRow, BulletinRow, DailyAirtimeRow,
                                           DailyCommuneRow, DeviceRow, EmergencyRow, PlayLogRow, ProgrammeRow)
 from broadcast.persistence.repositories import _aware
-from broadcast.services.bridge_ports import BulletinRecord, OutboxMessage, PlaybackRow, Station
+from broadcast.services.bridge.ports import BulletinRecord, OutboxMessage, PlaybackRow, Station
 
 _TIMES = ("valid_from", "valid_until", "issued_at", "received_at")
 

@@ -17,7 +17,7 @@ from broadcast.persistence.models import (AreaRow, AudioAssetRow, CommandDeliver
                                           ProgrammeRow, ScheduleRow)
 from broadcast.persistence.playlog_repository import _chunks
 from broadcast.persistence.repositories import _aware, within_areas_clause
-from broadcast.services.reports_ports import (AirtimeAggregate, CommuneDay, ContentFacts, Decision, DeviceCount,
+from broadcast.services.reports.ports import (AirtimeAggregate, CommuneDay, ContentFacts, Decision, DeviceCount,
                                               DeviceSpan, EmergencyReach, PlayedItem, PresenceEvent)
 
 # A device "was reached" by a command once it took it: every stage but a refusal (same rule as emergency reach).

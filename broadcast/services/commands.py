@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.delivery import CommandPublication
 from broadcast.domain.errors import InvalidInput
 from broadcast.services.ports import Clock, DevicePublisher, Signer, UnitOfWork

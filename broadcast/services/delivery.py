@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.delivery import AckReport, Publication, StatusReport, retry_delay
 from broadcast.domain.devices import AckStage, Device
 from broadcast.services.ports import Clock, DevicePublisher, Signer, UnitOfWork
-from broadcast.services.reports_ports import PresenceEvent
+from broadcast.services.reports.ports import PresenceEvent
 
 
 def timeline_fingerprint(zones: Sequence[str], items: Sequence[Mapping[str, Any]], status_interval_s: int) -> str:

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from broadcast.devices.broker_config import hash_password as broker_password_hash
+from broadcast.protocol.broker_config import hash_password as broker_password_hash
 from broadcast.domain.areas import AreaLevel
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.devices import (

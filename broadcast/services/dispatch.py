@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.timeline import TimelineItem
 from broadcast.scheduler.compiler import CompileResult, DeviceInfo, ScheduleSpec, compile_all, recompile
 from broadcast.services.delivery import stage_schedule
@@ -53,7 +53,7 @@ def document_item(item: TimelineItem, plan: Plan, public_url: str) -> dict:
     """A protocol v1 item, plus our optional schedule_id / programme_id fields for the play log."""
     programme = plan.programmes[int(item.programme_id)]
     ready = plan.playables[programme.id]
-    media = [protocol.build_media(m.sha256, f"{public_url}/media/{m.sha256}.mp3", m.bytes, m.duration_ms)
+    media = [protocol.build_media(m.sha256, protocol.media_url(public_url, m.sha256), m.bytes, m.duration_ms)
              for m in ready.media] if not ready.stream_url else None
     doc = protocol.build_item(item.item_id, item.start, item.end, priority=item.priority.value, volume=item.volume,
                               media=media, stream_url=ready.stream_url, title=programme.title)

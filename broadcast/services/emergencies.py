@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from broadcast import protocol
 from broadcast.domain.areas import area_zone_id
 from broadcast.domain.audio import TTS_VOICES, AssetStatus, AudioAsset
 from broadcast.domain.auth import Action, Principal
@@ -227,7 +228,7 @@ class _Audio:
 
 
 def _media_item(public_url: str, sha256: str, size: int, duration_ms: int) -> dict:
-    return {"sha256": sha256, "url": f"{public_url}/media/{sha256}.mp3", "bytes": size, "duration_ms": duration_ms}
+    return dict(protocol.build_media(sha256, protocol.media_url(public_url, sha256), size, duration_ms))
 
 
 def _library_audio(uow: UnitOfWork, actor: Actor, tools: EmergencyTools, audio_id: int) -> _Audio:

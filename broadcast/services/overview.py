@@ -11,7 +11,7 @@ from broadcast.domain.areas import Area
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Schedule, ScheduleStatus, TargetSet
-from broadcast.services.aggregates import day_bounds, local_day
+from broadcast.services.reports.aggregates import day_bounds, local_day
 from broadcast.services.areas import get_area
 from broadcast.services.ports import PlayLogEntry, PlayLogQuery, UnitOfWork
 from broadcast.services.programmes import playable

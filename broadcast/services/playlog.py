@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.audit import AuditEntry, SYSTEM_ACTOR
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.delivery import AckReport

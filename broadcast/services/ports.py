@@ -19,8 +19,8 @@ from broadcast.domain.devices import Device, DeviceQuery, DeviceState
 from broadcast.domain.policy import PolicyOverride
 from broadcast.domain.scheduling import MediaRef, Programme, Schedule
 from broadcast.domain.users import TokenClaims, User
-from broadcast.services.reports_ports import ReportRepository
-from broadcast.services.bridge_ports import BridgeRepository
+from broadcast.services.reports.ports import ReportRepository
+from broadcast.services.bridge.ports import BridgeRepository
 
 
 class AreaRepository(Protocol):

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broadcast.bootstrap import Container
 from broadcast.domain.errors import DomainError, Unauthenticated
-from broadcast.metrics import Metrics
+from broadcast.adapters.metrics import Metrics
 from broadcast.web.errors import HTTP_MESSAGES_VI, domain_error_response, error_response
 
 

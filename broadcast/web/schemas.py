@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from broadcast import protocol
 from broadcast.domain.areas import Area, Zone
 from broadcast.domain.audit import AuditEntry
 from broadcast.domain.users import MAX_PASSWORD_LENGTH, User
@@ -192,7 +193,7 @@ class AudioOut(BaseModel):
                    bytes=asset.bytes, duration_ms=asset.duration_ms, loudness=asset.loudness, silences=asset.silences,
                    voice=asset.voice,
                    error={"code": asset.error_code, "message": asset.error_message} if asset.error_code else None,
-                   media_url=f"{public_url}/media/{asset.sha256}.mp3" if asset.sha256 else None,
+                   media_url=protocol.media_url(public_url, asset.sha256) if asset.sha256 else None,
                    created_by=asset.created_by, created_at=asset.created_at)
 
 

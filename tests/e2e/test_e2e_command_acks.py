@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.persistence.models import DeviceAckRow
 from broadcast.runtime import Runtime
 from broadcast.services.context import Actor

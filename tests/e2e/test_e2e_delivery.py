@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.persistence.models import DeviceAckRow, SchedulePublicationRow
 from broadcast.runtime import Runtime
 from broadcast.services.context import Actor

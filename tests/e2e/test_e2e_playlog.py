@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.persistence.models import PlayLogRow
 from broadcast.runtime import PURGE_JOB, Runtime
 from broadcast.services.context import Actor

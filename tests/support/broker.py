@@ -1,7 +1,7 @@
 """A private mosquitto per test: real binary, free loopback port, generated config.
 
 Never the machine's broker on 1883. The config comes from
-broadcast.devices.broker_config (accounts + protocol ACL) or is anonymous.
+broadcast.protocol.broker_config (accounts + protocol ACL) or is anonymous.
 Readiness is polled (TCP accept), the broker is killed at teardown, and it
 can be restarted on the same port for "broker dies" tests.
 
@@ -25,8 +25,8 @@ from typing import Callable, NoReturn
 
 import pytest
 
-from broadcast.devices.broker_config import write_anonymous_config, write_broker_config
-from broadcast.devices.protocol import DEFAULT_PREFIX
+from broadcast.protocol.broker_config import write_anonymous_config, write_broker_config
+from broadcast.protocol import DEFAULT_PREFIX
 
 READY_TIMEOUT_S = 15.0
 SERVER_USER = "loaxa-server"

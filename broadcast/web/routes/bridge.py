@@ -14,9 +14,9 @@ from broadcast.bridge.jobs import bridge_tools
 from broadcast.bridge.mapping import parse_bulletin
 from broadcast.bridge.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from broadcast.domain.priority import Priority
-from broadcast.services import bridge_view
-from broadcast.services.bridge_import import Receipt, import_bulletin
-from broadcast.services.bridge_ports import BulletinRecord
+from broadcast.services.bridge import view as bridge_view
+from broadcast.services.bridge.bulletins import Receipt, import_bulletin
+from broadcast.services.bridge.ports import BulletinRecord
 from broadcast.web.deps import ContainerDep, PrincipalDep, UowDep
 from broadcast.web.errors import error_response
 from broadcast.web.openapi import errors

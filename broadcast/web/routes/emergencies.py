@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from broadcast.http_media import CAP_RESOURCE, HttpMediaFetcher
+from broadcast.adapters.http_media import CAP_RESOURCE, HttpMediaFetcher
 from broadcast.services import cap as cap_service
 from broadcast.services import emergencies as service
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep

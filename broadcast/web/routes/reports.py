@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from broadcast.charts import bar_chart_svg
-from broadcast.services import reports as reports_service
-from broadcast.services import reports_export
-from broadcast.services.aggregates import local_day
+from broadcast.services.reports import figures as reports_service
+from broadcast.services.reports import export as reports_export
+from broadcast.services.reports.aggregates import local_day
 from broadcast.web.deps import ContainerDep, PrincipalDep
 from broadcast.web.openapi import errors
 

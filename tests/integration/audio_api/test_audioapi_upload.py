@@ -177,7 +177,7 @@ def test_list_delete_and_roles(container, client, editor, tmp_path):
 
 def test_processing_assets_resume_after_restart(container, client, editor, tmp_path):
     """A crash after accepting an upload: the spooled file is rendered on the next start."""
-    from broadcast.jobs import ThreadJobQueue
+    from broadcast.adapters.jobs import ThreadJobQueue
 
     source = generate(tmp_path / "ok.wav", seconds=3, rate=16000)
 

@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from broadcast.bridge.jobs import BridgeJobs
-from broadcast.security import Argon2PasswordHasher
+from broadcast.adapters.security import Argon2PasswordHasher
 from broadcast.services.areas import create_zone
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device

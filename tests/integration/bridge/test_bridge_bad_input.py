@@ -136,7 +136,7 @@ def test_two_simultaneous_imports_of_one_new_bulletin_give_accepted_and_duplicat
     from broadcast.bridge.jobs import bridge_tools
     from broadcast.bridge.mapping import parse_bulletin
     from broadcast.persistence.bridge_repository import SqlBridgeRepository
-    from broadcast.services.bridge_import import import_bulletin
+    from broadcast.services.bridge.bulletins import import_bulletin
 
     central.state.media["dong-thoi.mp3"] = (bulletin_mp3, "audio/mpeg")
     body = bulletin("TW-RACE-1", clock, priority=priority, audio_url=central.media_url("dong-thoi.mp3"))

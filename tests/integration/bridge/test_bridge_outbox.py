@@ -8,8 +8,8 @@ import pytest
 
 from broadcast.persistence.models import (BridgeOutboxRow, BridgeStateRow, DailyAirtimeRow, DailyCommuneRow,
                                           PlayLogRow, ProgrammeRow)
-from broadcast.services import bridge_pull
-from broadcast.services.bridge_reports import enqueue_daily, enqueue_master_data, enqueue_playback
+from broadcast.services.bridge import pull as bridge_pull
+from broadcast.services.bridge.reports import enqueue_daily, enqueue_master_data, enqueue_playback
 from tests.integration.bridge.conftest import bulletin, rows
 from tests.support.app import CUA_NAM, HOAN_KIEM, user
 

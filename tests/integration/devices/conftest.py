@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from tests.support.broker import Broker, MqttProbe, anon_broker, broker_factory  # noqa: F401 - fixture re-export
 
 

@@ -12,9 +12,9 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from broadcast.devices.gateway import MqttGateway
-from broadcast.metrics import Metrics
+from broadcast.adapters.metrics import Metrics
 from tests.support.broker import MqttProbe
 
 pytestmark = pytest.mark.integration

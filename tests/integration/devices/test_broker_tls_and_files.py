@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
-from broadcast.devices import protocol as p
-from broadcast.devices.broker_config import TlsListener, write_broker_config
+from broadcast import protocol as p
+from broadcast.protocol.broker_config import TlsListener, write_broker_config
 from broadcast.devices.gateway import MqttGateway
-from broadcast.metrics import Metrics
+from broadcast.adapters.metrics import Metrics
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.settings import load_settings

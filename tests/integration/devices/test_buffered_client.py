@@ -6,7 +6,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from broadcast.devices.buffered_socket import BufferedClient
+from mqtt_io.buffered_socket import BufferedClient
 from tests.support.broker import MqttProbe
 
 BURST = 2000

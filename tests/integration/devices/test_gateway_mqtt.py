@@ -17,10 +17,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.ports import InboundMessage
-from broadcast.metrics import Metrics
+from broadcast.adapters.metrics import Metrics
 from tests.support.broker import Broker, MqttProbe
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from tests.support.broker import MqttProbe
 
 pytestmark = pytest.mark.integration

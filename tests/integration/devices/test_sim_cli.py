@@ -8,7 +8,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from device_sim.cli import app
 
 pytestmark = pytest.mark.integration

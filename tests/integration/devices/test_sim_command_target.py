@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from device_sim import DeviceSpec, Fleet
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from device_sim import DeviceSpec, Fleet
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from device_sim import Fleet, make_specs
 
 pytestmark = pytest.mark.integration

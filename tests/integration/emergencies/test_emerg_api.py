@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.audio import AssetStatus
 from broadcast.domain.delivery import AckReport
 from broadcast.persistence.models import AuditRow, EmergencyRow

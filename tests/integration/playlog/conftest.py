@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.services.context import Actor
 from broadcast.services.delivery import DeviceInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device

@@ -7,7 +7,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.delivery import CommandPublication
 from broadcast.services.playlog import CSV_HEADERS
 from tests.support.app import CUA_NAM, HANOI, HCMC, HOAN_KIEM, VUNG_TAU, user

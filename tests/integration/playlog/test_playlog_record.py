@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.delivery import CommandPublication
 from broadcast.persistence.models import DeviceAckRow, PlayLogRow
 

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 
-from broadcast.devices import protocol
-from broadcast.devices.broker_config import check_password
+from broadcast import protocol
+from broadcast.protocol.broker_config import check_password
 from broadcast.persistence.models import AuditRow, DeviceAckRow, DeviceRow
 from broadcast.services.delivery import DeviceInbox, flush_outbox, stage_schedule
 from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox

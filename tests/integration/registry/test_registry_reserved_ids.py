@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from broadcast.devices.broker_config import hash_password
+from broadcast.protocol.broker_config import hash_password
 from broadcast.domain.devices import Device
 from broadcast.persistence.models import DeviceRow
 from broadcast.services.context import Actor

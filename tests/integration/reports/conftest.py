@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Programme
 from broadcast.services.context import Actor

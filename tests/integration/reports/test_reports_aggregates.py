@@ -8,15 +8,15 @@ from datetime import datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.domain.delivery import CommandPublication
 from broadcast.domain.scheduling import Schedule, ScheduleStatus, TargetSet
 from broadcast.persistence.models import DailyAirtimeRow, DailyCommuneRow, DevicePresenceRow, PlayLogRow
-from broadcast.services import aggregates
+from broadcast.services.reports import aggregates
 from broadcast.services.playlog import purge_expired
 from broadcast.services.ports import Emergency
-from broadcast.services.reports import ReportRequest, build_report
-from broadcast.services.reports_export import to_json
+from broadcast.services.reports.figures import ReportRequest, build_report
+from broadcast.services.reports.export import to_json
 from tests.integration.reports.conftest import DAY, DEVICES, NOW, TZ, Msg, outcome_for
 from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, user
 

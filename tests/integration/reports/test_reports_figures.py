@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from broadcast.domain.audio import LANGUAGES, TOPICS
 from broadcast.persistence.models import PlayLogRow, ProgrammeRow
-from broadcast.services.reports_export import header_row_index
+from broadcast.services.reports.export import header_row_index
 from tests.integration.reports.conftest import DAY, DAYS, TZ
 from tests.support.app import CUA_NAM, HANOI, HCMC, HOAN_KIEM, user
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from broadcast.devices import protocol
+from broadcast import protocol
 from broadcast.persistence.models import SchedulePublicationRow
 from broadcast.services.dispatch import DispatchSettings, dispatch
 from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, user

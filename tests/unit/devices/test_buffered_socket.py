@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from broadcast.devices.buffered_socket import BufferedSocket, buffered
+from mqtt_io.buffered_socket import BufferedSocket, buffered
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_close_sends_what_was_collected(pair):
 def _client_on(sock):
     import paho.mqtt.client as mqtt
 
-    from broadcast.devices.buffered_socket import BufferedClient
+    from mqtt_io.buffered_socket import BufferedClient
 
     client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="t", protocol=mqtt.MQTTv311)
     client._sock = BufferedSocket(sock)  # noqa: SLF001 - a connected client without a broker
@@ -122,7 +122,7 @@ def test_puback_fast_path_completes_exactly_the_acknowledged_publish(pair):
 
     a, b = pair
     client = _client_on(b)
-    from broadcast.devices.buffered_socket import _NO_PROPERTIES
+    from mqtt_io.buffered_socket import _NO_PROPERTIES
 
     seen, objects = [], []
     client.on_publish = lambda _c, _u, mid, rc, props: (seen.append((mid, rc.value, rc.is_failure, props.json())),

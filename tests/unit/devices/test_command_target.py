@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 
 ZONES = frozenset({"37", "37-13579", "37-13579-thon-3"})  # of the device's newest verified schedule
 ME = "c13579-007"

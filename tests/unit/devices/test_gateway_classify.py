@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 from broadcast.devices.gateway import LogThrottle, classify, explain
 from broadcast.devices.ports import DropReason, InboundMessage
 

@@ -10,7 +10,7 @@ import pytest
 
 from broadcast.devices.gateway import AckTracker, BatchWorker, PublishResult
 from broadcast.devices.ports import InboundMessage
-from broadcast.metrics import Metrics
+from broadcast.adapters.metrics import Metrics
 
 NOW = datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc)
 

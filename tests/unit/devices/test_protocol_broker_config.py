@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from broadcast.devices import broker_config as bc
+from broadcast.protocol import broker_config as bc
 
 # Captured from `mosquitto_passwd -c -b pw alice secret` (mosquitto 2.0.11).
 CAPTURED = ("alice:$7$101$81Fekh3i3a6NO/9J$hRMxqa7kYmtpyu6CJT3006LMPubRDnuJkMA34CnhBKvS5TbPVPRxu8i3T++6"

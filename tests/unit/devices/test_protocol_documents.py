@@ -1,4 +1,4 @@
-"""Unit tests of broadcast.devices.protocol: canonical bytes, signing, keys, topics, validators."""
+"""Unit tests of broadcast.protocol: canonical bytes, signing, keys, topics, validators."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from broadcast.devices import protocol as p
+from broadcast import protocol as p
 
 TZ = timezone(timedelta(hours=7))
 SHA = "ab" * 32

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.fetch_policy import FetchPolicy, FetchRefused
+from broadcast.adapters.fetch_policy import FetchPolicy, FetchRefused
 from broadcast.settings import SettingsError, load_settings
 
 DEFAULT = FetchPolicy.parse("")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from broadcast.gc_tuning import settle_heap
+from mqtt_io.gc_tuning import settle_heap
 
 
 class Node:

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from broadcast.services.bridge_import import BridgeTools, Receipt, import_bulletin
-from broadcast.services.bridge_ports import CentralClient, CentralUnavailable
+from broadcast.services.bridge.bulletins import BridgeTools, Receipt, import_bulletin
+from broadcast.services.bridge.ports import CentralClient, CentralUnavailable
 from broadcast.services.ports import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from broadcast.devices import protocol
+from broadcast import protocol
 
 
 class DocumentSigner:

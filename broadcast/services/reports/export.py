@@ -10,7 +10,7 @@ import io
 from typing import Any
 
 from broadcast.domain.text import spreadsheet_cell
-from broadcast.services.reports import Report
+from broadcast.services.reports.figures import Report
 
 BOM = "\ufeff"
 FORMATS = ("json", "csv", "xlsx")

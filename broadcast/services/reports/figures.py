@@ -19,10 +19,10 @@ from broadcast.domain.audio import LANGUAGES, TOPICS
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import InvalidInput
 from broadcast.domain.scheduling import SOURCES
-from broadcast.services import aggregates
+from broadcast.services.reports import aggregates
 from broadcast.services.areas import get_area
 from broadcast.services.ports import Clock, UnitOfWork
-from broadcast.services.reports_ports import AirtimeAggregate, CommuneDay, Decision
+from broadcast.services.reports.ports import AirtimeAggregate, CommuneDay, Decision
 
 KINDS = {"summary": "Báo cáo tổng hợp", "legal-education": "Báo cáo phổ biến, giáo dục pháp luật",
          "outcomes": "Kết quả phát theo xã, phường", "uptime": "Thiết bị trực tuyến và thời gian hoạt động",

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from broadcast.services.bridge_outbox import enqueue
+from broadcast.services.bridge.outbox import enqueue
 from broadcast.services.ports import Clock, UnitOfWork
 
 PLAYBACK_CURSOR = "playback_cursor"

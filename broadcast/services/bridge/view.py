@@ -6,9 +6,9 @@ from typing import Any
 
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import InvalidInput, NotFound
-from broadcast.services.bridge_ports import BulletinRecord
-from broadcast.services.bridge_pull import CURSOR_KEY
-from broadcast.services.bridge_reports import PLAYBACK_CURSOR
+from broadcast.services.bridge.ports import BulletinRecord
+from broadcast.services.bridge.pull import CURSOR_KEY
+from broadcast.services.bridge.reports import PLAYBACK_CURSOR
 from broadcast.services.ports import UnitOfWork
 
 STATUSES = ("pooled", "placed", "broadcast", "refused")

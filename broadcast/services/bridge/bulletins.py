@@ -24,9 +24,9 @@ from broadcast.domain.errors import DomainError, InvalidInput, NotFound
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Programme
 from broadcast.domain.text import clean_text
-from broadcast.services.bridge_outbox import enqueue
-from broadcast.services.bridge_placement import NoWindow, place_priority
-from broadcast.services.bridge_ports import Bulletin, BulletinRecord, Malformed
+from broadcast.services.bridge.outbox import enqueue
+from broadcast.services.bridge.placement import NoWindow, place_priority
+from broadcast.services.bridge.ports import Bulletin, BulletinRecord, Malformed
 from broadcast.services.context import Actor, audit
 from broadcast.services.emergencies import (MAX_EXPIRY, AudioFile, EmergencyRequest, EmergencyTools,
                                             prepare_emergency, stage_emergency)

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from broadcast.domain.audit import SYSTEM_ACTOR, AuditEntry, AuditQuery
 from broadcast.services.ports import Clock, UnitOfWork
-from broadcast.services.reports_ports import (AirtimeAggregate, CommuneDay, ContentFacts, DeviceSpan, PlayedItem,
+from broadcast.services.reports.ports import (AirtimeAggregate, CommuneDay, ContentFacts, DeviceSpan, PlayedItem,
                                               PresenceEvent)
 
 log = logging.getLogger(__name__)

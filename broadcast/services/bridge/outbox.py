@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from broadcast.services.bridge_ports import CentralClient, OutboxMessage, SendResult
+from broadcast.services.bridge.ports import CentralClient, OutboxMessage, SendResult
 from broadcast.services.ports import Clock, UnitOfWork
 
 log = logging.getLogger(__name__)

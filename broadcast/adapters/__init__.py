@@ -1,0 +1,2 @@
+"""Adapters behind the services' ports that are not the database, the broker or the web: password hashing and
+tokens, the audio library, outbound HTTP fetching and its address policy, metrics, background jobs, proxies."""

@@ -1,0 +1,77 @@
+"""The ack document (spec section 6): build and parse."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, NotRequired, TypedDict, Union
+
+from broadcast.protocol.wire import ACK_STAGES, AckStage, CMD_ID_RE, ITEM_ID_RE, ProtocolError, _device, _int, _require, _str, _time, _time_str, _type, decode_object
+
+
+AckRef = Union[dict[str, int], dict[str, str]]
+
+
+class Ack(TypedDict):
+    type: Literal["ack"]
+    device_id: str
+    ref: AckRef
+    stage: AckStage
+    at: str
+    item_id: str | None
+    reason: str | None
+    started_at: NotRequired[str]
+    ended_at: NotRequired[str]
+
+
+def build_ack(
+    device_id: str,
+    ref: AckRef,
+    stage: AckStage,
+    *,
+    at: str | datetime,
+    item_id: str | None = None,
+    reason: str | None = None,
+    started_at: str | datetime | None = None,
+    ended_at: str | datetime | None = None,
+) -> Ack:
+    doc: Ack = {
+        "type": "ack", "device_id": device_id, "ref": dict(ref), "stage": stage,  # type: ignore[typeddict-item]
+        "at": _time_str(at), "item_id": item_id, "reason": reason,
+    }
+    if started_at is not None:
+        doc["started_at"] = _time_str(started_at)
+    if ended_at is not None:
+        doc["ended_at"] = _time_str(ended_at)
+    return doc
+
+
+_NEEDS_ITEM = {"playing", "played", "preempted", "missed"}
+
+
+def parse_ack(payload: bytes, expected_device_id: str | None = None) -> Ack:
+    doc = decode_object(payload)
+    _type(doc, "ack")
+    _device(doc, expected_device_id)
+    ref = _require(doc, "ref")
+    if not isinstance(ref, dict) or len(ref) != 1:
+        raise ProtocolError("bad_ref", "trường 'ref' phải có đúng một khóa 'schedule' hoặc 'command'")
+    if "schedule" in ref:
+        _int(ref, "schedule", lo=0)
+    elif "command" in ref:
+        _str(ref, "command", pattern=CMD_ID_RE)
+    else:
+        raise ProtocolError("bad_ref", "trường 'ref' phải là 'schedule' hoặc 'command'")
+    stage = _require(doc, "stage")
+    if stage not in ACK_STAGES:
+        raise ProtocolError("bad_stage", f"giai đoạn xác nhận không hợp lệ: {stage!r}")
+    _time(doc, "at")
+    item_id = _str(doc, "item_id", nullable=True, pattern=ITEM_ID_RE)
+    reason = _str(doc, "reason", nullable=True, max_len=1000)
+    if stage in ("rejected", "failed") and reason is None:
+        raise ProtocolError("missing_field", f"xác nhận {stage} phải có 'reason'")
+    if "schedule" in ref and stage in _NEEDS_ITEM and item_id is None:
+        raise ProtocolError("missing_field", f"xác nhận {stage} của lịch phát phải có 'item_id'")
+    if stage in ("playing", "played", "preempted"):
+        _time(doc, "started_at")
+    if stage in ("played", "preempted"):
+        _time(doc, "ended_at")
+    return doc  # type: ignore[return-value]
