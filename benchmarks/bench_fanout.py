@@ -5,7 +5,7 @@ Run: .venv/bin/python benchmarks/bench_fanout.py [--devices 1000,5000,10000] [--
 Per size N, on a private mosquitto (started here, generated ACL, one account per registered device):
 
   schedule   stage a new signed version for every device (timed apart), wake the outbox flush, and time
-             until every device's `received` ack is STORED in the database (Runtime: gateway + DeviceInbox).
+             until every device's `received` ack is STORED in the database (Runtime: gateway + DeliveryInbox).
              Version 1 (devices also subscribe to their zones) and version 2 (a plain change) are both timed.
   play_now   an emergency play_now (a tiny MP3 served over local HTTP, with its sha256) staged on every
              commune zone topic; time until 99% (and 100%) of devices stand at `playing` in the database.
@@ -541,7 +541,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
     from broadcast.runtime import Runtime
     from broadcast.services.area_catalog import official_areas
     from broadcast.services.areas import seed_areas
-    from broadcast.services.commands import CommandRequest, stage_command
+    from broadcast.services.delivery.commands import CommandRequest, stage_command
     from broadcast.services.context import Actor
     from broadcast.services.delivery import stage_schedule
     from broadcast.services.devices import DeviceSpec, register_device

@@ -15,8 +15,8 @@ from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.publisher import GatewayPublisher
 from broadcast.scheduler.timer import Timer
 from broadcast.services.audio import resume_pending
-from broadcast.services.commands import flush_commands
-from broadcast.services.delivery import DeviceInbox, flush_outbox
+from broadcast.services.delivery.commands import flush_commands
+from broadcast.services.delivery import DeliveryInbox, flush_outbox
 from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
 from broadcast.services.playlog import purge_expired, record_play
 from broadcast.services.sessions import purge_revoked_tokens
@@ -39,7 +39,7 @@ class Runtime:
     def __init__(self, container: Container, *, flush_every_s: float = 2.0, compile_every_s: float | None = 15.0):
         """compile_every_s None: schedules are staged by someone else (tests that stage documents themselves)."""
         self.container = container
-        self.inbox = DeviceInbox(container.uow, on_acks=record_play)  # proof of play in the ack transaction
+        self.inbox = DeliveryInbox(container.uow, on_acks=record_play)  # proof of play in the ack transaction
         self.gateway = MqttGateway.from_settings(container.settings, inbox=self.inbox, metrics=container.metrics,
                                                  name="main")
         self.publisher = GatewayPublisher(self.gateway)

@@ -80,7 +80,7 @@ def overlaps(a: Slot, b: Slot) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Conflict:
+class ScheduleConflict:
     winner_schedule_id: str
     winner_start: datetime
     winner_end: datetime
@@ -117,9 +117,9 @@ class Conflict:
         return (self.loser_start.timestamp(), self.loser_schedule_id, self.winner_start.timestamp(), self.winner_schedule_id)
 
 
-def conflict_between(a: Slot, b: Slot, devices: tuple[str, ...] = ()) -> Conflict:
+def conflict_between(a: Slot, b: Slot, devices: tuple[str, ...] = ()) -> ScheduleConflict:
     winner, loser, decided_by = decide(a, b)
-    return Conflict(
+    return ScheduleConflict(
         winner.schedule_id, winner.start, winner.end, loser.schedule_id, loser.start, loser.end, decided_by, devices
     )
 
@@ -136,7 +136,7 @@ def find_overlaps(slots: Iterable[Slot]) -> list[tuple[Slot, Slot]]:
     return pairs
 
 
-def detect_conflicts(device_occurrences: Mapping[str, Sequence[Slot]]) -> list[Conflict]:
+def detect_conflicts(device_occurrences: Mapping[str, Sequence[Slot]]) -> list[ScheduleConflict]:
     """Overlaps on shared devices, one record per pair of occurrences with every device it affects.
 
     Devices given the very same sequence object (a shared group timeline) are swept once.
@@ -155,4 +155,4 @@ def detect_conflicts(device_occurrences: Mapping[str, Sequence[Slot]]) -> list[C
     conflicts = [
         conflict_between(*pair_of[key], devices=tuple(sorted(set(devices)))) for key, devices in devices_by_pair.items()
     ]
-    return sorted(conflicts, key=Conflict.sort_key)
+    return sorted(conflicts, key=ScheduleConflict.sort_key)

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+from broadcast.domain.devices import STAGE_PROGRESS, AckStage
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,18 @@ class CommandPublication:
     target_id: str
     document: dict
     published_at: datetime | None = None
+
+
+def advanced_deliveries(acks: Sequence[AckReport], stages: dict[tuple[str, str], str | None]
+                        ) -> dict[tuple[str, str], AckReport]:
+    """Which command deliveries an ack batch moves forward, keyed (cmd_id, device_id): the furthest stage heard
+    wins, never backwards, a later ack of the same rank replaces an earlier one. `stages` holds each delivery's
+    stored stage (None: nothing heard yet) and is updated in place, so the batch is read in arrival order."""
+    changed: dict[tuple[str, str], AckReport] = {}
+    for ack in acks:
+        key = (ack.ref_id, ack.device_id)
+        current = STAGE_PROGRESS.get(AckStage(stages[key]), 0) if stages[key] else 0
+        if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
+            stages[key] = ack.stage
+            changed[key] = ack
+    return changed

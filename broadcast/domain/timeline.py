@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Sequence, TypeVar
 
-from broadcast.domain.conflicts import Conflict, Slot, conflict_between, precedence_key
+from broadcast.domain.conflicts import ScheduleConflict, Slot, conflict_between, precedence_key
 from broadcast.domain.priority import Priority
 
 S = TypeVar("S", bound=Slot)
@@ -76,11 +76,11 @@ def item_id_for(schedule_id: str, start: datetime | float) -> str:
     return "occ-" + hashlib.sha256(f"{schedule_id}@{instant}".encode()).hexdigest()[:20]
 
 
-def resolve(slots: Iterable[S]) -> tuple[list[S], list[Conflict]]:
-    """(kept, sorted by start; one Conflict per dropped occurrence naming the item that beat it)."""
+def resolve(slots: Iterable[S]) -> tuple[list[S], list[ScheduleConflict]]:
+    """(kept, sorted by start; one ScheduleConflict per dropped occurrence naming the item that beat it)."""
     starts: list[float] = []  # placed intervals, sorted by start, pairwise disjoint
     placed: list[S] = []
-    dropped: list[Conflict] = []
+    dropped: list[ScheduleConflict] = []
     for slot in sorted(slots, key=precedence_key):
         s, e = slot.start_ts, slot.end_ts
         i = bisect_left(starts, s)
@@ -94,7 +94,7 @@ def resolve(slots: Iterable[S]) -> tuple[list[S], list[Conflict]]:
             continue
         starts.insert(i, s)
         placed.insert(i, slot)
-    dropped.sort(key=Conflict.sort_key)
+    dropped.sort(key=ScheduleConflict.sort_key)
     return placed, dropped
 
 

@@ -1,20 +1,17 @@
-"""Devices, their live state, the schedule outbox and acks, in SQL."""
+"""Devices, their live state and broker accounts, and commands, in SQL (the outbox and acks: delivery_repository)."""
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Text, and_, bindparam, cast, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast.domain.delivery import AckReport, CommandPublication, DuePublication, Publication, StatusReport
-from broadcast.domain.devices import STAGE_PROGRESS, AckStage, Connection, Device, DeviceQuery, DeviceState
+from broadcast.domain.delivery import CommandPublication
+from broadcast.domain.devices import Connection, Device, DeviceQuery, DeviceState
 from broadcast.persistence.models import (AreaRow, CommandDeliveryRow, CommandPublicationRow, CommandRow, DeviceAckRow,
                                           DeviceRow, DeviceZoneRow, SchedulePublicationRow)
 from broadcast.persistence.repositories import _aware, within_areas_clause
-
-RECEIVED_OR_LATER = [s.value for s in AckStage if STAGE_PROGRESS[s] >= 1 and s not in (AckStage.REJECTED, AckStage.EXPIRED)]
-
 
 def _device(row: DeviceRow, province_code: str) -> Device:
     return Device(id=row.id, name=row.name, commune_code=row.commune_code, province_code=province_code,
@@ -118,186 +115,6 @@ class SqlDeviceRepository:
                                     .join(AreaRow, AreaRow.code == DeviceRow.commune_code)
                                     .where(DeviceRow.disabled.is_(False)).order_by(DeviceRow.id))
         return [_device(row, province or "") for row, province in rows]
-
-
-def _publication(row: SchedulePublicationRow) -> Publication:
-    return Publication(device_id=row.device_id, version=row.version, fingerprint=row.fingerprint,
-                       document=row.document, created_at=_aware(row.created_at),
-                       published_at=_aware(row.published_at), attempts=row.attempts,
-                       next_attempt_at=_aware(row.next_attempt_at), received_at=_aware(row.received_at))
-
-
-_PUBLICATIONS = SchedulePublicationRow.__table__
-_LATEST_PUBLICATION = (select(_PUBLICATIONS).where(_PUBLICATIONS.c.device_id == bindparam("b_device"))
-                       .order_by(_PUBLICATIONS.c.version.desc()).limit(1))
-_INSERT_PUBLICATION = insert(_PUBLICATIONS)
-_RETIRE_OLDER = (update(_PUBLICATIONS)
-                 .where(_PUBLICATIONS.c.device_id == bindparam("b_device"),
-                        _PUBLICATIONS.c.version < bindparam("b_version"), _PUBLICATIONS.c.received_at.is_(None),
-                        _PUBLICATIONS.c.next_attempt_at.is_not(None))
-                 .values(next_attempt_at=None))
-_DEVICES = DeviceRow.__table__
-# The document column as stored text: the engine's JSON serializer writes the protocol's wire encoding.
-_DUE = (select(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version, _PUBLICATIONS.c.attempts,
-               cast(_PUBLICATIONS.c.document, Text).label("payload"))
-        .join(_DEVICES, _DEVICES.c.id == _PUBLICATIONS.c.device_id)
-        .where(_PUBLICATIONS.c.received_at.is_(None), _PUBLICATIONS.c.next_attempt_at <= bindparam("b_now"),
-               _DEVICES.c.disabled.is_(False),
-               or_(_PUBLICATIONS.c.published_at.is_(None), _DEVICES.c.online.is_(True)))
-        .order_by(_PUBLICATIONS.c.published_at.is_not(None), _PUBLICATIONS.c.created_at)
-        .limit(bindparam("b_limit")))
-_MARK_PUBLISHED = (update(_PUBLICATIONS)
-                   .where(_PUBLICATIONS.c.device_id == bindparam("b_device"),
-                          _PUBLICATIONS.c.version == bindparam("b_version"))
-                   .values(published_at=bindparam("b_at"), attempts=_PUBLICATIONS.c.attempts + 1,
-                           next_attempt_at=bindparam("b_next")))
-
-
-_STATUS_ONLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"))
-                  .values(online=True, last_seen=bindparam("b_seen"), firmware=bindparam("b_firmware"),
-                          volume=bindparam("b_volume"), playing_item=bindparam("b_item"),
-                          playing_since=bindparam("b_since"), clock_offset_ms=bindparam("b_offset"),
-                          storage_free_bytes=bindparam("b_free"), reported_version=bindparam("b_version")))
-_STATUS_OFFLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"))
-                   .values(online=False, last_seen=bindparam("b_seen"), playing_item=None, playing_since=None))
-
-
-class SqlDeliveryRepository:
-    def __init__(self, session: Session):
-        self.session = session
-
-    # A schedule change writes the outbox for a whole fleet (10k devices) and the flush marks as many rows:
-    # these per-device calls run prebuilt Core statements on the session's connection (compiled once, no ORM
-    # unit of work), about twenty times cheaper than ORM statements built per call.
-
-    def latest_publication(self, device_id: str) -> Publication | None:
-        row = self.session.connection().execute(_LATEST_PUBLICATION, {"b_device": device_id}).first()
-        return _publication(row) if row else None
-
-    def add_publication(self, publication: Publication) -> None:
-        self.session.flush()  # e.g. a device added in this unit of work: the row must exist for the foreign key
-        connection = self.session.connection()
-        connection.execute(_INSERT_PUBLICATION, {
-            "device_id": publication.device_id, "version": publication.version,
-            "fingerprint": publication.fingerprint, "document": publication.document,
-            "created_at": publication.created_at, "attempts": 0, "next_attempt_at": publication.created_at})
-        connection.execute(_RETIRE_OLDER, {"b_device": publication.device_id, "b_version": publication.version})
-
-    def due_publications(self, *, now: datetime, limit: int) -> Sequence[DuePublication]:
-        """Versions still waiting (newest per device: older ones were retired), whose next attempt is due;
-        never-published first. A device known to be offline waits: the broker keeps its retained document anyway.
-        """
-        rows = self.session.connection().execute(_DUE, {"b_now": now, "b_limit": limit})
-        return [DuePublication(r.device_id, r.version, r.attempts, r.payload.encode()) for r in rows]
-
-    def mark_published(self, published: Sequence[tuple[str, int, datetime]], *, at: datetime) -> None:
-        """(device_id, version, next_attempt_at) each: one executemany for a whole flush batch."""
-        if published:
-            self.session.connection().execute(_MARK_PUBLISHED, [
-                {"b_device": d, "b_version": v, "b_at": at, "b_next": nxt} for d, v, nxt in published])
-
-    def record_statuses(self, statuses: Sequence[StatusReport], *, known: Collection[str] | None = None) -> int:
-        """Apply the newest status per device; returns how many known devices were updated.
-
-        `known`: the registered devices among them, when the caller has already looked them up.
-
-        Core executemany (one per online/offline shape), not ORM rows: a fleet reports thousands a second, and
-        loading each DeviceRow would also load its zones.
-        """
-        newest: dict[str, StatusReport] = {}
-        for status in statuses:
-            newest[status.device_id] = status
-        self.session.flush()
-        connection = self.session.connection()
-        if known is None:
-            known = set(connection.execute(select(_DEVICES.c.id).where(_DEVICES.c.id.in_(newest))).scalars())
-        known = {d for d in newest if d in known}
-        online = [{"b_id": d, "b_seen": s.received_at, "b_firmware": s.firmware, "b_volume": s.volume,
-                   "b_item": s.playing_item, "b_since": s.playing_since, "b_offset": s.clock_offset_ms,
-                   "b_free": s.storage_free_bytes, "b_version": s.schedule_version}
-                  for d, s in newest.items() if d in known and s.online]
-        offline = [{"b_id": d, "b_seen": s.received_at} for d, s in newest.items() if d in known and not s.online]
-        if online:
-            connection.execute(_STATUS_ONLINE, online)
-        if offline:
-            connection.execute(_STATUS_OFFLINE, offline)
-        return len(known)
-
-    def record_acks(self, acks: Sequence[AckReport], *, known: Collection[str] | None = None) -> list[AckReport]:
-        """Store each (device, ref, stage, item) once; returns the ones that were new.
-
-        A command's acks count only from devices it was sent to (its deliveries): every device may read every
-        zone topic, and an ack from anyone else would be forged proof of play. Those are not stored at all.
-        `known`: the registered devices among them, when the caller has already looked them up."""
-        unique = {a.key: a for a in acks}
-        if known is None:
-            known = set(self.session.scalars(select(DeviceRow.id).where(DeviceRow.id.in_({a.device_id for a in acks}))))
-        unique = {k: a for k, a in unique.items() if a.device_id in known}
-        deliveries = self._deliveries([a for a in unique.values() if a.ref_kind == "command"])
-        unique = {k: a for k, a in unique.items() if a.ref_kind != "command" or (a.ref_id, a.device_id) in deliveries}
-        if not unique:
-            return []
-        existing = set(self.session.execute(
-            select(DeviceAckRow.device_id, DeviceAckRow.ref_kind, DeviceAckRow.ref_id, DeviceAckRow.stage,
-                   DeviceAckRow.item_id)
-            .where(DeviceAckRow.device_id.in_({k[0] for k in unique}),
-                   DeviceAckRow.ref_id.in_({k[2] for k in unique}))).all())
-        new = [a for k, a in unique.items() if k not in existing]
-        if not new:
-            return []
-        # Set-wise Core statements, not ORM objects or one statement per ack: a fleet answers a fan-out with
-        # thousands of acks a second, and the inbox must keep up on one thread.
-        self.session.flush()  # pending ORM changes first: what follows runs on the session's connection directly
-        connection = self.session.connection()
-        connection.execute(insert(DeviceAckRow.__table__), [
-            {"device_id": a.device_id, "ref_kind": a.ref_kind, "ref_id": a.ref_id, "stage": a.stage,
-             "item_id": a.item_id, "at": a.at, "received_at": a.received_at, "reason": a.reason,
-             "started_at": a.started_at, "ended_at": a.ended_at} for a in new])
-        self._mark_received(connection, [a for a in new if a.ref_kind == "schedule" and a.stage in RECEIVED_OR_LATER])
-        self._advance_commands(connection, [a for a in new if a.ref_kind == "command"], deliveries)
-        return new
-
-    def _deliveries(self, acks: Sequence[AckReport]) -> dict[tuple[str, str], str | None]:
-        """(cmd_id, device_id) -> stored stage of the deliveries these command acks may belong to: one SELECT."""
-        if not acks:
-            return {}
-        table = CommandDeliveryRow.__table__
-        return {(c, d): s for c, d, s in self.session.execute(
-            select(table.c.cmd_id, table.c.device_id, table.c.stage)
-            .where(table.c.cmd_id.in_({a.ref_id for a in acks}), table.c.device_id.in_({a.device_id for a in acks})))}
-
-    @staticmethod
-    def _mark_received(connection: Connection, acks: Sequence[AckReport]) -> None:
-        """First received-or-later ack of a version stamps it; executemany in ack order keeps "first wins"."""
-        if not acks:
-            return
-        table = SchedulePublicationRow.__table__
-        connection.execute(
-            update(table).where(table.c.device_id == bindparam("b_device"), table.c.version == bindparam("b_version"),
-                                table.c.received_at.is_(None)).values(received_at=bindparam("b_at")),
-            [{"b_device": a.device_id, "b_version": int(a.ref_id), "b_at": a.received_at} for a in acks])
-
-    @staticmethod
-    def _advance_commands(connection: Connection, acks: Sequence[AckReport],
-                          stages: dict[tuple[str, str], str | None]) -> None:
-        """Move each delivery to the furthest stage heard (never backwards): one executemany.
-
-        `stages`: the deliveries' stored stages (`_deliveries`); every ack here belongs to one of them."""
-        if not acks:
-            return
-        table = CommandDeliveryRow.__table__
-        changed: dict[tuple[str, str], AckReport] = {}
-        for ack in acks:
-            key = (ack.ref_id, ack.device_id)
-            current = STAGE_PROGRESS.get(AckStage(stages[key]), 0) if stages[key] else 0
-            if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
-                stages[key] = ack.stage
-                changed[key] = ack
-        if changed:
-            connection.execute(
-                update(table).where(table.c.cmd_id == bindparam("b_cmd"), table.c.device_id == bindparam("b_device"))
-                .values(stage=bindparam("b_stage"), updated_at=bindparam("b_at")),
-                [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at} for (c, d), a in changed.items()])
 
 
 class SqlCommandRepository:

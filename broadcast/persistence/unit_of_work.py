@@ -5,7 +5,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.persistence.audio_repository import SqlAudioRepository
 from broadcast.persistence.bridge_repository import SqlBridgeRepository
-from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeliveryRepository, SqlDeviceRepository
+from broadcast.persistence.delivery_repository import SqlDeliveryRepository
+from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
 from broadcast.persistence.report_repository import SqlReportRepository

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from broadcast.domain.conflicts import Conflict
+from broadcast.domain.conflicts import ScheduleConflict
 from broadcast.domain.errors import InvalidInput
 from broadcast.domain.priority import Priority
 from broadcast.domain.recurrence import DEFAULT_TZ, Timing, zone_for
@@ -73,7 +73,7 @@ class DeviceInfo:
 class Group:
     timeline: Timeline
     fingerprint: str
-    dropped: tuple[Conflict, ...]
+    dropped: tuple[ScheduleConflict, ...]
 
 
 @dataclass
@@ -91,23 +91,23 @@ class CompileResult:
     changed_devices: frozenset[str] = field(default_factory=frozenset)
     removed_devices: frozenset[str] = field(default_factory=frozenset)
 
-    def conflicts(self) -> list[Conflict]:
+    def conflicts(self) -> list[ScheduleConflict]:
         """Every dropped occurrence, with the devices it was dropped on (merged across groups)."""
         members: dict[Signature, list[str]] = defaultdict(list)
         for device_id, signature in self.signatures.items():
             if self.groups[signature].dropped:
                 members[signature].append(device_id)
-        merged: dict[tuple, tuple[Conflict, list[str]]] = {}
+        merged: dict[tuple, tuple[ScheduleConflict, list[str]]] = {}
         for signature, devices in members.items():
             for c in self.groups[signature].dropped:
                 key = c.sort_key()
                 merged.setdefault(key, (c, []))[1].extend(devices)
         out = [
-            Conflict(c.winner_schedule_id, c.winner_start, c.winner_end, c.loser_schedule_id, c.loser_start,
+            ScheduleConflict(c.winner_schedule_id, c.winner_start, c.winner_end, c.loser_schedule_id, c.loser_start,
                      c.loser_end, c.decided_by, tuple(sorted(devices)))
             for c, devices in merged.values()
         ]
-        return sorted(out, key=Conflict.sort_key)
+        return sorted(out, key=ScheduleConflict.sort_key)
 
 
 class _DeviceIndex:

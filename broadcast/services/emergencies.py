@@ -22,7 +22,7 @@ from broadcast.domain.auth import Action, Principal
 from broadcast.domain.devices import AckStage
 from broadcast.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from broadcast.domain.text import clean_text
-from broadcast.services.commands import CommandRequest, stage_command
+from broadcast.services.delivery.commands import CommandRequest, stage_command
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import AudioProcessor, Clock, Emergency, RenderedAudio, Signer, UnitOfWork
 
@@ -72,7 +72,7 @@ class EmergencyRequest:
 
 
 @dataclass(frozen=True)
-class Plan:
+class EmergencyPlan:
     """Where the commands go and whose acks count, decided once the targets are known and allowed."""
 
     zone_ids: list[str]
@@ -172,7 +172,7 @@ def _owner(chains: Sequence[Sequence[str]]) -> str:
 
 
 def plan_targets(uow: UnitOfWork, actor: Actor, *, areas: Sequence[str], zones: Sequence[str],
-                 devices: Sequence[str], test_only: bool) -> Plan:
+                 devices: Sequence[str], test_only: bool) -> EmergencyPlan:
     """Resolve every target (unknown -> NotFound) and require the right to send emergencies on each."""
     chains: list[list[str]] = []
     zone_ids: list[str] = []
@@ -210,11 +210,11 @@ def plan_targets(uow: UnitOfWork, actor: Actor, *, areas: Sequence[str], zones: 
         ids = list(dict.fromkeys(ids + [d.id for d in explicit if d.test_device]))
         if not ids:
             raise InvalidInput("Không có thiết bị thử nghiệm nào trong khu vực nhận.", code="no_test_devices")
-        return Plan(zone_ids, [], ids, ids, chains, _owner(chains))
+        return EmergencyPlan(zone_ids, [], ids, ids, chains, _owner(chains))
     in_zones = uow.devices.ids_in_zones(zone_ids) if zone_ids else []
     outside = [d.id for d in explicit if not wanted.intersection(d.all_zones())]
     tracked = list(dict.fromkeys(in_zones + [d.id for d in explicit]))
-    return Plan(zone_ids, zone_ids, outside, tracked, chains, _owner(chains))
+    return EmergencyPlan(zone_ids, zone_ids, outside, tracked, chains, _owner(chains))
 
 
 # ------------------------------------------------------------------ audio
@@ -291,7 +291,7 @@ class Prepared:
     request: EmergencyRequest
     reason: str
     expires_at: datetime
-    plan: Plan
+    plan: EmergencyPlan
     audio: _Audio
 
 

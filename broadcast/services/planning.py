@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from broadcast.domain.areas import AreaLevel
-from broadcast.domain.conflicts import Conflict, Occurrence, conflict_between, find_overlaps
+from broadcast.domain.conflicts import ScheduleConflict, Occurrence, conflict_between, find_overlaps
 from broadcast.domain.devices import Device
 from broadcast.domain.errors import InvalidInput, NotFound
 from broadcast.domain.policy import Violation, check_policy, effective_policy
@@ -97,7 +97,7 @@ def hit_devices(plan: Plan, spec: ScheduleSpec) -> set[str]:
     return {d for d, info in plan.directory.items() if hits(spec.targets, info)}
 
 
-def conflicts_for(plan: Plan, candidate_id: str, now: datetime) -> list[Conflict]:
+def conflicts_for(plan: Plan, candidate_id: str, now: datetime) -> list[ScheduleConflict]:
     """Overlaps between the candidate and approved schedules on devices they share."""
     candidate = plan.specs[candidate_id]
     mine = hit_devices(plan, candidate)
@@ -119,7 +119,7 @@ def conflicts_for(plan: Plan, candidate_id: str, now: datetime) -> list[Conflict
     return found
 
 
-def unresolved(conflicts: Iterable[Conflict]) -> list[Conflict]:
+def unresolved(conflicts: Iterable[ScheduleConflict]) -> list[ScheduleConflict]:
     """Same class and same rank: nobody has decided which plays; the approver must (rank or shifted start)."""
     return [c for c in conflicts if c.needs_decision]
 
@@ -154,7 +154,7 @@ def policy_violations(uow: UnitOfWork, plan: Plan, candidate_id: str, now: datet
     return sorted(found.values(), key=lambda v: (v.start, v.code))
 
 
-def conflict_dicts(conflicts: Sequence[Conflict]) -> list[dict]:
+def conflict_dicts(conflicts: Sequence[ScheduleConflict]) -> list[dict]:
     return [{"winner_schedule_id": c.winner_schedule_id, "winner_start": c.winner_start.isoformat(),
              "loser_schedule_id": c.loser_schedule_id, "loser_start": c.loser_start.isoformat(),
              "decided_by": c.decided_by.value, "needs_decision": c.needs_decision, "message": c.message,

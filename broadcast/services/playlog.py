@@ -101,7 +101,7 @@ def entries_from_acks(uow: UnitOfWork, acks: Sequence[AckReport]) -> list[PlayLo
 
 
 def record_play(uow: UnitOfWork, acks: Sequence[AckReport]) -> int:
-    """DeviceInbox's on_acks hook: runs inside the inbox transaction with the acks that were new."""
+    """DeliveryInbox's on_acks hook: runs inside the inbox transaction with the acks that were new."""
     entries = entries_from_acks(uow, acks)
     return uow.playlog.add_many(entries) if entries else 0
 

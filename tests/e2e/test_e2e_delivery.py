@@ -155,7 +155,7 @@ def test_garbage_from_devices_leaves_server_up_and_consistent(world):
 
 
 def test_zone_command_reaches_devices_once_and_expired_is_not_sent(world):
-    from broadcast.services.commands import CommandRequest, stage_command
+    from broadcast.services.delivery.commands import CommandRequest, stage_command
 
     server, broker, secrets = world
     container = server()

@@ -1,4 +1,4 @@
-"""A small fleet with published schedules, and a way to feed acks through the real DeviceInbox."""
+"""A small fleet with published schedules, and a way to feed acks through the real DeliveryInbox."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,7 +8,7 @@ import pytest
 
 from broadcast import protocol
 from broadcast.services.context import Actor
-from broadcast.services.delivery import DeviceInbox, stage_schedule
+from broadcast.services.delivery import DeliveryInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
 from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
@@ -24,7 +24,7 @@ class World:
     clock: object
     t0: datetime  # start of the first planned item of every device
     items: dict[str, list[dict]] = field(default_factory=dict)
-    inbox: DeviceInbox | None = None
+    inbox: DeliveryInbox | None = None
 
     def item(self, device_id: str, n: int) -> dict:
         return self.items[device_id][n]
@@ -61,7 +61,7 @@ def world(container, clock) -> World:
         register_device(container.uow(), clock, Actor(None),
                         DeviceSpec(id=device_id, name=f"Cụm loa {device_id}", area_code=commune))
     t0 = (clock.now() + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-    world = World(container, clock, t0, inbox=DeviceInbox(container.uow, on_acks=record_play))
+    world = World(container, clock, t0, inbox=DeliveryInbox(container.uow, on_acks=record_play))
     uow = container.uow()
     with uow:
         for device in uow.devices.directory():

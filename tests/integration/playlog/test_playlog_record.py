@@ -1,4 +1,4 @@
-"""Outcome acks become play-log rows, through the real DeviceInbox and database (SQLite and PostgreSQL)."""
+"""Outcome acks become play-log rows, through the real DeliveryInbox and database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import UTC, timedelta

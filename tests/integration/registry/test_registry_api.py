@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from broadcast import protocol
 from broadcast.protocol.broker_config import check_password
 from broadcast.persistence.models import AuditRow, DeviceAckRow, DeviceRow
-from broadcast.services.delivery import DeviceInbox, flush_outbox, stage_schedule
+from broadcast.services.delivery import DeliveryInbox, flush_outbox, stage_schedule
 from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from tests.support.app import HANOI, HOAN_KIEM, VUNG_TAU, user
 
@@ -133,7 +133,7 @@ def test_live_state_from_status_and_acks(container, client, admin, clock):
     status = protocol.build_status("hk-0001", at=now, schedule_version=1, volume=70, firmware="sim-1.0",
                                    playing={"item_id": "occ-1", "since": protocol.format_time(now)}, clock_offset_ms=12)
     ack = protocol.build_ack("hk-0001", protocol.schedule_ref(1), "received", at=now)
-    inbox = DeviceInbox(container.uow)
+    inbox = DeliveryInbox(container.uow)
     inbox.handle([Msg("hk-0001", "status", dict(status), now), Msg("hk-0001", "ack", dict(ack), now),
                   Msg("hk-0001", "ack", dict(ack), now),  # QoS 1 duplicate
                   Msg("ghost-01", "ack", dict(protocol.build_ack("ghost-01", {"schedule": 1}, "received", at=now)), now)])
@@ -166,7 +166,7 @@ def test_unchanged_timeline_is_not_a_new_version_and_retries_back_off(container,
     publisher = FakePublisher()
     flush_outbox(container.uow, clock, publisher, retry_base_s=60)
     # Online but silent: republished after the timeout, then after twice that.
-    DeviceInbox(container.uow).handle([Msg("hk-0001", "status", dict(protocol.build_status(
+    DeliveryInbox(container.uow).handle([Msg("hk-0001", "status", dict(protocol.build_status(
         "hk-0001", at=clock.now(), schedule_version=None, volume=50)), clock.now())])
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 0
     clock.advance(seconds=61)
@@ -203,7 +203,7 @@ def test_superseded_version_is_never_resent(container, client, admin, clock):
                            horizon_end=clock.now() + timedelta(days=1))
             uow.commit()
 
-    inbox = DeviceInbox(container.uow)
+    inbox = DeliveryInbox(container.uow)
     inbox.handle([Msg("hk-0001", "status", dict(protocol.build_status(
         "hk-0001", at=clock.now(), schedule_version=None, volume=50)), clock.now())])
     stage("một")

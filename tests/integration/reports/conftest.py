@@ -1,5 +1,5 @@
 """A small province week: devices in three communes, programmes of several topics, proof of play fed through
-the real DeviceInbox (acks and statuses), so reports can be checked against the play log itself."""
+the real DeliveryInbox (acks and statuses), so reports can be checked against the play log itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,7 +12,7 @@ from broadcast import protocol
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Programme
 from broadcast.services.context import Actor
-from broadcast.services.delivery import DeviceInbox, stage_schedule
+from broadcast.services.delivery import DeliveryInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
 from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
@@ -37,7 +37,7 @@ OUTCOME_CYCLE = ("played", "played", "missed", "played", "preempted", "played", 
 class World:
     container: object
     clock: object
-    inbox: DeviceInbox
+    inbox: DeliveryInbox
     programme_ids: list[int] = field(default_factory=list)
     items: dict[str, list[dict]] = field(default_factory=dict)
 
@@ -75,7 +75,7 @@ def build_world(container, clock) -> World:
     for device_id, commune in DEVICES.items():
         register_device(container.uow(), clock, Actor(None),
                         DeviceSpec(id=device_id, name=f"Cụm loa {device_id}", area_code=commune))
-    world = World(container, clock, DeviceInbox(container.uow, on_acks=record_play))
+    world = World(container, clock, DeliveryInbox(container.uow, on_acks=record_play))
     uow = container.uow()
     with uow:
         for title, topic, language, source, _minutes, _hour in PROGRAMMES:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcast.charts import bar_chart_svg
+from broadcast.web.charts import bar_chart_svg
 from broadcast.domain.delivery import StatusReport
 from broadcast.services.reports.aggregates import (day_bounds, first_open_day, fold_airtime, item_seconds, local_day,
                                            uptime)
