@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -13,19 +15,43 @@ from broadcast.persistence.unit_of_work import SqlUnitOfWork
 from broadcast.adapters.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
 from broadcast.adapters.audio_processing import LibraryAudioProcessor
 from broadcast.devices.broker_sync import BrokerSync, BrokerSyncError
+from broadcast.devices.gateway import MqttGateway
+from broadcast.devices.ports import DeviceInbox
 from broadcast.protocol.signer import DocumentSigner
 from broadcast.adapters.jobs import ThreadJobQueue
 from broadcast.adapters.metrics import Metrics
+from broadcast.adapters.http_media import BULLETIN_AUDIO, CAP_RESOURCE, HttpMediaFetcher
+from broadcast.services.bridge.bulletins import BridgeTools
 from broadcast.services.devices import broker_accounts
+from broadcast.services.emergencies import EmergencyTools
 from broadcast.services.sessions import LoginPolicy
 from broadcast.settings import Settings
 
 log = logging.getLogger(__name__)
 
+CAP_RESOURCE_MAX_BYTES = 100 * 1024 * 1024
+CAP_FETCH_TIMEOUT_S = 20.0
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC).replace(microsecond=0)
+
+
+class WakeUp:
+    """Port: ask a timer job to run now (the delivery flush, so an emergency leaves at once; the compiler, after an
+    approval). The process running the timer (embedded or stand-alone runtime) registers it; in a process without
+    one this does nothing and the scheduler's own timer picks the work up within seconds."""
+
+    def __init__(self) -> None:
+        self._callback: Callable[[], None] | None = None
+
+    def register(self, callback: Callable[[], None] | None) -> None:
+        self._callback = callback
+
+    def __call__(self) -> None:
+        if self._callback is not None:
+            self._callback()
 
 
 @dataclass
@@ -41,6 +67,8 @@ class Container:
     audio: LibraryAudioProcessor
     jobs: ThreadJobQueue
     broker_sync: BrokerSync | None = None  # when LOAXA_MQTT_CONFIG_DIR names the broker's files
+    wake_delivery: WakeUp = field(default_factory=WakeUp)
+    wake_compile: WakeUp = field(default_factory=WakeUp)
     _signer: DocumentSigner | None = field(default=None, repr=False)
 
     @property
@@ -52,6 +80,31 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
+
+    def emergency_tools(self, work_dir: Path | None = None) -> EmergencyTools:
+        return EmergencyTools(clock=self.clock, signer=self.signer, processor=self.audio,
+                              public_url=self.settings.public_url,
+                              work_dir=work_dir or self.settings.data_dir / "emergency-work")
+
+    def cap_fetcher(self) -> HttpMediaFetcher:
+        """Downloads a CAP alert's audio resource, within the fetch allow-list."""
+        return HttpMediaFetcher(self.settings.data_dir / "emergency-work",
+                                min(CAP_RESOURCE_MAX_BYTES, self.settings.audio_max_bytes), CAP_RESOURCE,
+                                policy=self.settings.fetch_policy, timeout_s=CAP_FETCH_TIMEOUT_S, prefix="cap-")
+
+    def bridge_tools(self) -> BridgeTools:
+        settings = self.settings
+        work_dir = settings.data_dir / "bridge-work"
+        return BridgeTools(
+            emergency=self.emergency_tools(work_dir),
+            fetch=HttpMediaFetcher(work_dir, min(settings.bridge_media_max_bytes, settings.audio_max_bytes),
+                                   BULLETIN_AUDIO, policy=settings.fetch_policy,
+                                   timeout_s=max(settings.bridge_timeout_s, 30.0), prefix="bulletin-"),
+            tz=settings.timezone, system_id=settings.bridge_system_id)
+
+    def gateway(self, inbox: DeviceInbox, *, name: str = "main") -> MqttGateway:
+        """The server's MQTT client (paho), delivering validated device messages to `inbox`."""
+        return MqttGateway.from_settings(self.settings, inbox=inbox, metrics=self.metrics, name=name)
 
     def sync_broker(self, *, strict: bool = False) -> str | None:
         """After a committed device change: the broker admits exactly the registry's enabled devices, with their

@@ -11,7 +11,6 @@ import time
 from broadcast.bootstrap import Container
 from mqtt_io.gc_tuning import settle_heap
 from broadcast.services.reports import aggregates
-from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.publisher import GatewayPublisher
 from broadcast.scheduler.timer import Timer
 from broadcast.services.audio import resume_pending
@@ -40,8 +39,7 @@ class Runtime:
         """compile_every_s None: schedules are staged by someone else (tests that stage documents themselves)."""
         self.container = container
         self.inbox = DeliveryInbox(container.uow, on_acks=record_play)  # proof of play in the ack transaction
-        self.gateway = MqttGateway.from_settings(container.settings, inbox=self.inbox, metrics=container.metrics,
-                                                 name="main")
+        self.gateway = container.gateway(self.inbox)
         self.publisher = GatewayPublisher(self.gateway)
         self.timer = Timer(container.settings.timezone)
         self.flush_every_s = flush_every_s
@@ -96,6 +94,9 @@ class Runtime:
         c.sync_broker(strict=True)
         resume_pending(c.uow, c.clock, c.audio, c.jobs, c.spool_dir)
         self.gateway.start()
+        # Routes in this process publish emergencies and compile approvals at once.
+        c.wake_delivery.register(self.wake_delivery)
+        c.wake_compile.register(self.wake_compile)
         self.timer.every(FLUSH_JOB, self.flush_every_s, self.flush, grace_s=30)
         if self.compile_every_s is not None:
             self.timer.every(COMPILE_JOB, self.compile_every_s, self.compile, grace_s=60)
@@ -128,5 +129,7 @@ class Runtime:
         self.timer.wake(FLUSH_JOB)
 
     def stop(self) -> None:
+        self.container.wake_delivery.register(None)
+        self.container.wake_compile.register(None)
         self.timer.stop()
         self.gateway.stop()

@@ -7,27 +7,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from broadcast.bridge.http_client import HttpCentralClient
-from broadcast.adapters.http_media import BULLETIN_AUDIO, HttpMediaFetcher
-from broadcast.services.bridge.bulletins import BridgeTools
 from broadcast.services.bridge.outbox import SendReport, send_due
 from broadcast.services.bridge.ports import CentralClient
 from broadcast.services.bridge.pull import PullReport, pull_once
 from broadcast.services.bridge.reports import enqueue_daily, enqueue_master_data, enqueue_playback
-from broadcast.services.emergencies import EmergencyTools
 
 log = logging.getLogger(__name__)
-
-
-def bridge_tools(container) -> BridgeTools:
-    settings = container.settings
-    work_dir = settings.data_dir / "bridge-work"
-    return BridgeTools(
-        emergency=EmergencyTools(clock=container.clock, signer=container.signer, processor=container.audio,
-                                 public_url=settings.public_url, work_dir=work_dir),
-        fetch=HttpMediaFetcher(work_dir, min(settings.bridge_media_max_bytes, settings.audio_max_bytes),
-                               BULLETIN_AUDIO, policy=settings.fetch_policy,
-                               timeout_s=max(settings.bridge_timeout_s, 30.0), prefix="bulletin-"),
-        tz=settings.timezone, system_id=settings.bridge_system_id)
 
 
 class BridgeJobs:
@@ -35,7 +20,7 @@ class BridgeJobs:
                  on_imported: Callable[[], None] | None = None):
         self.container = container
         self.client = client or HttpCentralClient.from_settings(container.settings)
-        self.tools = bridge_tools(container)
+        self.tools = container.bridge_tools()
         self.on_imported = on_imported
 
     def pull(self) -> PullReport:

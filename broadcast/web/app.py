@@ -58,7 +58,6 @@ def create_app(container: Container, runtime=None) -> FastAPI:
         redoc_url=None,
     )
     app.state.container = container
-    app.state.runtime = runtime
     install_error_handlers(app)
     install_openapi(app)
     api = APIRouter(prefix=API_PREFIX)

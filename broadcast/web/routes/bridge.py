@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from broadcast.bridge.jobs import bridge_tools
 from broadcast.bridge.mapping import parse_bulletin
 from broadcast.bridge.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from broadcast.domain.priority import Priority
@@ -87,7 +86,7 @@ async def push_bulletin(request: Request, container: ContainerDep, uow: UowDep) 
         data = json.loads(body)
     except ValueError:
         return error_response(400, "malformed_json", "Nội dung JSON không đúng cú pháp.")
-    receipt = await run_in_threadpool(import_bulletin, uow, bridge_tools(container), parse_bulletin(data),
+    receipt = await run_in_threadpool(import_bulletin, uow, container.bridge_tools(), parse_bulletin(data),
                                       via="push")
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is not None and receipt.status == "accepted":

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from broadcast.adapters.http_media import CAP_RESOURCE, HttpMediaFetcher
 from broadcast.services import cap as cap_service
 from broadcast.services import emergencies as service
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
@@ -14,31 +13,16 @@ from broadcast.web.openapi import errors
 from broadcast.web.schemas_emergency import CapResultOut, EmergencyIn, EmergencyOut
 
 router = APIRouter(prefix="/emergencies", tags=["emergencies"])
-CAP_RESOURCE_MAX_BYTES = 100 * 1024 * 1024
-CAP_FETCH_TIMEOUT_S = 20.0
-
-
-def _tools(container) -> service.EmergencyTools:
-    return service.EmergencyTools(clock=container.clock, signer=container.signer, processor=container.audio,
-                                  public_url=container.settings.public_url,
-                                  work_dir=container.settings.data_dir / "emergency-work")
-
-
-def _wake(request: Request) -> None:
-    """Publish now; without an embedded runtime the scheduler process's timer picks the commands up."""
-    runtime = getattr(request.app.state, "runtime", None)
-    if runtime is not None:
-        runtime.wake_delivery()
 
 
 @router.post("", response_model=EmergencyOut, status_code=201, responses=errors(403, 404))
-def start(body: EmergencyIn, request: Request, container: ContainerDep, uow: UowDep, actor: ActorDep) -> EmergencyOut:
-    emergency = service.start_emergency(uow, _tools(container), actor, service.EmergencyRequest(
+def start(body: EmergencyIn, container: ContainerDep, uow: UowDep, actor: ActorDep) -> EmergencyOut:
+    emergency = service.start_emergency(uow, container.emergency_tools(), actor, service.EmergencyRequest(
         reason=body.reason, areas=body.targets.areas, zones=body.targets.zones, devices=body.targets.devices,
         audio_id=body.audio_id, text=body.text, voice=body.voice, stream_url=body.stream_url,
         stream_minutes=body.stream_minutes, expires_in_minutes=body.expires_in_minutes, expires_at=body.expires_at,
         volume=body.volume, test_only=body.test_only))
-    _wake(request)
+    container.wake_delivery()
     return EmergencyOut.of(service.get_emergency(uow, container.clock, actor.principal, emergency.id))
 
 
@@ -49,16 +33,14 @@ async def import_cap(request: Request, response: Response, container: ContainerD
                      actor: ActorDep) -> CapResultOut:
     """A CAP 1.2 alert as the raw XML body (application/cap+xml or application/xml)."""
     data = await request.body()
-    fetch = HttpMediaFetcher(container.settings.data_dir / "emergency-work",
-                             min(CAP_RESOURCE_MAX_BYTES, container.settings.audio_max_bytes), CAP_RESOURCE,
-                             policy=container.settings.fetch_policy, timeout_s=CAP_FETCH_TIMEOUT_S, prefix="cap-")
-    outcome = await run_in_threadpool(cap_service.import_cap, uow, _tools(container), actor, data, fetch=fetch)
+    fetch = container.cap_fetcher()
+    outcome = await run_in_threadpool(cap_service.import_cap, uow, container.emergency_tools(), actor, data, fetch=fetch)
     view = None
     if outcome.emergency is not None:
         view = await run_in_threadpool(service.get_emergency, uow, container.clock, actor.principal,
                                        outcome.emergency.id)
     if outcome.action in ("started", "stopped"):
-        _wake(request)
+        container.wake_delivery()
     response.status_code = 201 if outcome.action == "started" else 200
     return CapResultOut.of(outcome, view)
 
@@ -79,5 +61,5 @@ def get_emergency(emergency_id: int, container: ContainerDep, uow: UowDep, princ
 @router.post("/{emergency_id}/stop", response_model=EmergencyOut, responses=errors(403, 404, 409))
 def stop(emergency_id: int, request: Request, container: ContainerDep, uow: UowDep, actor: ActorDep) -> EmergencyOut:
     service.stop_emergency(uow, container.clock, container.signer, actor, emergency_id)
-    _wake(request)
+    container.wake_delivery()
     return EmergencyOut.of(service.get_emergency(uow, container.clock, actor.principal, emergency_id))

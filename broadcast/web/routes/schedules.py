@@ -39,12 +39,6 @@ def _draft(body: ScheduleIn, tz: str) -> service.ScheduleDraft:
         valid_from=body.valid_from, valid_until=body.valid_until, area_code=body.area_code)
 
 
-def _wake(request: Request) -> None:
-    runtime = request.app.state.runtime
-    if runtime is not None:
-        runtime.wake_compile()
-
-
 @router.post("/schedules", response_model=ScheduleOut, status_code=201, responses=errors(403, 404))
 def create(body: ScheduleIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> ScheduleOut:
     tz = container.settings.timezone
@@ -74,11 +68,11 @@ def get_one(schedule_id: int, uow: UowDep, principal: PrincipalDep) -> ScheduleO
 
 
 @router.put("/schedules/{schedule_id}", response_model=ScheduleOut, responses=errors(403, 404, 409))
-def edit(schedule_id: int, body: ScheduleIn, request: Request, uow: UowDep, container: ContainerDep,
+def edit(schedule_id: int, body: ScheduleIn, uow: UowDep, container: ContainerDep,
          actor: ActorDep) -> ScheduleOut:
     tz = container.settings.timezone
     saved = service.edit_schedule(uow, container.clock, actor, schedule_id, _draft(body, tz), tz)
-    _wake(request)  # an approved schedule that was edited stops playing until approved again
+    container.wake_compile()  # an approved schedule that was edited stops playing until approved again
     return ScheduleOut.of(saved)
 
 
@@ -91,10 +85,10 @@ def submit(schedule_id: int, uow: UowDep, container: ContainerDep, actor: ActorD
 
 
 @router.post("/schedules/{schedule_id}/approve", response_model=ScheduleOut, responses=errors(403, 404, 409))
-def approve(schedule_id: int, request: Request, uow: UowDep, container: ContainerDep, actor: ActorDep,
+def approve(schedule_id: int, uow: UowDep, container: ContainerDep, actor: ActorDep,
             body: ApproveIn | None = None) -> ScheduleOut:
     outcome = service.approve_schedule(uow, container.clock, actor, schedule_id, container.settings.timezone,
-                                       rank=body.rank if body else None, on_approved=lambda: _wake(request))
+                                       rank=body.rank if body else None, on_approved=container.wake_compile)
     return ScheduleOut.of(outcome.schedule, outcome.conflicts)
 
 
@@ -104,9 +98,9 @@ def reject(schedule_id: int, body: RejectIn, uow: UowDep, container: ContainerDe
 
 
 @router.post("/schedules/{schedule_id}/cancel", response_model=ScheduleOut, responses=errors(403, 404, 409))
-def cancel(schedule_id: int, request: Request, uow: UowDep, container: ContainerDep, actor: ActorDep) -> ScheduleOut:
+def cancel(schedule_id: int, uow: UowDep, container: ContainerDep, actor: ActorDep) -> ScheduleOut:
     return ScheduleOut.of(service.cancel_schedule(uow, container.clock, actor, schedule_id,
-                                                  on_cancelled=lambda: _wake(request)))
+                                                  on_cancelled=container.wake_compile))
 
 
 @router.get("/schedules/{schedule_id}/occurrences", responses=errors(403, 404))

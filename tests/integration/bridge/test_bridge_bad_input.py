@@ -133,7 +133,6 @@ def test_two_simultaneous_imports_of_one_new_bulletin_give_accepted_and_duplicat
     and both write; the second to write must answer `duplicate`, not fail, and nothing is imported twice."""
     import threading
 
-    from broadcast.bridge.jobs import bridge_tools
     from broadcast.bridge.mapping import parse_bulletin
     from broadcast.persistence.bridge_repository import SqlBridgeRepository
     from broadcast.services.bridge.bulletins import import_bulletin
@@ -150,7 +149,7 @@ def test_two_simultaneous_imports_of_one_new_bulletin_give_accepted_and_duplicat
         return found
 
     monkeypatch.setattr(SqlBridgeRepository, "get_bulletin", get_then_wait)
-    tools = bridge_tools(container)
+    tools = container.bridge_tools()
     receipts, errors = [], []
 
     def run(via: str) -> None:
