@@ -8,9 +8,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LOAXA_DATA_DIR=/data \
     TZ=Asia/Ho_Chi_Minh
 
-# ffmpeg: probe/normalize audio; espeak-ng: text-to-speech; libsndfile1: soundfile; tzdata: Asia/Ho_Chi_Minh.
+# ffmpeg: probe/normalize audio; espeak-ng: text-to-speech; tzdata: Asia/Ho_Chi_Minh.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg espeak-ng libsndfile1 tzdata \
+    && apt-get install -y --no-install-recommends ffmpeg espeak-ng tzdata \
     && rm -rf /var/lib/apt/lists/*
 
 # Never run as root; /data holds the audio store and the signing key.

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import ffmpeg
+
 from . import parsers
 from .errors import ProcessingError, ToolMissingError
 
@@ -371,19 +373,21 @@ def render_mp3(src: Path, dst: Path, *, gain_db: float, limiter_db: float | None
 
 def concat_to_wav(parts: list[Path], dst: Path, *, sample_rate: int,
                   timeout: float = 3600.0) -> RunOutput:
-    """Join the first audio stream of each part, mono at one rate, as WAV (lossless)."""
-    argv = [_binary("ffmpeg"), *_BASE, "-y"]
-    for part in parts:
-        argv += ["-i", str(part)]
-    prep = "".join(
-        f"[{i}:a:0]aformat=sample_fmts=flt:channel_layouts=mono,aresample={sample_rate}[p{i}];"
-        for i in range(len(parts))
-    )
-    joined = "".join(f"[p{i}]" for i in range(len(parts)))
-    graph = f"{prep}{joined}concat=n={len(parts)}:v=0:a=1[out]"
-    argv += ["-filter_complex", graph, "-map", "[out]", "-ar", str(sample_rate), "-ac", "1",
-             "-c:a", "pcm_s16le", "-f", "wav", str(dst)]
-    return _run(argv, timeout)
+    """Join the first audio stream of each part, mono at one rate, as WAV (lossless).
+
+    The multi-input graph is built with ffmpeg-python (labels and input indices by construction); running it
+    stays ours (_run: timeout, stderr tail, clear errors)."""
+    branches = {}
+    for part in dict.fromkeys(parts):  # a file used twice (a chime before and after) is read once and split
+        prepared = (ffmpeg.input(str(part))["a:0"]
+                    .filter("aformat", sample_fmts="flt", channel_layouts="mono")
+                    .filter("aresample", sample_rate))
+        uses = parts.count(part)
+        split = prepared.filter_multi_output("asplit", uses) if uses > 1 else None
+        branches[part] = iter([split[i] for i in range(uses)] if split is not None else [prepared])
+    joined = ffmpeg.concat(*(next(branches[part]) for part in parts), v=0, a=1)
+    args = ffmpeg.output(joined, str(dst), ar=sample_rate, ac=1, acodec="pcm_s16le", f="wav").get_args()
+    return _run([_binary("ffmpeg"), *_BASE, "-y", *args], timeout)
 
 
 def silencedetect(path: Path, *, noise_db: float, min_silence_s: float,

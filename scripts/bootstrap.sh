@@ -29,8 +29,6 @@ has_postgres_server() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
 }
 
-has_libsndfile() { ldconfig -p 2>/dev/null | grep -q 'libsndfile\.so\.1'; }
-
 # Debian's python3.11 has no venv/ensurepip unless python3.11-venv is installed.
 has_python_venv() { "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; }
 
@@ -44,7 +42,6 @@ missing_packages() {
     [[ -x /usr/bin/chromium ]] || pkgs+=(chromium)  # the web tests drive Debian's Chromium
     has_cmd npm || pkgs+=(npm)  # installs the web app's front-end libraries (frontend/package-lock.json)
     has_postgres_server || pkgs+=(postgresql)
-    has_libsndfile || pkgs+=(libsndfile1)
     if ! has_cmd "$PYTHON"; then
         pkgs+=(python3.11 python3.11-venv)
     elif ! has_python_venv; then
