@@ -197,17 +197,17 @@ def sim_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_k
 class _EchoClient:
     """A bare paho device: answers a floor message on its own topics with fixed-size messages, nothing else."""
 
-    def __init__(self, fleet: "_EchoFleet", device_id: str, password: str, zone: str) -> None:
+    def __init__(self, fleet: _EchoFleet, device_id: str, password: str, zone: str) -> None:
         import paho.mqtt.client as mqtt
 
-        from device_sim.device import _PresockClient  # the simulator's asyncio-connected paho client
+        from mqtt_io.buffered_socket import PresockClient  # the simulator's asyncio-connected paho client
 
         self.fleet, self.id = fleet, device_id
         t = fleet.topics
         self.subs = [(t.schedule(device_id), 1), (t.zone_command(zone), 1)]
         self.t_ack, self.t_status = t.ack(device_id), t.status(device_id)
-        c = _PresockClient(mqtt.CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv311,
-                           clean_session=True)
+        c = PresockClient(mqtt.CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv311,
+                          clean_session=True)
         c.username_pw_set(device_id, password)
         c.max_inflight_messages_set(50)
         c.on_connect = self._on_connect
@@ -534,19 +534,19 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
     from sqlalchemy import text
 
     from broadcast.bootstrap import SystemClock, build_container
-    from broadcast.protocol.broker_config import write_broker_config
+    from broadcast.domain.areas import AreaLevel
     from broadcast.persistence.database import make_engine, make_session_factory
     from broadcast.persistence.migrate import upgrade
     from broadcast.persistence.unit_of_work import SqlUnitOfWork
+    from broadcast.protocol.broker_config import write_broker_config
     from broadcast.runtime import Runtime
     from broadcast.services.area_catalog import official_areas
     from broadcast.services.areas import seed_areas
-    from broadcast.services.delivery.commands import CommandRequest, stage_command
     from broadcast.services.context import Actor
     from broadcast.services.delivery import stage_schedule
+    from broadcast.services.delivery.commands import CommandRequest, stage_command
     from broadcast.services.devices import DeviceSpec, register_device
     from broadcast.settings import load_settings
-    from broadcast.domain.areas import AreaLevel
     from tests.support.broker import SERVER_USER, Broker, free_port, mosquitto_binary
 
     res = Result(n)

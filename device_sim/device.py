@@ -22,30 +22,15 @@ from typing import TYPE_CHECKING, Any
 import paho.mqtt.client as mqtt
 
 from broadcast import protocol as p
-from mqtt_io.buffered_socket import BufferedClient
 from device_sim.media import MediaError
 from device_sim.tls import handshake
+from mqtt_io.client_factory import make_client, takes_presock
 
 if TYPE_CHECKING:
     from device_sim.fleet import Fleet
 
 FIRMWARE = "loaxa-sim-1.0"
 MAX_KEPT_ACKS = 500
-
-
-class _PresockClient(BufferedClient):
-    """paho client that takes a TCP socket already connected by asyncio.
-
-    Overrides a private hook of paho-mqtt 2.2 (pinned); without a socket it
-    falls back to paho's own blocking connect, so a paho change degrades
-    speed, not behaviour.
-    """
-
-    presock: socket.socket | None = None
-
-    def _create_socket_connection(self) -> socket.socket:  # type: ignore[override]
-        sock, self.presock = self.presock, None
-        return sock if sock is not None else super()._create_socket_connection()
 
 
 @dataclass(frozen=True)
@@ -96,7 +81,7 @@ class DeviceCounters:
 
 
 class SimDevice:
-    def __init__(self, fleet: "Fleet", spec: DeviceSpec, rng: random.Random) -> None:
+    def __init__(self, fleet: Fleet, spec: DeviceSpec, rng: random.Random) -> None:
         self.fleet = fleet
         self.spec = spec
         self.id = spec.device_id
@@ -159,8 +144,12 @@ class SimDevice:
     # ------------------------------------------------------------------ MQTT glue
 
     def _make_client(self) -> mqtt.Client:
-        c = _PresockClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.id,
-                        protocol=mqtt.MQTTv311, clean_session=True)
+        # A client that takes the socket connected on the fleet's loop; paho's plain client (a paho-mqtt
+        # version the buffered hooks were not tested with, see mqtt_io.client_factory) connects by itself.
+        c = make_client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.id,
+                        protocol=mqtt.MQTTv311, clean_session=True, presock=True)
+        if not takes_presock(c) and self.fleet.ssl_context is not None:
+            c.tls_set_context(self.fleet.ssl_context)
         c.username_pw_set(self.id, self.spec.password or None)
         c.will_set(self.t_status, p.encode(p.offline_status(self.id)), qos=1, retain=True)
         c.max_inflight_messages_set(50)
@@ -192,6 +181,9 @@ class SimDevice:
         self._spawn(self._connect())
 
     async def _connect(self) -> None:
+        if not takes_presock(self.client):
+            self._connect_blocking()
+            return
         # The TCP connect is done here, without blocking the loop; paho's own
         # connect is blocking (about 3 ms per socket on this kind of machine,
         # which alone would cap a 10k fleet at a few hundred connects a second).
@@ -202,7 +194,7 @@ class SimDevice:
             if self.fleet.ssl_context is not None:
                 sock = await asyncio.wait_for(
                     handshake(self.fleet.loop, sock, self.fleet.ssl_context, self.fleet.host), 10.0)
-        except (OSError, asyncio.TimeoutError):  # ssl.SSLError (a certificate refused) is an OSError
+        except (TimeoutError, OSError):  # ssl.SSLError (a certificate refused) is an OSError
             sock.close()
             self._connect_finished()
             self._schedule_reconnect()
@@ -217,11 +209,23 @@ class SimDevice:
             if self._client_used:
                 self.client = self._make_client()
             self._client_used = True
-            self.client.presock = sock
+            self.client.presock = sock  # type: ignore[attr-defined]  # takes_presock(self.client)
             self.client.connect_async(self.fleet.host, self.fleet.port, keepalive=self.fleet.keepalive)
             self.client.reconnect()
         except OSError:
             sock.close()
+            self._connect_finished()
+            self._schedule_reconnect()
+
+    def _connect_blocking(self) -> None:
+        """paho's plain client: paho opens the socket (and TLS) itself, blocking the loop meanwhile."""
+        try:
+            if self._client_used:
+                self.client = self._make_client()
+            self._client_used = True
+            self.client.connect_async(self.fleet.host, self.fleet.port, keepalive=self.fleet.keepalive)
+            self.client.reconnect()
+        except OSError:  # refused, unreachable, or a certificate refused (ssl.SSLError)
             self._connect_finished()
             self._schedule_reconnect()
 

@@ -15,9 +15,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from mqtt_io.buffered_socket import set_no_delay
+from mqtt_io.buffered_socket import BufferedClient, set_no_delay
 
 FLUSH_EVERY = 32  # clients with something to send before a write pass in the middle of a loop pass
+
+
+def _nothing() -> int:
+    return 0
 
 
 class LoopIO:
@@ -59,13 +63,16 @@ class LoopIO:
 
 
 class ClientIO:
-    __slots__ = ("_io", "client", "_sock", "_writer_armed")
+    __slots__ = ("_io", "client", "_sock", "_writer_armed", "_drain")
 
     def __init__(self, io: LoopIO, client: mqtt.Client) -> None:
         self._io = io
         self.client = client
         self._sock: Any = None
         self._writer_armed = False
+        # paho's plain client (an untested paho-mqtt, see mqtt_io.client_factory) reads one packet per call
+        # and can leave the next ones decrypted in the TLS object, where epoll does not see them.
+        self._drain = isinstance(client, mqtt.Client) and not isinstance(client, BufferedClient)
 
     def opened(self, _c: Any, _u: Any, sock: Any) -> None:
         set_no_delay(sock)
@@ -85,7 +92,11 @@ class ClientIO:
         self._sock = None
 
     def _read(self) -> None:
-        self.client.loop_read()
+        client = self.client
+        rc = client.loop_read()
+        if self._drain:  # what BufferedClient.loop_read does by itself
+            while rc == mqtt.MQTT_ERR_SUCCESS and getattr(client.socket(), "pending", _nothing)() > 0:
+                rc = client.loop_read()
         self._io.after_read()
 
     def wants_write(self, _c: Any, _u: Any, _sock: Any) -> None:

@@ -21,12 +21,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 
-from mqtt_io.buffered_socket import BufferedClient, set_no_delay
 from broadcast.devices.ports import DeviceInbox, DropReason, InboundMessage
 from broadcast.protocol import (
     DEFAULT_PREFIX,
@@ -38,6 +37,8 @@ from broadcast.protocol import (
     parse_device_topic,
     parse_status,
 )
+from mqtt_io.buffered_socket import set_no_delay
+from mqtt_io.client_factory import make_client
 
 if TYPE_CHECKING:
     from broadcast.adapters.metrics import Metrics
@@ -82,7 +83,7 @@ def classify(prefix: str, topic: str, payload: bytes, *,
         if exc.code == "device_mismatch":
             return DropReason.DEVICE_MISMATCH
         return DropReason.BAD_SCHEMA
-    return InboundMessage(device_id, kind, dict(doc), received_at or datetime.now(timezone.utc))
+    return InboundMessage(device_id, kind, dict(doc), received_at or datetime.now(UTC))
 
 
 def explain(prefix: str, topic: str, payload: bytes) -> str:
@@ -309,7 +310,8 @@ class MqttGateway:
         self._dropped = {r: metrics.device_messages_dropped.labels(reason=r.value) for r in DropReason}
         self._published = {r: metrics.mqtt_publishes.labels(result=r) for r in ("queued", "acked", "queue_full")}
 
-        client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+        # The buffered client for a tested paho-mqtt, paho's own otherwise (mqtt_io.client_factory).
+        client = make_client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              clean_session=False, protocol=mqtt.MQTTv311)
         if username is not None:
             client.username_pw_set(username, password)

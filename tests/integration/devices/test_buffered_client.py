@@ -42,6 +42,8 @@ def test_replies_from_the_network_thread_arrive_complete_in_order_and_coalesced(
     client = connected_client(anon_broker, "echo")
     counter = CountingSocket(client._sock._sock)  # noqa: SLF001 - the test watches the kernel boundary
     client._sock._sock = counter  # noqa: SLF001
+    wakeups = CountingSocket(client._sockpairW)  # noqa: SLF001 - paho's wake-up pipe into its select()
+    client._sockpairW = wakeups  # noqa: SLF001
     subscribed = threading.Event()
     client.on_subscribe = lambda *a: subscribed.set()
 
@@ -54,7 +56,7 @@ def test_replies_from_the_network_thread_arrive_complete_in_order_and_coalesced(
     probe = MqttProbe(anon_broker).connect()
     try:
         probe.subscribe("out/echo")
-        sends_before = counter.sends
+        sends_before, wakeups_before = counter.sends, wakeups.sends
         infos = [probe.client.publish("in/x", b"%06d" % i, qos=1) for i in range(BURST)]
         for info in infos:
             info.wait_for_publish(timeout=20)
@@ -63,6 +65,9 @@ def test_replies_from_the_network_thread_arrive_complete_in_order_and_coalesced(
         # Per message the client sends a PUBACK and a PUBLISH; paho alone makes one send() of each.
         sends = counter.sends - sends_before
         assert sends < BURST / 2, f"{sends} send() calls for {2 * BURST} packets"
+        # The PUBACKs and echoes were queued by the network thread itself: no wake-up byte for any of them
+        # (paho writes one per queued packet; BufferedClient._packet_queue skips it on that thread).
+        assert wakeups.sends - wakeups_before == 0
         deadline = time.monotonic() + 10
         while client._out_messages and time.monotonic() < deadline:  # noqa: SLF001 - every echo PUBACKed
             time.sleep(0.02)
