@@ -1,9 +1,10 @@
 """Delivery of signed documents to devices: publications (the outbox) and what devices report back."""
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from broadcast.domain.devices import STAGE_PROGRESS, AckStage
 
@@ -13,7 +14,7 @@ class Publication:
     device_id: str
     version: int
     fingerprint: str
-    document: dict
+    document: dict[str, Any]
     created_at: datetime
     published_at: datetime | None = None
     attempts: int = 0
@@ -63,6 +64,26 @@ class AckReport:
         return (self.device_id, self.ref_kind, self.ref_id, self.stage, self.item_id)
 
 
+# A document counts as delivered from the first ack at `received` or later that is not a refusal.
+RECEIVED_OR_LATER = frozenset(s.value for s in AckStage
+                              if STAGE_PROGRESS[s] >= 1 and s not in (AckStage.REJECTED, AckStage.EXPIRED))
+
+
+def admissible_acks(acks: Sequence[AckReport], known: Collection[str],
+                    deliveries: Collection[tuple[str, str]]) -> dict[tuple[str, str, str, str, str], AckReport]:
+    """The acks of a batch worth storing, one per key (a repeat replaces the earlier copy): from registered devices
+    (`known`) only, and a command's only from a device it was sent to (`deliveries`: (cmd_id, device_id) pairs).
+    Every device may read every zone topic; an ack from anyone else would be forged proof of play."""
+    unique = {a.key: a for a in acks}
+    return {key: a for key, a in unique.items()
+            if a.device_id in known and (a.ref_kind != "command" or (a.ref_id, a.device_id) in deliveries)}
+
+
+def confirms_version(ack: AckReport) -> bool:
+    """Whether the ack stamps its schedule version as received (the first such ack wins)."""
+    return ack.ref_kind == "schedule" and ack.stage in RECEIVED_OR_LATER
+
+
 def retry_delay(base_s: int, attempts: int, cap_s: int = 3600) -> timedelta:
     """Backoff for republishing an unacknowledged document: base, 2x, 4x ... capped."""
     return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), cap_s))
@@ -73,7 +94,7 @@ class CommandPublication:
     cmd_id: str
     target_kind: str  # zone | device
     target_id: str
-    document: dict
+    document: dict[str, Any]
     published_at: datetime | None = None
 
 
@@ -85,7 +106,8 @@ def advanced_deliveries(acks: Sequence[AckReport], stages: dict[tuple[str, str],
     changed: dict[tuple[str, str], AckReport] = {}
     for ack in acks:
         key = (ack.ref_id, ack.device_id)
-        current = STAGE_PROGRESS.get(AckStage(stages[key]), 0) if stages[key] else 0
+        stored = stages[key]
+        current = STAGE_PROGRESS.get(AckStage(stored), 0) if stored else 0
         if STAGE_PROGRESS[AckStage(ack.stage)] >= current:
             stages[key] = ack.stage
             changed[key] = ack

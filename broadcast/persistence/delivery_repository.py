@@ -7,27 +7,32 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, insert, or_, select, update
+from sqlalchemy import Connection, Row, Text, bindparam, cast, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast.domain.delivery import AckReport, DuePublication, Publication, StatusReport, advanced_deliveries
-from broadcast.domain.devices import STAGE_PROGRESS, AckStage
-from broadcast.persistence.models import (CommandDeliveryRow, DeviceAckRow,
-                                          DeviceRow, SchedulePublicationRow)
+from broadcast.domain.delivery import (
+    AckReport,
+    DuePublication,
+    Publication,
+    StatusReport,
+    admissible_acks,
+    advanced_deliveries,
+    confirms_version,
+)
+from broadcast.persistence.models import CommandDeliveryRow, DeviceAckRow, DeviceRow, SchedulePublicationRow, core_table
 from broadcast.persistence.repositories import _aware
 
-RECEIVED_OR_LATER = [s.value for s in AckStage if STAGE_PROGRESS[s] >= 1 and s not in (AckStage.REJECTED, AckStage.EXPIRED)]
 
-
-def _publication(row: SchedulePublicationRow) -> Publication:
+def _publication(row: Row[Any]) -> Publication:
     return Publication(device_id=row.device_id, version=row.version, fingerprint=row.fingerprint,
                        document=row.document, created_at=_aware(row.created_at),
                        published_at=_aware(row.published_at), attempts=row.attempts,
                        next_attempt_at=_aware(row.next_attempt_at), received_at=_aware(row.received_at))
 
 
-_PUBLICATIONS = SchedulePublicationRow.__table__
+_PUBLICATIONS = core_table(SchedulePublicationRow)
 _LATEST_PUBLICATION = (select(_PUBLICATIONS).where(_PUBLICATIONS.c.device_id == bindparam("b_device"))
                        .order_by(_PUBLICATIONS.c.version.desc()).limit(1))
 _INSERT_PUBLICATION = insert(_PUBLICATIONS)
@@ -36,7 +41,7 @@ _RETIRE_OLDER = (update(_PUBLICATIONS)
                         _PUBLICATIONS.c.version < bindparam("b_version"), _PUBLICATIONS.c.received_at.is_(None),
                         _PUBLICATIONS.c.next_attempt_at.is_not(None))
                  .values(next_attempt_at=None))
-_DEVICES = DeviceRow.__table__
+_DEVICES = core_table(DeviceRow)
 # The document column as stored text: the engine's JSON serializer writes the protocol's wire encoding.
 _DUE = (select(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version, _PUBLICATIONS.c.attempts,
                cast(_PUBLICATIONS.c.document, Text).label("payload"))
@@ -127,14 +132,13 @@ class SqlDeliveryRepository:
         """Store each (device, ref, stage, item) once; returns the ones that were new.
 
         A command's acks count only from devices it was sent to (its deliveries): every device may read every
-        zone topic, and an ack from anyone else would be forged proof of play. Those are not stored at all.
-        `known`: the registered devices among them, when the caller has already looked them up."""
-        unique = {a.key: a for a in acks}
+        zone topic, and an ack from anyone else would be forged proof of play. Those are not stored at all
+        (domain.delivery.admissible_acks). `known`: the registered devices among them, when the caller has already
+        looked them up."""
         if known is None:
             known = set(self.session.scalars(select(DeviceRow.id).where(DeviceRow.id.in_({a.device_id for a in acks}))))
-        unique = {k: a for k, a in unique.items() if a.device_id in known}
-        deliveries = self._deliveries([a for a in unique.values() if a.ref_kind == "command"])
-        unique = {k: a for k, a in unique.items() if a.ref_kind != "command" or (a.ref_id, a.device_id) in deliveries}
+        deliveries = self._deliveries([a for a in acks if a.ref_kind == "command" and a.device_id in known])
+        unique = admissible_acks(acks, known, deliveries)
         if not unique:
             return []
         existing = set(self.session.execute(
@@ -149,11 +153,11 @@ class SqlDeliveryRepository:
         # thousands of acks a second, and the inbox must keep up on one thread.
         self.session.flush()  # pending ORM changes first: what follows runs on the session's connection directly
         connection = self.session.connection()
-        connection.execute(insert(DeviceAckRow.__table__), [
+        connection.execute(insert(core_table(DeviceAckRow)), [
             {"device_id": a.device_id, "ref_kind": a.ref_kind, "ref_id": a.ref_id, "stage": a.stage,
              "item_id": a.item_id, "at": a.at, "received_at": a.received_at, "reason": a.reason,
              "started_at": a.started_at, "ended_at": a.ended_at} for a in new])
-        self._mark_received(connection, [a for a in new if a.ref_kind == "schedule" and a.stage in RECEIVED_OR_LATER])
+        self._mark_received(connection, [a for a in new if confirms_version(a)])
         self._advance_commands(connection, [a for a in new if a.ref_kind == "command"], deliveries)
         return new
 
@@ -161,7 +165,7 @@ class SqlDeliveryRepository:
         """(cmd_id, device_id) -> stored stage of the deliveries these command acks may belong to: one SELECT."""
         if not acks:
             return {}
-        table = CommandDeliveryRow.__table__
+        table = core_table(CommandDeliveryRow)
         return {(c, d): s for c, d, s in self.session.execute(
             select(table.c.cmd_id, table.c.device_id, table.c.stage)
             .where(table.c.cmd_id.in_({a.ref_id for a in acks}), table.c.device_id.in_({a.device_id for a in acks})))}
@@ -171,7 +175,7 @@ class SqlDeliveryRepository:
         """First received-or-later ack of a version stamps it; executemany in ack order keeps "first wins"."""
         if not acks:
             return
-        table = SchedulePublicationRow.__table__
+        table = core_table(SchedulePublicationRow)
         connection.execute(
             update(table).where(table.c.device_id == bindparam("b_device"), table.c.version == bindparam("b_version"),
                                 table.c.received_at.is_(None)).values(received_at=bindparam("b_at")),
@@ -185,10 +189,11 @@ class SqlDeliveryRepository:
         `stages`: the deliveries' stored stages (`_deliveries`); every ack here belongs to one of them."""
         if not acks:
             return
-        table = CommandDeliveryRow.__table__
+        table = core_table(CommandDeliveryRow)
         changed = advanced_deliveries(acks, stages)
         if changed:
             connection.execute(
                 update(table).where(table.c.cmd_id == bindparam("b_cmd"), table.c.device_id == bindparam("b_device"))
                 .values(stage=bindparam("b_stage"), updated_at=bindparam("b_at")),
-                [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at} for (c, d), a in changed.items()])
+                [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at}
+                 for (c, d), a in changed.items()])

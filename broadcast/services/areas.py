@@ -8,7 +8,7 @@ from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import AlreadyExists, InvalidInput, NotFound
 from broadcast.domain.text import clean_text
 from broadcast.services.context import Actor, audit
-from broadcast.services.ports import Clock, UnitOfWork
+from broadcast.services.ports import AreaUnitOfWork, Clock, UnitOfWork
 
 ZONE_KINDS = ("village", "residential_group", "hamlet", "group")
 
@@ -27,7 +27,7 @@ def seed_areas(uow: UnitOfWork, clock: Clock, areas: Iterable[Area], actor: Acto
         }
 
 
-def get_area(uow: UnitOfWork, code: str) -> Area:
+def get_area(uow: AreaUnitOfWork, code: str) -> Area:
     with uow:
         area = uow.areas.get(code)
     if area is None:
@@ -67,7 +67,8 @@ def create_zone(uow: UnitOfWork, clock: Clock, actor: Actor, *, commune_code: st
         return zone
 
 
-def list_zones(uow: UnitOfWork, principal: Principal, *, commune_code: str | None, limit: int, offset: int) -> Sequence[Zone]:
+def list_zones(uow: UnitOfWork, principal: Principal, *, commune_code: str | None, limit: int,
+               offset: int) -> Sequence[Zone]:
     with uow:
         if commune_code is not None:
             principal.require(Action.READ, get_area(uow, commune_code).chain())

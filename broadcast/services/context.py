@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from broadcast.domain.audit import SYSTEM_ACTOR, AuditEntry
 from broadcast.domain.auth import Action, Principal
-from broadcast.services.ports import Clock, UnitOfWork
+from broadcast.services.ports import AuditTrail, Clock
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Actor:
             self.principal.require(action, area_chain)
 
 
-def audit(uow: UnitOfWork, clock: Clock, actor: Actor, action: str, object_type: str, object_id: str,
+def audit(uow: AuditTrail, clock: Clock, actor: Actor, action: str, object_type: str, object_id: str | int,
           *, area_code: str | None = None, **details: object) -> None:
     """Append to the audit log inside the caller's transaction, so the change and its record commit together."""
     uow.audit.append(

@@ -22,16 +22,16 @@ from broadcast.domain.auth import Action, Principal
 from broadcast.domain.devices import AckStage
 from broadcast.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from broadcast.domain.text import clean_text
-from broadcast.services.delivery.commands import CommandRequest, stage_command
 from broadcast.services.context import Actor, audit
-from broadcast.services.ports import AudioProcessor, Clock, Emergency, RenderedAudio, Signer, UnitOfWork
+from broadcast.services.delivery.commands import CommandRequest, stage_command
+from broadcast.services.ports import AudioProcessor, Clock, Emergency, EmergencyUnitOfWork, RenderedAudio, Signer
 
 MAX_EXPIRY = timedelta(hours=24)
 DEFAULT_EXPIRY = timedelta(minutes=60)
 MAX_TARGETS = 1000
 STREAM_SCHEMES = ("http", "https", "rtsp", "rtmp")
 STOP_TTL = timedelta(minutes=30)
-PRIORITY = "emergency"
+PRIORITY: protocol.Priority = "emergency"
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def _owner(chains: Sequence[Sequence[str]]) -> str:
     return chains[0][-1]
 
 
-def plan_targets(uow: UnitOfWork, actor: Actor, *, areas: Sequence[str], zones: Sequence[str],
+def plan_targets(uow: EmergencyUnitOfWork, actor: Actor, *, areas: Sequence[str], zones: Sequence[str],
                  devices: Sequence[str], test_only: bool) -> EmergencyPlan:
     """Resolve every target (unknown -> NotFound) and require the right to send emergencies on each."""
     chains: list[list[str]] = []
@@ -223,15 +223,15 @@ def plan_targets(uow: UnitOfWork, actor: Actor, *, areas: Sequence[str], zones: 
 class _Audio:
     existing_id: int | None = None
     new_asset: AudioAsset | None = None  # rendered now; added in the same transaction as the emergency
-    media: list[dict] | None = None
+    media: list[protocol.Media] | None = None
     duration_ms: int | None = None
 
 
-def _media_item(public_url: str, sha256: str, size: int, duration_ms: int) -> dict:
-    return dict(protocol.build_media(sha256, protocol.media_url(public_url, sha256), size, duration_ms))
+def _media_item(public_url: str, sha256: str, size: int, duration_ms: int) -> protocol.Media:
+    return protocol.build_media(sha256, protocol.media_url(public_url, sha256), size, duration_ms)
 
 
-def _library_audio(uow: UnitOfWork, actor: Actor, tools: EmergencyTools, audio_id: int) -> _Audio:
+def _library_audio(uow: EmergencyUnitOfWork, actor: Actor, tools: EmergencyTools, audio_id: int) -> _Audio:
     asset = uow.audio.get(audio_id)
     if asset is None:
         raise NotFound(f"Không tìm thấy tệp âm thanh số {audio_id}.", code="audio_not_found")
@@ -295,7 +295,8 @@ class Prepared:
     audio: _Audio
 
 
-def prepare_emergency(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, request: EmergencyRequest) -> Prepared:
+def prepare_emergency(uow: EmergencyUnitOfWork, tools: EmergencyTools, actor: Actor,
+                      request: EmergencyRequest) -> Prepared:
     """Everything that can fail, before anything is written; TTS and renders happen here, outside a transaction."""
     text = None if request.text is None else clean_text(request.text, "Văn bản cần đọc", multiline=True)
     request = replace(request, reason=clean_text(request.reason, "Lý do phát khẩn cấp", multiline=True), text=text)
@@ -309,7 +310,7 @@ def prepare_emergency(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, requ
     return Prepared(request, reason, expires_at, plan, audio)
 
 
-def stage_emergency(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, prepared: Prepared, *,
+def stage_emergency(uow: EmergencyUnitOfWork, tools: EmergencyTools, actor: Actor, prepared: Prepared, *,
                     source: str = "operator", external_id: str | None = None) -> Emergency:
     """Write the emergency, its audio asset, the play_now command per topic and the audit entry. No commit."""
     request, plan, audio = prepared.request, prepared.plan, prepared.audio
@@ -346,7 +347,8 @@ def stage_emergency(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, prepar
     return replace(emergency, cmd_id=cmd_id)
 
 
-def start_emergency(uow: UnitOfWork, tools: EmergencyTools, actor: Actor, request: EmergencyRequest) -> Emergency:
+def start_emergency(uow: EmergencyUnitOfWork, tools: EmergencyTools, actor: Actor,
+                    request: EmergencyRequest) -> Emergency:
     prepared = prepare_emergency(uow, tools, actor, request)
     with uow:
         emergency = stage_emergency(uow, tools, actor, prepared)
@@ -359,7 +361,7 @@ def _require_on_targets(actor: Actor, emergency: Emergency) -> None:
         actor.require(Action.SEND_EMERGENCY, chain)
 
 
-def stage_stop(uow: UnitOfWork, clock: Clock, signer: Signer, actor: Actor, emergency: Emergency, *,
+def stage_stop(uow: EmergencyUnitOfWork, clock: Clock, signer: Signer, actor: Actor, emergency: Emergency, *,
                why: str = "") -> str:
     """A `stop` referring to the play_now, on the same topics; the emergency becomes stopped. No commit."""
     _require_on_targets(actor, emergency)
@@ -379,19 +381,23 @@ def stage_stop(uow: UnitOfWork, clock: Clock, signer: Signer, actor: Actor, emer
     return stop_id
 
 
-def stop_emergency(uow: UnitOfWork, clock: Clock, signer: Signer, actor: Actor, emergency_id: int) -> Emergency:
+def stop_emergency(uow: EmergencyUnitOfWork, clock: Clock, signer: Signer, actor: Actor,
+                   emergency_id: int) -> Emergency:
     with uow:
         emergency = uow.emergencies.get(emergency_id)
         if emergency is None:
             raise NotFound(f"Không tìm thấy lệnh khẩn cấp số {emergency_id}.", code="emergency_not_found")
         stage_stop(uow, clock, signer, actor, emergency)
         uow.commit()
-        return uow.emergencies.get(emergency_id)
+        stopped = uow.emergencies.get(emergency_id)
+        if stopped is None:  # emergencies are never deleted
+            raise NotFound(f"Không tìm thấy lệnh khẩn cấp số {emergency_id}.", code="emergency_not_found")
+        return stopped
 
 
 # ------------------------------------------------------------------ reading
 
-def _reach(uow: UnitOfWork, cmd_id: str | None) -> Reach | None:
+def _reach(uow: EmergencyUnitOfWork, cmd_id: str | None) -> Reach | None:
     if cmd_id is None:
         return None
     counts = uow.commands.reach(cmd_id)
@@ -410,7 +416,7 @@ def may_read(principal: Principal, emergency: Emergency) -> bool:
     return any(principal.may(Action.READ, chain) for chain in chains)
 
 
-def get_emergency(uow: UnitOfWork, clock: Clock, principal: Principal, emergency_id: int) -> EmergencyView:
+def get_emergency(uow: EmergencyUnitOfWork, clock: Clock, principal: Principal, emergency_id: int) -> EmergencyView:
     with uow:
         emergency = uow.emergencies.get(emergency_id)
         if emergency is None:
@@ -421,7 +427,7 @@ def get_emergency(uow: UnitOfWork, clock: Clock, principal: Principal, emergency
                              _reach(uow, emergency.stop_cmd_id))
 
 
-def list_emergencies(uow: UnitOfWork, clock: Clock, principal: Principal, *, status: str | None, limit: int,
+def list_emergencies(uow: EmergencyUnitOfWork, clock: Clock, principal: Principal, *, status: str | None, limit: int,
                      offset: int) -> list[EmergencyView]:
     """Newest first, within the reader's areas (by the emergency's owner area); reach only on the detail view."""
     stored = {"active": "active", "expired": "active", "stopped": "stopped", None: None}

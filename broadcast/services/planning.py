@@ -1,13 +1,12 @@
 """From stored schedules to what the pure scheduler works on: specs, device directory, policy and conflicts."""
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from broadcast.domain.areas import AreaLevel
-from broadcast.domain.conflicts import ScheduleConflict, Occurrence, conflict_between, find_overlaps
+from broadcast.domain.conflicts import Occurrence, ScheduleConflict, conflict_between, find_overlaps
 from broadcast.domain.devices import Device
 from broadcast.domain.errors import InvalidInput, NotFound
 from broadcast.domain.policy import Violation, check_policy, effective_policy
@@ -15,14 +14,14 @@ from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Programme, Schedule, TargetSet
 from broadcast.scheduler.compiler import DeviceInfo, ScheduleSpec, Targets, hits
 from broadcast.services.areas import get_area
-from broadcast.services.ports import UnitOfWork
-from broadcast.services.programmes import Playable, playable
+from broadcast.services.ports import ScheduleUnitOfWork
+from broadcast.services.programmes import Playable, playable, programme_of
 
 CONFLICT_WINDOW = timedelta(days=35)  # five weeks shows every weekly pattern's overlaps
 POLICY_WINDOW = timedelta(days=366)
 
 
-def target_chains(uow: UnitOfWork, targets: TargetSet) -> list[tuple[str, ...]]:
+def target_chains(uow: ScheduleUnitOfWork, targets: TargetSet) -> list[tuple[str, ...]]:
     """The area chain of every target (areas, zones' communes, devices' communes); unknown targets are refused."""
     if targets.empty:
         raise InvalidInput("Lịch phát phải có ít nhất một nơi phát (khu vực, vùng hoặc thiết bị).", code="no_targets")
@@ -68,16 +67,16 @@ class Plan:
     devices: dict[str, Device]
 
 
-def load_plan(uow: UnitOfWork, tz: str, *, candidate: Schedule | None = None) -> Plan:
+def load_plan(uow: ScheduleUnitOfWork, tz: str, *, candidate: Schedule | None = None) -> Plan:
     schedules = [s for s in uow.schedules.approved() if candidate is None or s.id != candidate.id]
     if candidate is not None:
         schedules.append(candidate)
-    programmes = {}
+    programmes: dict[int, Programme] = {}
     for schedule in schedules:
         if schedule.programme_id not in programmes:
-            programmes[schedule.programme_id] = uow.programmes.get(schedule.programme_id)
+            programmes[schedule.programme_id] = programme_of(uow, schedule.programme_id)
     playables = playable(uow, list(programmes.values()))
-    specs = {}
+    specs: dict[str, ScheduleSpec] = {}
     for schedule in schedules:
         ready = playables[schedule.programme_id]
         if ready.not_ready and schedule is not candidate:
@@ -124,7 +123,8 @@ def unresolved(conflicts: Iterable[ScheduleConflict]) -> list[ScheduleConflict]:
     return [c for c in conflicts if c.needs_decision]
 
 
-def policy_violations(uow: UnitOfWork, plan: Plan, candidate_id: str, now: datetime, tz: str) -> list[Violation]:
+def policy_violations(uow: ScheduleUnitOfWork, plan: Plan, candidate_id: str, now: datetime,
+                      tz: str) -> list[Violation]:
     """Check the candidate against the policy of every commune it reaches (inherited from the province)."""
     candidate = plan.specs[candidate_id]
     if candidate.priority is Priority.EMERGENCY:

@@ -4,11 +4,12 @@ Persistence implements these with SQLAlchemy; unit tests pass in-memory fakes.
 """
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from broadcast.domain.areas import Area, AreaLevel, Zone
 from broadcast.domain.audio import AudioAsset
@@ -19,8 +20,8 @@ from broadcast.domain.devices import Device, DeviceQuery, DeviceState
 from broadcast.domain.policy import PolicyOverride
 from broadcast.domain.scheduling import MediaRef, Programme, Schedule
 from broadcast.domain.users import TokenClaims, User
-from broadcast.services.reports.ports import ReportRepository
 from broadcast.services.bridge.ports import BridgeRepository
+from broadcast.services.reports.ports import PresenceEvent, ReportRepository
 
 
 class AreaRepository(Protocol):
@@ -47,7 +48,8 @@ class UserRepository(Protocol):
     def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
     def set_disabled(self, user_id: int, disabled: bool) -> None: ...
     def bump_token_epoch(self, user_id: int) -> None: ...
-    def list(self, *, within_areas: frozenset[str] | None = None, limit: int = 100, offset: int = 0) -> Sequence[User]: ...
+    def list(self, *, within_areas: frozenset[str] | None = None, limit: int = 100,
+             offset: int = 0) -> Sequence[User]: ...
 
 
 class RevokedTokenRepository(Protocol):
@@ -69,32 +71,143 @@ class LoginThrottleRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    areas: AreaRepository
-    zones: ZoneRepository
-    users: UserRepository
-    audit: AuditRepository
-    login_throttle: LoginThrottleRepository
-    revoked_tokens: RevokedTokenRepository
-    devices: DeviceRepository
-    delivery: DeliveryRepository
-    audio: AudioRepository
-    commands: CommandRepository
-    playlog: PlayLogRepository
-    emergencies: EmergencyRepository
-    programmes: ProgrammeRepository
-    schedules: ScheduleRepository
-    policies: PolicyRepository
-    bridge: BridgeRepository
-    reports: ReportRepository
+    """Every repository in one transaction (the SQL unit of work). Read-only properties, as in the narrower
+    units of work below, so an implementation may hold narrower types than the ports."""
 
-    def __enter__(self) -> UnitOfWork: ...
+    @property
+    def areas(self) -> AreaRepository: ...
+    @property
+    def zones(self) -> ZoneRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+    @property
+    def login_throttle(self) -> LoginThrottleRepository: ...
+    @property
+    def revoked_tokens(self) -> RevokedTokenRepository: ...
+    @property
+    def devices(self) -> DeviceRepository: ...
+    @property
+    def delivery(self) -> DeliveryRepository: ...
+    @property
+    def audio(self) -> AudioRepository: ...
+    @property
+    def commands(self) -> CommandRepository: ...
+    @property
+    def playlog(self) -> PlayLogRepository: ...
+    @property
+    def emergencies(self) -> EmergencyRepository: ...
+    @property
+    def programmes(self) -> ProgrammeRepository: ...
+    @property
+    def schedules(self) -> ScheduleRepository: ...
+    @property
+    def policies(self) -> PolicyRepository: ...
+    @property
+    def bridge(self) -> BridgeRepository: ...
+    @property
+    def reports(self) -> ReportRepository: ...
+
+    def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
 
 
+# Units of work per group of use cases: each lists only the repositories its group touches, so a test fake stays
+# small. UnitOfWork above and the SQL unit of work satisfy every one of them structurally. Members are read-only
+# properties, so an implementation may hold a narrower type (SqlScheduleRepository, a fake) than the port.
+
+class Transaction(Protocol):
+    """One transaction: entered with `with` (re-entrant), committed explicitly, rolled back on leaving otherwise."""
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class AreaUnitOfWork(Transaction, Protocol):
+    """Looking areas up: get_area and the rules built on it."""
+
+    @property
+    def areas(self) -> AreaRepository: ...
+
+
+class AuditTrail(Protocol):
+    """Appending to the audit log inside the caller's transaction (context.audit)."""
+
+    @property
+    def audit(self) -> AuditRepository: ...
+
+
+class CommandStaging(Protocol):
+    """Staging a command inside the caller's transaction (delivery.commands.stage_command)."""
+
+    @property
+    def commands(self) -> CommandRepository: ...
+
+
+class PresenceRepository(Protocol):
+    """What the device inbox writes of the report data: presence changes (ReportRepository satisfies it)."""
+
+    def online_flags(self, device_ids: Iterable[str]) -> dict[str, bool | None]: ...
+    def add_presence(self, events: Sequence[PresenceEvent]) -> int: ...
+
+
+class ScheduleUnitOfWork(Transaction, Protocol):
+    """The approval workflow (services.schedules) and the planning it runs: targets, programmes, policies."""
+
+    @property
+    def areas(self) -> AreaRepository: ...
+    @property
+    def zones(self) -> ZoneRepository: ...
+    @property
+    def devices(self) -> DeviceRepository: ...
+    @property
+    def programmes(self) -> ProgrammeRepository: ...
+    @property
+    def schedules(self) -> ScheduleRepository: ...
+    @property
+    def policies(self) -> PolicyRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+
+
+class DeliveryUnitOfWork(Transaction, Protocol):
+    """Delivery (services.delivery): the schedule outbox, commands, and what devices report back."""
+
+    @property
+    def delivery(self) -> DeliveryRepository: ...
+    @property
+    def commands(self) -> CommandRepository: ...
+    @property
+    def reports(self) -> PresenceRepository: ...
+
+
+class EmergencyUnitOfWork(Transaction, Protocol):
+    """Emergency broadcasts (services.emergencies): targets, audio, the emergency and its commands."""
+
+    @property
+    def areas(self) -> AreaRepository: ...
+    @property
+    def zones(self) -> ZoneRepository: ...
+    @property
+    def devices(self) -> DeviceRepository: ...
+    @property
+    def audio(self) -> AudioRepository: ...
+    @property
+    def emergencies(self) -> EmergencyRepository: ...
+    @property
+    def commands(self) -> CommandRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+
+
 class PasswordHasher(Protocol):
-    dummy_hash: str  # verified against when there is no usable account, so failures all take as long
+    @property
+    def dummy_hash(self) -> str: ...  # verified against when there is no usable account, so failures all take as long
 
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...
@@ -119,7 +232,7 @@ class DeviceRepository(Protocol):
     def state(self, device_id: str, *, recent_acks: int = 20) -> DeviceState: ...
     def broker_accounts(self) -> Sequence[tuple[str, str]]: ...
     def directory(self) -> Sequence[Device]: ...
-    def ids_in_zones(self, zone_ids: Sequence[str]) -> list[str]: ...
+    def ids_in_zones(self, zone_ids: Sequence[str]) -> builtins.list[str]: ...
 
 
 class DeliveryRepository(Protocol):
@@ -146,7 +259,7 @@ class ProgrammeRepository(Protocol):
     def get(self, programme_id: int) -> Programme | None: ...
     def list(self, *, within_areas: frozenset[str] | None, topic: str | None = None, limit: int = 100,
              offset: int = 0) -> Sequence[Programme]: ...
-    def media(self, programme_ids: Sequence[int]) -> dict[int, list[tuple[MediaRef | None, str]]]: ...
+    def media(self, programme_ids: Sequence[int]) -> dict[int, builtins.list[tuple[MediaRef | None, str]]]: ...
 
 
 class ScheduleRepository(Protocol):

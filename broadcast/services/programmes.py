@@ -13,7 +13,7 @@ from broadcast.domain.scheduling import SOURCES, LegalRef, MediaRef, Programme
 from broadcast.domain.text import clean_text
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
-from broadcast.services.ports import Clock, UnitOfWork
+from broadcast.services.ports import AreaUnitOfWork, Clock, ScheduleUnitOfWork, UnitOfWork
 
 MAX_ITEMS = 50
 MAX_STREAM_MS = 4 * 3600 * 1000
@@ -93,7 +93,7 @@ def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: Program
         return programme
 
 
-def may_read_programme(uow: UnitOfWork, principal: Principal, programme: Programme) -> bool:
+def may_read_programme(uow: AreaUnitOfWork, principal: Principal, programme: Programme) -> bool:
     """The one rule for reading a programme, and so for putting it in a schedule: the principal may read its area,
     or it belongs to the province of a commune the principal works in (communes reuse their province's programmes,
     e.g. the bulletin pool)."""
@@ -133,7 +133,7 @@ class Playable:
     not_ready: tuple[int, ...] = ()
 
 
-def playable(uow: UnitOfWork, programmes: Sequence[Programme]) -> dict[int, Playable]:
+def playable(uow: ScheduleUnitOfWork, programmes: Sequence[Programme]) -> dict[int, Playable]:
     media = uow.programmes.media([p.id for p in programmes if p.asset_ids])
     out = {}
     for programme in programmes:
@@ -142,12 +142,20 @@ def playable(uow: UnitOfWork, programmes: Sequence[Programme]) -> dict[int, Play
             continue
         refs = media.get(programme.id, [])
         ready = tuple(m for m, _status in refs if m is not None)
-        waiting = tuple(aid for aid, (m, _s) in zip(programme.asset_ids, refs) if m is None)
+        waiting = tuple(aid for aid, (m, _s) in zip(programme.asset_ids, refs, strict=False) if m is None)
         out[programme.id] = Playable(sum(m.duration_ms for m in ready), media=ready, not_ready=waiting)
     return out
 
 
-def require_playable(uow: UnitOfWork, programme: Programme) -> Playable:
+def programme_of(uow: ScheduleUnitOfWork, programme_id: int) -> Programme:
+    """The programme a stored schedule names (a foreign key keeps it there)."""
+    programme = uow.programmes.get(programme_id)
+    if programme is None:
+        raise NotFound(f"Không tìm thấy chương trình số {programme_id}.", code="programme_not_found")
+    return programme
+
+
+def require_playable(uow: ScheduleUnitOfWork, programme: Programme) -> Playable:
     ready = playable(uow, [programme])[programme.id]
     if ready.not_ready:
         raise InvalidInput(

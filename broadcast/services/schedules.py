@@ -12,15 +12,32 @@ from datetime import datetime
 
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from broadcast.domain.scheduling import (Programme, Schedule, ScheduleStatus, TargetSet, after_edit, check_cancel,
-                                         check_decision, check_submit, check_volume, edited_by)
+from broadcast.domain.scheduling import (
+    Programme,
+    Schedule,
+    ScheduleStatus,
+    TargetSet,
+    after_edit,
+    check_cancel,
+    check_decision,
+    check_submit,
+    check_volume,
+    edited_by,
+)
 from broadcast.domain.text import clean_text
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
-from broadcast.services.planning import (conflict_dicts, conflicts_for, load_plan, policy_violations, target_chains,
-                                         unresolved, violation_dicts)
-from broadcast.services.ports import Clock, UnitOfWork
-from broadcast.services.programmes import may_read_programme, require_playable
+from broadcast.services.planning import (
+    conflict_dicts,
+    conflicts_for,
+    load_plan,
+    policy_violations,
+    target_chains,
+    unresolved,
+    violation_dicts,
+)
+from broadcast.services.ports import Clock, ScheduleUnitOfWork
+from broadcast.services.programmes import may_read_programme, programme_of, require_playable
 
 
 @dataclass(frozen=True)
@@ -46,20 +63,20 @@ def _check_timing(schedule: Schedule, tz: str, now: datetime) -> None:
     schedule.timing(tz).validate(now)
 
 
-def _load(uow: UnitOfWork, schedule_id: int) -> Schedule:
+def _load(uow: ScheduleUnitOfWork, schedule_id: int) -> Schedule:
     schedule = uow.schedules.get(schedule_id, for_update=True)
     if schedule is None:
         raise NotFound(f"Không tìm thấy lịch phát số {schedule_id}.", code="schedule_not_found")
     return schedule
 
 
-def _require_on_targets(uow: UnitOfWork, actor: Actor, action: Action, schedule: Schedule) -> None:
+def _require_on_targets(uow: ScheduleUnitOfWork, actor: Actor, action: Action, schedule: Schedule) -> None:
     actor.require(action, get_area(uow, schedule.area_code).chain())
     for chain in target_chains(uow, schedule.targets):
         actor.require(action, chain)
 
 
-def _usable_programme(uow: UnitOfWork, actor: Actor, programme_id: int) -> Programme:
+def _usable_programme(uow: ScheduleUnitOfWork, actor: Actor, programme_id: int) -> Programme:
     """Whoever writes or approves a schedule must be allowed to read its programme (the API's rule), so no
     officer gets another area's programme signed into his area's devices."""
     programme = uow.programmes.get(programme_id)
@@ -79,7 +96,7 @@ def _fill(draft: ScheduleDraft, base: Schedule) -> Schedule:
                    valid_from=draft.valid_from, valid_until=draft.valid_until)
 
 
-def create_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, draft: ScheduleDraft, tz: str) -> Schedule:
+def create_schedule(uow: ScheduleUnitOfWork, clock: Clock, actor: Actor, draft: ScheduleDraft, tz: str) -> Schedule:
     with uow:
         programme = _usable_programme(uow, actor, draft.programme_id)
         now = clock.now()
@@ -96,7 +113,7 @@ def create_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, draft: Schedule
         return schedule
 
 
-def edit_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int, draft: ScheduleDraft,
+def edit_schedule(uow: ScheduleUnitOfWork, clock: Clock, actor: Actor, schedule_id: int, draft: ScheduleDraft,
                   tz: str) -> Schedule:
     with uow:
         current = _load(uow, schedule_id)
@@ -117,12 +134,13 @@ def edit_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int,
         return saved
 
 
-def _gate(uow: UnitOfWork, schedule: Schedule, tz: str, now: datetime, *, allow_undecided: bool = False) -> list[dict]:
+def _gate(uow: ScheduleUnitOfWork, schedule: Schedule, tz: str, now: datetime, *,
+          allow_undecided: bool = False) -> list[dict]:
     """Policy and conflicts for a schedule about to be submitted or approved; returns the overlaps found.
 
     `allow_undecided`: an officer may submit despite same-class overlaps, leaving the order to the approver.
     """
-    programme = uow.programmes.get(schedule.programme_id)
+    programme = programme_of(uow, schedule.programme_id)
     require_playable(uow, programme)
     plan = load_plan(uow, tz, candidate=schedule)
     violations = policy_violations(uow, plan, str(schedule.id), now, tz)
@@ -137,7 +155,7 @@ def _gate(uow: UnitOfWork, schedule: Schedule, tz: str, now: datetime, *, allow_
     return conflict_dicts(conflicts)
 
 
-def submit_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int, tz: str, *,
+def submit_schedule(uow: ScheduleUnitOfWork, clock: Clock, actor: Actor, schedule_id: int, tz: str, *,
                     leave_order_to_approver: bool = False) -> Outcome:
     with uow:
         schedule = _load(uow, schedule_id)
@@ -153,7 +171,7 @@ def submit_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: in
         return Outcome(saved, resolved)
 
 
-def approve_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int, tz: str, *,
+def approve_schedule(uow: ScheduleUnitOfWork, clock: Clock, actor: Actor, schedule_id: int, tz: str, *,
                      rank: int | None = None, on_approved: Callable[[], None] | None = None) -> Outcome:
     """The approver holds the approver role for every target, may read the programme and neither wrote nor changed
     the schedule; `rank` orders same-class overlaps (lower plays)."""
@@ -179,7 +197,7 @@ def approve_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: i
     return Outcome(saved, resolved)
 
 
-def reject_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int, reason: str) -> Schedule:
+def reject_schedule(uow: ScheduleUnitOfWork, clock: Clock, actor: Actor, schedule_id: int, reason: str) -> Schedule:
     reason = clean_text(reason, "Lý do từ chối", multiline=True)
     if not reason or len(reason) > 1000:
         raise InvalidInput("Cần ghi lý do từ chối (tối đa 1000 ký tự).", code="reason_required")
@@ -195,7 +213,7 @@ def reject_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: in
         return saved
 
 
-def cancel_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: int,
+def cancel_schedule(uow: ScheduleUnitOfWork, clock: Clock, actor: Actor, schedule_id: int,
                     on_cancelled: Callable[[], None] | None = None) -> Schedule:
     with uow:
         schedule = _load(uow, schedule_id)
@@ -213,7 +231,7 @@ def cancel_schedule(uow: UnitOfWork, clock: Clock, actor: Actor, schedule_id: in
     return saved
 
 
-def get_schedule(uow: UnitOfWork, principal: Principal, schedule_id: int) -> Schedule:
+def get_schedule(uow: ScheduleUnitOfWork, principal: Principal, schedule_id: int) -> Schedule:
     with uow:
         schedule = uow.schedules.get(schedule_id)
         if schedule is None:
@@ -222,7 +240,7 @@ def get_schedule(uow: UnitOfWork, principal: Principal, schedule_id: int) -> Sch
         return schedule
 
 
-def list_schedules(uow: UnitOfWork, principal: Principal, *, status: str | None, programme_id: int | None,
+def list_schedules(uow: ScheduleUnitOfWork, principal: Principal, *, status: str | None, programme_id: int | None,
                    limit: int, offset: int) -> Sequence[Schedule]:
     with uow:
         return uow.schedules.list(within_areas=frozenset(principal.areas_for(Action.READ)), status=status,

@@ -5,7 +5,7 @@ Like schedules they go through an outbox: staged in the caller's transaction, pu
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,28 +13,28 @@ from typing import Any
 from broadcast import protocol
 from broadcast.domain.delivery import CommandPublication
 from broadcast.domain.errors import InvalidInput
-from broadcast.services.ports import Clock, DevicePublisher, Signer, UnitOfWork
+from broadcast.services.ports import Clock, CommandStaging, DeliveryUnitOfWork, DevicePublisher, Signer
 
 MAX_TTL = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class CommandRequest:
-    action: str
+    action: protocol.Action  # checked again at run time: callers may pass what a user typed
     zones: Sequence[str] = ()  # fast fan-out: one publish per zone topic
     devices: Sequence[str] = ()  # per-device topics (devices outside any targeted zone)
     tracked_devices: Sequence[str] = ()  # whose acks count for reach
-    priority: str | None = None
+    priority: protocol.Priority | None = None
     volume: int | None = None
-    media: Sequence[Mapping[str, Any]] | None = None
+    media: Sequence[protocol.Media] | None = None
     stream_url: str | None = None
     end: datetime | None = None
     ref_cmd_id: str | None = None
     ttl: timedelta = timedelta(minutes=10)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def stage_command(uow: UnitOfWork, clock: Clock, signer: Signer, request: CommandRequest, *, created_by: str,
+def stage_command(uow: CommandStaging, clock: Clock, signer: Signer, request: CommandRequest, *, created_by: str,
                   emergency_id: int | None = None) -> str:
     """Write the command and one signed document per target topic; returns the cmd_id. No commit here."""
     if request.action not in protocol.ACTIONS:
@@ -58,7 +58,7 @@ def stage_command(uow: UnitOfWork, clock: Clock, signer: Signer, request: Comman
     return cmd_id
 
 
-def flush_commands(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher: DevicePublisher, *,
+def flush_commands(uow_factory: Callable[[], DeliveryUnitOfWork], clock: Clock, publisher: DevicePublisher, *,
                    batch_size: int = 500, publish_timeout_s: float = 10.0) -> int:
     """Publish staged command documents that have not expired; each at most once after the broker took it."""
     uow = uow_factory()
@@ -69,7 +69,7 @@ def flush_commands(uow_factory: Callable[[], UnitOfWork], clock: Clock, publishe
     accepted = publisher.publish_commands(due, timeout=publish_timeout_s)
     now = clock.now()
     with uow:
-        for publication, ok in zip(due, accepted):
+        for publication, ok in zip(due, accepted, strict=True):
             if ok:
                 uow.commands.mark_published(publication.cmd_id, publication.target_kind, publication.target_id, at=now)
         uow.commit()

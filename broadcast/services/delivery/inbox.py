@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from broadcast import protocol
 from broadcast.domain.delivery import AckReport, StatusReport
 from broadcast.domain.devices import AckStage
-from broadcast.services.ports import UnitOfWork
+from broadcast.services.ports import DeliveryUnitOfWork
 from broadcast.services.reports.ports import PresenceEvent
 
 
@@ -54,10 +54,15 @@ def presence_changes(flags: Mapping[str, bool | None], statuses: Sequence[Status
     return events
 
 
-class DeliveryInbox:
-    """Takes batches of validated device messages from the gateway and stores them in one transaction."""
+U = TypeVar("U", bound=DeliveryUnitOfWork)
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], on_acks: Callable[[UnitOfWork, Sequence[AckReport]], None] | None = None):
+
+class DeliveryInbox(Generic[U]):
+    """Takes batches of validated device messages from the gateway and stores them in one transaction.
+
+    `on_acks` receives the unit of work the factory made, so a hook may use more of it than delivery does."""
+
+    def __init__(self, uow_factory: Callable[[], U], on_acks: Callable[[U, Sequence[AckReport]], object] | None = None):
         self._uow_factory = uow_factory
         self._on_acks = on_acks  # e.g. the play log (proof of play) hooks in here
 

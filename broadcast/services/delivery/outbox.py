@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from broadcast.domain.delivery import retry_delay
-from broadcast.services.ports import Clock, DevicePublisher, UnitOfWork
+from broadcast.services.ports import Clock, DeliveryUnitOfWork, DevicePublisher
 
 
-def flush_outbox(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher: DevicePublisher, *,
+def flush_outbox(uow_factory: Callable[[], DeliveryUnitOfWork], clock: Clock, publisher: DevicePublisher, *,
                  retry_base_s: int, batch_size: int = 5000, publish_timeout_s: float = 30.0) -> int:
     """Publish what is due: new versions, and unacknowledged ones of online devices after a backoff.
 
@@ -26,7 +26,7 @@ def flush_outbox(uow_factory: Callable[[], UnitOfWork], clock: Clock, publisher:
         now = clock.now()
         with uow:
             uow.delivery.mark_published([(p.device_id, p.version, now + retry_delay(retry_base_s, p.attempts + 1))
-                                         for p, ok in zip(due, accepted) if ok], at=now)
+                                         for p, ok in zip(due, accepted, strict=True) if ok], at=now)
             uow.commit()
         accepted_total += sum(accepted)
         if not all(accepted) or len(due) < batch_size:

@@ -11,7 +11,7 @@ from typing import Any
 from broadcast import protocol
 from broadcast.domain.delivery import Publication
 from broadcast.domain.devices import Device
-from broadcast.services.ports import Clock, Signer, UnitOfWork
+from broadcast.services.ports import Clock, DeliveryUnitOfWork, Signer
 
 
 def document_fingerprint(zones: Sequence[str], items: Sequence[Mapping[str, Any]], status_interval_s: int) -> str:
@@ -36,8 +36,8 @@ def _still_current(document: Mapping[str, Any], zones: Sequence[str], items: Seq
             and protocol.parse_time(document["horizon_end"], "horizon_end") >= horizon_end - refresh)
 
 
-def stage_schedule(uow: UnitOfWork, clock: Clock, signer: Signer, device: Device, items: Sequence[Mapping[str, Any]],
-                   *, horizon_end: datetime, status_interval_s: int = 60,
+def stage_schedule(uow: DeliveryUnitOfWork, clock: Clock, signer: Signer, device: Device,
+                   items: Sequence[protocol.ScheduleItem], *, horizon_end: datetime, status_interval_s: int = 60,
                    refresh: timedelta = timedelta(days=1)) -> Publication | None:
     """Write a new signed version into the outbox when the device's timeline changed; None when it did not.
 

@@ -8,14 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcast.web.charts import bar_chart_svg
 from broadcast.domain.delivery import StatusReport
-from broadcast.services.reports.aggregates import (day_bounds, first_open_day, fold_airtime, item_seconds, local_day,
-                                           uptime)
 from broadcast.services.delivery import presence_changes
-from broadcast.services.reports.figures import quantile
+from broadcast.services.reports.aggregates import (
+    day_bounds,
+    first_open_day,
+    fold_airtime,
+    item_seconds,
+    local_day,
+    uptime,
+)
 from broadcast.services.reports.export import _sheet_title
+from broadcast.services.reports.figures import quantile
 from broadcast.services.reports.ports import ContentFacts, DeviceSpan, PlayedItem, PresenceEvent
+from broadcast.web.charts import bar_chart_svg
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = date(2026, 3, 10)
