@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -86,6 +87,7 @@ class _Proc:
 
     def __init__(self, argv: list[str], stdin: int | IO[bytes] = subprocess.DEVNULL,
                  stdout: int | IO[bytes] = subprocess.DEVNULL, pass_fds: tuple[int, ...] = ()) -> None:
+        self.argv0 = argv[0]
         self.proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
                                      pass_fds=pass_fds)
         self.tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
@@ -116,12 +118,12 @@ def _wait_all(procs: list[_Proc], timeout: float) -> list[RunOutput]:
     try:
         for p in procs:
             p.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
         for p in procs:
             p.kill()
         for p in procs:
             p.reader.join()
-        raise ProcessingError("Xử lý âm thanh quá thời gian cho phép.", argv0=procs[0].proc.args[0])
+        raise ProcessingError("Xử lý âm thanh quá thời gian cho phép.", argv0=procs[0].argv0) from exc
     return [p.output() for p in procs]
 
 
@@ -200,7 +202,7 @@ def _trial_chain(gain_db: float, spec: TrialSpec, sample_rate: int) -> str:
             f"aresample={low},ebur128@trial=framelog=verbose")
 
 
-def _pcm_reader(rate: int, chain: str, extras: list[str] = ()) -> list[str]:
+def _pcm_reader(rate: int, chain: str, extras: Sequence[str] = ()) -> list[str]:
     """A process that reads mono float PCM on stdin through ``chain`` (ending in a meter), plus
     side branches ``extras`` (filter chains ending in a sink) on the same samples."""
     n = 1 + len(extras)
@@ -227,7 +229,7 @@ def _fan_out(decoder: list[str], outputs: list[str], readers: list[list[str]]) -
             started.append(_Proc(reader, stdin=r))
             writers.append(w)
         argv = list(decoder)
-        for label, w in zip(outputs, writers):
+        for label, w in zip(outputs, writers, strict=True):
             argv += ["-map", f"[{label}]", "-c:a", "pcm_f32le", "-f", "f32le", f"pipe:{w}"]
         head = _Proc(argv, pass_fds=tuple(writers))
     except BaseException:

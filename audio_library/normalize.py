@@ -9,6 +9,7 @@ ceiling, and the produced MP3 is measured again. If the file misses the target
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import asdict, dataclass, replace
@@ -81,7 +82,7 @@ def gain_from_trials(points: list[tuple[float, float]], target_lufs: float) -> f
     """Pure: the gain whose limited output hits ``target_lufs``, by piecewise-linear interpolation
     of (gain, measured loudness) trial points; extrapolates from the nearest segment."""
     pts = sorted(points)
-    for (g0, l0), (g1, l1) in zip(pts, pts[1:]):
+    for (g0, l0), (g1, l1) in itertools.pairwise(pts):
         if l0 <= target_lufs <= l1:
             return g0 if l1 == l0 else g0 + (target_lufs - l0) * (g1 - g0) / (l1 - l0)
     (g0, l0), (g1, l1) = (pts[0], pts[1]) if target_lufs < pts[0][1] else (pts[-2], pts[-1])
@@ -174,7 +175,7 @@ def _trial_points(gains: tuple[float, ...] | list[float], runs: tuple[ffmpeg_cli
     """Full-rate loudness each trial gain gives after the limiter, or None if a trial failed."""
     assert measured.low_rate_lufs is not None
     points = []
-    for gain, run in zip(gains, runs):
+    for gain, run in zip(gains, runs, strict=False):  # a missing run: fewer points, None below
         try:
             low = parsers.parse_named_summaries(run.tail, ["trial"])["trial"].integrated_lufs
         except ValueError:

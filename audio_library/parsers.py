@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 _NUM = r"(-?inf|-?\d+(?:\.\d+)?)"
 _I_RE = re.compile(r"^\s*I:\s+" + _NUM + r"\s+LUFS", re.MULTILINE)

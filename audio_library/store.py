@@ -50,7 +50,7 @@ class StoredAsset:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StoredAsset":
+    def from_dict(cls, data: dict) -> StoredAsset:
         return cls(**{**data, "loudness": NormalizeResult(**data["loudness"])})
 
 

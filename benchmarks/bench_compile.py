@@ -23,6 +23,7 @@ import time
 import tracemalloc
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -70,7 +71,8 @@ def build_world(province: str) -> tuple[list[ScheduleSpec], dict[str, DeviceInfo
         for i in range(DEVICES_PER_COMMUNE):
             village = f"{province}-{commune}-thon-{i % VILLAGES + 1}"
             device_id = f"c{commune}-{i:03d}"
-            directory[device_id] = DeviceInfo(device_id, commune, province, frozenset({province, f"{province}-{commune}", village}))
+            directory[device_id] = DeviceInfo(device_id, commune, province,
+                                              frozenset({province, f"{province}-{commune}", village}))
     first = datetime(2026, 3, 1)
     schedules = [
         ScheduleSpec("prov-news", "prog-prov-news", Priority.NORMAL,
@@ -178,7 +180,7 @@ def main() -> None:
     moved = replace(by_id[sid], timing=replace(by_id[sid].timing, start=by_id[sid].timing.start + timedelta(minutes=7)))
     changed_specs = dict(by_id, **{sid: moved})
     repeat_inc = max(args.repeat, 7)
-    t_inc, inc = timed(lambda: recompile(full, changed_specs, directory, [sid]), repeat_inc, "inc")
+    t_inc, inc = timed(partial(recompile, full, changed_specs, directory, [sid]), repeat_inc, "inc")
     commune_devices = {d: info for d, info in directory.items() if info.commune == target}
     t_naive_commune, naive_commune = timed(
         lambda: compile_per_device(changed_specs.values(), commune_devices, NOW), repeat_inc, "naive_commune")

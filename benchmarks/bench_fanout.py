@@ -68,8 +68,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from broadcast import protocol as p  # noqa: E402
 
 HANOI = "01"
-PER_COMMUNE = 100
-RECEIVED_OR_LATER = {"received", "ready", "playing", "played", "preempted", "missed", "failed"}  # devices per commune: 10,000 devices cover 100 communes of Hà Nội
+PER_COMMUNE = 100  # devices per commune: 10,000 devices cover 100 communes of Hà Nội
+RECEIVED_OR_LATER = {"received", "ready", "playing", "played", "preempted", "missed", "failed"}
 POLL_S = 0.02
 CONNECT_TIMEOUT_S = 600.0
 PHASE_TIMEOUT_S = 300.0
@@ -839,7 +839,8 @@ def ratios(res: Result) -> dict[str, float]:
     floor_s = min(f["floor schedule #1: all first replies (s)"], f["floor schedule #2: all first replies (s)"])
     return {"schedule v1 received": f["schedule v1: all `received` stored (s)"] / floor_s,
             "schedule v2 received": f["schedule v2: all `received` stored (s)"] / floor_s,
-            "play_now 99% playing": f["play_now: 99% `playing` stored (s)"] / f["floor play_now: 99% third replies (s)"]}
+            "play_now 99% playing": (f["play_now: 99% `playing` stored (s)"]
+                                     / f["floor play_now: 99% third replies (s)"])}
 
 
 def summarize(results: list[Result]) -> None:
@@ -848,7 +849,8 @@ def summarize(results: list[Result]) -> None:
     print(f"\n=== {n} devices: median of {len(results)} runs ===")
     for key in ratios(results[0]):
         values = sorted(ratios(r)[key] for r in results)
-        print(f"  ratio {key} / floor: {statistics.median(values):6.2f}x  (runs: {', '.join(f'{v:.2f}' for v in values)})")
+        runs = ", ".join(f"{v:.2f}" for v in values)
+        print(f"  ratio {key} / floor: {statistics.median(values):6.2f}x  (runs: {runs})")
     for key in ("schedule v1: all `received` stored (s)", "schedule v2: all `received` stored (s)",
                 "play_now: 99% `playing` stored (s)", "play_now: 99% of devices playing, device side (s)",
                 "floor schedule #2: all first replies (s)",
@@ -900,7 +902,8 @@ def main() -> None:
     for _ in range(max(1, args.repeat)):
         for n in sizes:
             result = run_size(n, args)
-            result.notes.append("load average (1, 5, 15 min) after the run: %.1f %.1f %.1f" % os.getloadavg())
+            one, five, fifteen = os.getloadavg()
+            result.notes.append(f"load average (1, 5, 15 min) after the run: {one:.1f} {five:.1f} {fifteen:.1f}")
             report(result)
             by_size.setdefault(n, []).append(result)
     if args.repeat > 1:

@@ -4,23 +4,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcast.persistence.database import make_engine, make_session_factory, ping
-from broadcast.persistence.unit_of_work import SqlUnitOfWork
-from broadcast.adapters.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
 from broadcast.adapters.audio_processing import LibraryAudioProcessor
+from broadcast.adapters.http_media import BULLETIN_AUDIO, CAP_RESOURCE, HttpMediaFetcher
+from broadcast.adapters.jobs import ThreadJobQueue
+from broadcast.adapters.metrics import Metrics
+from broadcast.adapters.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
 from broadcast.devices.broker_sync import BrokerSync, BrokerSyncError
 from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.ports import DeviceInbox
+from broadcast.persistence.database import make_engine, make_session_factory, ping
+from broadcast.persistence.unit_of_work import SqlUnitOfWork
 from broadcast.protocol.signer import DocumentSigner
-from broadcast.adapters.jobs import ThreadJobQueue
-from broadcast.adapters.metrics import Metrics
-from broadcast.adapters.http_media import BULLETIN_AUDIO, CAP_RESOURCE, HttpMediaFetcher
 from broadcast.services.bridge.bulletins import BridgeTools
 from broadcast.services.devices import broker_accounts
 from broadcast.services.emergencies import EmergencyTools

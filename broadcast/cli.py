@@ -4,9 +4,10 @@ from __future__ import annotations
 import getpass
 import logging
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -174,7 +175,8 @@ def users_enable(username: str) -> None:
 @devices_app.command("import")
 def devices_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: id,name,area_code,zones,vendor,...")],
-    credentials_out: Annotated[Path | None, typer.Option(help="Ghi mật khẩu MQTT (chỉ hiện một lần) ra tệp CSV.")] = None,
+    credentials_out: Annotated[
+        Path | None, typer.Option(help="Ghi mật khẩu MQTT (chỉ hiện một lần) ra tệp CSV.")] = None,
 ) -> None:
     """Đăng ký hàng loạt thiết bị từ tệp CSV; dòng lỗi không làm dừng các dòng khác."""
     from rich.table import Table
@@ -304,10 +306,12 @@ def audio_import(
             progress.advance(task)
     table = Table("Tệp", "Kết quả", "Mã", "Độ dài", "LUFS vào → ra")
     for r in results:
-        figures = (f"{r.asset.loudness.get('input_lufs', 0):.1f} → {r.asset.loudness.get('output_lufs', 0):.1f}"
-                   if r.ok else "")
-        table.add_row(str(r.path), "[green]sẵn sàng" if r.ok else f"[red]{r.message}", str(r.asset.id) if r.asset else "",
-                      f"{r.asset.duration_ms / 1000:.1f} s" if r.ok and r.asset.duration_ms else "", figures)
+        ready = r.asset if r.ok else None
+        figures = (f"{ready.loudness.get('input_lufs', 0):.1f} → {ready.loudness.get('output_lufs', 0):.1f}"
+                   if ready else "")
+        table.add_row(str(r.path), "[green]sẵn sàng" if r.ok else f"[red]{r.message}",
+                      str(r.asset.id) if r.asset else "",
+                      f"{ready.duration_ms / 1000:.1f} s" if ready and ready.duration_ms else "", figures)
     console.print(table)
     failed = sum(not r.ok for r in results)
     console.print(f"{len(results) - failed} tệp thành công, {failed} tệp lỗi.")
@@ -342,7 +346,8 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
 
     container = build_container(settings_or_exit())
     runtime = Runtime(container) if scheduler else None
-    # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.adapters.trusted_proxies), not uvicorn.
+    # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.adapters.trusted_proxies),
+    # not uvicorn.
     uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info", proxy_headers=False)
 
 

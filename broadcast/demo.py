@@ -79,8 +79,8 @@ def plan_sample_programmes(container, communes) -> None:
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from broadcast.domain.auth import Principal
     from broadcast.domain.audio import AudioMeta
+    from broadcast.domain.auth import Principal
     from broadcast.domain.errors import DomainError
     from broadcast.domain.scheduling import LegalRef, TargetSet
     from broadcast.services.audio import request_tts
@@ -110,7 +110,7 @@ def plan_sample_programmes(container, communes) -> None:
                                   spool_dir=container.spool_dir))
     container.jobs.drain(timeout=300)
     first = container.clock.now() + timedelta(minutes=2)
-    for n, ((title, topic, _voice, _text, ref), asset) in enumerate(zip(SAMPLE_PROGRAMMES, assets)):
+    for n, ((title, topic, _voice, _text, ref), asset) in enumerate(zip(SAMPLE_PROGRAMMES, assets, strict=True)):
         programme = create_programme(container.uow(), container.clock, people["editor"], ProgrammeDraft(
             title=title, area_code=DEMO_PROVINCE, topic=topic, source="province", asset_ids=(asset.id,),
             legal_refs=(LegalRef(*ref),)))
@@ -130,8 +130,8 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     import uvicorn
 
     from broadcast.bootstrap import build_container
-    from broadcast.protocol.broker_config import write_broker_config
     from broadcast.persistence.migrate import upgrade
+    from broadcast.protocol.broker_config import write_broker_config
     from broadcast.runtime import Runtime
     from broadcast.services.area_catalog import official_areas
     from broadcast.services.areas import seed_areas
@@ -211,9 +211,12 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     console.print(f"[green]✓[/green] Tài khoản quản trị: [bold]{username}[/bold] / mật khẩu: [bold]{password}[/bold]")
     console.print(f"  Tài liệu API: {base}/docs   Sức khỏe: {base}/readyz   Số liệu: {base}/metrics")
     console.print(f"  Đăng nhập: TOKEN=$(curl -s -d 'username={username}&password={password}' "
-                  f"{base}/api/v1/auth/token | python3 -c 'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')")
-    console.print(f"  Xem thiết bị trực tuyến: curl -H \"Authorization: Bearer $TOKEN\" '{base}/api/v1/devices?online=true'")
-    console.print(f"  Nhật ký phát (bằng chứng đã phát): curl -H \"Authorization: Bearer $TOKEN\" '{base}/api/v1/playlog'")
+                  f"{base}/api/v1/auth/token | python3 -c "
+                  "'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')")
+    console.print("  Xem thiết bị trực tuyến: curl -H \"Authorization: Bearer $TOKEN\" "
+                  f"'{base}/api/v1/devices?online=true'")
+    console.print("  Nhật ký phát (bằng chứng đã phát): curl -H \"Authorization: Bearer $TOKEN\" "
+                  f"'{base}/api/v1/playlog'")
     console.print(f"  Lịch phát (iCalendar): {base}/api/v1/schedules/calendar.ics?area={communes[0].code}")
     try:
         uvicorn.run(create_app(container, Runtime(container)), host="127.0.0.1", port=port, log_level="warning")

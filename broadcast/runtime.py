@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from broadcast.bootstrap import Container
-from mqtt_io.gc_tuning import settle_heap
-from broadcast.services.reports import aggregates
 from broadcast.devices.publisher import GatewayPublisher
 from broadcast.scheduler.timer import Timer
 from broadcast.services.audio import resume_pending
-from broadcast.services.delivery.commands import flush_commands
 from broadcast.services.delivery import DeliveryInbox, flush_outbox
+from broadcast.services.delivery.commands import flush_commands
 from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
 from broadcast.services.playlog import purge_expired, record_play
+from broadcast.services.reports import aggregates
 from broadcast.services.sessions import purge_revoked_tokens
+from mqtt_io.gc_tuning import settle_heap
+
+if TYPE_CHECKING:
+    from broadcast.bridge.jobs import BridgeJobs
 
 SERVER_GC_THRESHOLD = 20_000  # net allocations between young-generation collections (default 700)
 log = logging.getLogger(__name__)
@@ -47,7 +51,7 @@ class Runtime:
         self._compiled_marker: tuple | None = None
         self._compiled_at = 0.0  # monotonic time of the last full compilation
         self._compiled: Compiled | None = None
-        self.bridge = None  # BridgeJobs when the central system is configured
+        self.bridge: BridgeJobs | None = None  # when the central system is configured
 
     def flush(self) -> int:
         """Commands first: an emergency must not wait behind a fleet's schedules."""

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broadcast.domain.devices import SERVER_NAMESPACE, is_server_name
 from broadcast.adapters.fetch_policy import FetchPolicy
 from broadcast.adapters.trusted_proxies import TrustedProxies
+from broadcast.domain.devices import SERVER_NAMESPACE, is_server_name
 
 ENV_PREFIX = "LOAXA_"
 
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError("phải có dạng mqtt://user:pass@host:port (must look like mqtt://user:pass@host:port)")
         try:
-            parts.port
+            _ = parts.port  # parsed on access: raises on a port that is not a number in range
         except ValueError as exc:
             raise ValueError(f"cổng không hợp lệ (invalid port): {exc}") from None
         if parts.username and not is_server_name(unquote(parts.username)):

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -44,12 +44,12 @@ def sim(
     devices: Annotated[int, typer.Option("--devices", "-n", help="Số thiết bị (khi không có --credentials)")] = 10,
     broker: Annotated[str, typer.Option(
         help="Địa chỉ broker, ví dụ mqtt://127.0.0.1:1883 hoặc mqtts://máy:8883")] = "mqtt://127.0.0.1:1883",
-    ca_file: Annotated[Optional[Path], typer.Option(
+    ca_file: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False,
         help="Chứng chỉ CA (PEM) để kiểm tra broker mqtts:// (mặc định: CA của hệ thống)")] = None,
-    credentials: Annotated[Optional[Path], typer.Option(help="CSV device_id,password[,zones]")] = None,
-    public_key: Annotated[Optional[str], typer.Option(help="Khóa công khai máy chủ (base64, 32 byte)")] = None,
-    public_key_file: Annotated[Optional[Path], typer.Option(help="Tệp chứa khóa công khai base64")] = None,
+    credentials: Annotated[Path | None, typer.Option(help="CSV device_id,password[,zones]")] = None,
+    public_key: Annotated[str | None, typer.Option(help="Khóa công khai máy chủ (base64, 32 byte)")] = None,
+    public_key_file: Annotated[Path | None, typer.Option(help="Tệp chứa khóa công khai base64")] = None,
     prefix: Annotated[str, typer.Option(help="Tiền tố chủ đề")] = p.DEFAULT_PREFIX,
     speed: Annotated[float, typer.Option(help="Hệ số tăng tốc thời gian mô phỏng")] = 1.0,
     offline_fraction: Annotated[float, typer.Option(help="Tỉ lệ thiết bị mất kết nối")] = 0.0,
@@ -59,8 +59,8 @@ def sim(
     tamper_fraction: Annotated[float, typer.Option(help="Tỉ lệ thiết bị gửi dữ liệu rác/giả mạo")] = 0.0,
     id_prefix: Annotated[str, typer.Option(help="Tiền tố mã thiết bị khi tự sinh")] = "sim",
     password: Annotated[str, typer.Option(help="Mật khẩu chung khi tự sinh thiết bị")] = "",
-    zones: Annotated[Optional[list[str]], typer.Option("--zones", help="Vùng ban đầu (lặp lại tùy chọn)")] = None,
-    duration: Annotated[Optional[float], typer.Option(help="Chạy trong S giây rồi dừng")] = None,
+    zones: Annotated[list[str] | None, typer.Option("--zones", help="Vùng ban đầu (lặp lại tùy chọn)")] = None,
+    duration: Annotated[float | None, typer.Option(help="Chạy trong S giây rồi dừng")] = None,
     seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên")] = 1,
     live: Annotated[bool, typer.Option(help="Bảng tóm tắt trực tiếp")] = True,
 ) -> None:
@@ -111,7 +111,7 @@ async def _run(fleet: Fleet, duration: float | None, live: bool) -> dict:
     async def wait_end() -> None:
         try:
             await asyncio.wait_for(stop.wait(), duration)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     if live:

@@ -301,7 +301,9 @@ class SimDevice:
         sock = self.client.socket()
         if sock is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+                # paho types the socket as its SocketLike protocol, which has no shutdown; what it holds here is a
+                # socket, an SSL socket or mqtt_io's BufferedSocket (which forwards shutdown to its socket).
+                sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
             except OSError:
                 pass
 
@@ -553,7 +555,7 @@ class SimDevice:
             return dict.fromkeys(urls, "download_failed")
         if missing:
             reasons = await asyncio.gather(*(self._fetch_all([{"sha256": sha, "url": url}]) for sha, url in missing))
-            failures.update(zip((sha for sha, _ in missing), reasons))
+            failures.update(zip((sha for sha, _ in missing), reasons, strict=True))
         return failures
 
     def _all_cached(self, sha256s: Iterable[str]) -> bool:
@@ -584,7 +586,7 @@ class SimDevice:
         if version != self.version:
             return  # superseded: the newer version acks for itself
         failed = False
-        for (item, _), reason in zip(wanted, results):
+        for (item, _), reason in zip(wanted, results, strict=True):
             if reason is not None:
                 failed = True
                 iid = item["item_id"]

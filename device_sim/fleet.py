@@ -24,13 +24,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from broadcast import protocol as p
-from mqtt_io.gc_tuning import settle_heap
 from device_sim.clock import SimClock
 from device_sim.device import DeviceSpec, SimDevice
 from device_sim.loop_io import LoopIO
 from device_sim.media import MediaCache
 from device_sim.tls import client_context
-
+from mqtt_io.gc_tuning import settle_heap
 
 FLEET_GC_THRESHOLD = 100_000  # young-generation collections every 100k net allocations, not every 700
 
@@ -205,7 +204,7 @@ class Fleet:
         await asyncio.gather(*self._bg, return_exceptions=True)
         await self.cache.aclose()
 
-    async def __aenter__(self) -> "Fleet":
+    async def __aenter__(self) -> Fleet:
         await self.start()
         return self
 
@@ -234,7 +233,7 @@ class Fleet:
                 self._slot.clear()
                 try:
                     await asyncio.wait_for(self._slot.wait(), 5.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             dev.connect_now()
             n += 1

@@ -49,7 +49,7 @@ class MediaCache:
         if fut is None:
             fut = asyncio.ensure_future(self._download(sha256, url))
             self._inflight[sha256] = fut
-            fut.add_done_callback(lambda _f, s=sha256: self._inflight.pop(s, None))
+            fut.add_done_callback(lambda _f: self._inflight.pop(sha256, None))
         else:
             self.hits += 1
         # shield: one waiter being cancelled must not cancel everyone's download.

@@ -38,8 +38,13 @@ async def handshake(loop: asyncio.AbstractEventLoop, sock: socket.socket, contex
 
 async def _ready(loop: asyncio.AbstractEventLoop, add: Callable[..., Any], remove: Callable[[Any], Any],
                  sock: ssl.SSLSocket) -> None:
-    done = loop.create_future()
-    add(sock, lambda: done.done() or done.set_result(None))
+    done: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    add(sock, wake)
     try:
         await done
     finally:

@@ -6,7 +6,7 @@ from pathlib import Path
 from audio_library.config import AudioConfig
 from audio_library.editing import find_silences
 from audio_library.errors import AudioError, TooLargeError
-from audio_library.probe import validate
+from audio_library.probe import ProbeResult, validate
 from audio_library.store import AudioStore, check_file_name
 from audio_library.tts import check_text, synthesize_to_file
 from broadcast.domain.errors import DomainError, InvalidInput, TooLarge
@@ -46,8 +46,8 @@ class LibraryAudioProcessor:
 
     def render(self, path: Path, original_name: str, profile: str, checked: CheckedAudio | None) -> RenderedAudio:
         try:
-            stored = self.store.ingest(path, original_name, profile,
-                                       checked=checked.handle if checked is not None else None)
+            probed = checked.handle if checked is not None and isinstance(checked.handle, ProbeResult) else None
+            stored = self.store.ingest(path, original_name, profile, checked=probed)
             rendition = self.store.media_path(stored.rendition_sha256)
             silences = find_silences(rendition, min_silence_ms=LONG_SILENCE_MS)
         except AudioError as exc:

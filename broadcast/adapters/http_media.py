@@ -16,8 +16,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from broadcast.domain.errors import InvalidInput, TooLarge
 from broadcast.adapters.fetch_policy import FetchPolicy, FetchRefused
+from broadcast.domain.errors import InvalidInput, TooLarge
 from broadcast.services.emergencies import AudioFile
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from broadcast.domain.audio import LANGUAGES, TOPICS
 from broadcast.services.bridge.ports import Bulletin, Malformed
@@ -23,6 +23,10 @@ class _Bad(Exception):
         self.code, self.message = code, message
 
 
+@overload
+def _str(data: Mapping[str, Any], key: str, *, required: Literal[True], limit: int = 1000) -> str: ...
+@overload
+def _str(data: Mapping[str, Any], key: str, *, required: bool = False, limit: int = 1000) -> str | None: ...
 def _str(data: Mapping[str, Any], key: str, *, required: bool = False, limit: int = 1000) -> str | None:
     value = data.get(key)
     if value is None or value == "":

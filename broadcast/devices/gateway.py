@@ -59,7 +59,7 @@ _MALFORMED_CODES = frozenset({"not_utf8", "not_json", "not_object"})
 # Inbound filter (pure)
 # --------------------------------------------------------------------------
 
-def classify(prefix: str, topic: str, payload: bytes, *,
+def classify(prefix: str, topic: str, payload: bytes | bytearray, *,
              received_at: datetime | None = None) -> InboundMessage | DropReason:
     """Decide what to do with one inbound message: pass it on, or drop it and why.
 
@@ -86,7 +86,7 @@ def classify(prefix: str, topic: str, payload: bytes, *,
     return InboundMessage(device_id, kind, dict(doc), received_at or datetime.now(UTC))
 
 
-def explain(prefix: str, topic: str, payload: bytes) -> str:
+def explain(prefix: str, topic: str, payload: bytes | bytearray) -> str:
     """The Vietnamese detail behind a drop, for the (rare) log line; re-parses on purpose."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         return f"tin nhắn dài {len(payload)} byte, vượt giới hạn {MAX_PAYLOAD_BYTES} byte"
@@ -471,7 +471,7 @@ class MqttGateway:
             if held is not None:
                 log.exception("Lỗi khi nhận tin nhắn thiết bị (%d lỗi tương tự không ghi lại)", held)
 
-    def _drop(self, reason: DropReason, topic: str, payload: bytes) -> None:
+    def _drop(self, reason: DropReason, topic: str, payload: bytes | bytearray) -> None:
         self._dropped[reason].inc()
         held = self._throttle.allow(reason.value)
         if held is None:

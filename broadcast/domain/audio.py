@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from broadcast.domain.errors import InvalidInput
 from broadcast.domain.text import clean_text
@@ -74,8 +75,8 @@ class AudioAsset:
     sha256: str | None = None
     bytes: int | None = None
     duration_ms: int | None = None
-    loudness: dict = field(default_factory=dict)
-    silences: dict = field(default_factory=dict)
+    loudness: dict[str, Any] = field(default_factory=dict)
+    silences: dict[str, Any] = field(default_factory=dict)
     tts_text: str | None = None
     voice: str | None = None
     error_code: str | None = None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 SYSTEM_ACTOR = "system"
 
@@ -16,7 +17,7 @@ class AuditEntry:
     at: datetime
     area_code: str | None = None
     address: str | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
 
 

@@ -75,7 +75,8 @@ class Principal:
 
     def require(self, action: Action, area_chain: Iterable[str] | None) -> None:
         if not self.may(action, area_chain):
-            raise PermissionDenied(f"Tài khoản {self.username} không có quyền {ACTION_LABELS_VI[action]} tại khu vực này.")
+            raise PermissionDenied(
+                f"Tài khoản {self.username} không có quyền {ACTION_LABELS_VI[action]} tại khu vực này.")
 
     def areas_for(self, action: Action) -> set[str]:
         """Area codes whose subtree this principal may act on; used to filter listings."""

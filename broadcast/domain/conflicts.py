@@ -9,10 +9,11 @@ choose the order inside a class, and the report suggests the shifted start (the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Protocol
 
 from broadcast.domain.priority import Priority
 
@@ -113,8 +114,9 @@ class ScheduleConflict:
             f"({self.winner_start:%H:%M}–{self.winner_end:%H:%M}) trên {len(self.devices)} cụm loa: {why}"
         )
 
-    def sort_key(self) -> tuple:
-        return (self.loser_start.timestamp(), self.loser_schedule_id, self.winner_start.timestamp(), self.winner_schedule_id)
+    def sort_key(self) -> tuple[float, str, float, str]:
+        return (self.loser_start.timestamp(), self.loser_schedule_id, self.winner_start.timestamp(),
+                self.winner_schedule_id)
 
 
 def conflict_between(a: Slot, b: Slot, devices: tuple[str, ...] = ()) -> ScheduleConflict:
@@ -144,8 +146,8 @@ def detect_conflicts(device_occurrences: Mapping[str, Sequence[Slot]]) -> list[S
     by_sequence: dict[int, tuple[Sequence[Slot], list[str]]] = {}
     for device_id, slots in device_occurrences.items():
         by_sequence.setdefault(id(slots), (slots, []))[1].append(device_id)
-    devices_by_pair: dict[tuple, list[str]] = defaultdict(list)
-    pair_of: dict[tuple, tuple[Slot, Slot]] = {}
+    devices_by_pair: dict[tuple[str, float, str, float], list[str]] = defaultdict(list)
+    pair_of: dict[tuple[str, float, str, float], tuple[Slot, Slot]] = {}
     for slots, device_ids in by_sequence.values():
         for a, b in find_overlaps(slots):
             winner, loser, _ = decide(a, b)

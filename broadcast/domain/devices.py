@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from broadcast.domain.errors import InvalidInput
 
@@ -87,7 +88,7 @@ class DeviceState:
     reported_version: int | None = None
     published_version: int | None = None
     acknowledged_version: int | None = None  # newest version acked `received` (or later)
-    recent_acks: tuple[dict, ...] = field(default_factory=tuple)
+    recent_acks: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
 def check_device_fields(device_id: str, name: str, latitude: float | None, longitude: float | None) -> None:
@@ -104,7 +105,7 @@ def check_device_fields(device_id: str, name: str, latitude: float | None, longi
         raise InvalidInput("Tên thiết bị phải có từ 1 đến 200 ký tự.", code="invalid_device_name")
     if (latitude is None) != (longitude is None):
         raise InvalidInput("Cần nhập đủ cả vĩ độ và kinh độ.", code="invalid_location")
-    if latitude is not None and not (8.0 <= latitude <= 24.0 and 102.0 <= longitude <= 118.0):
+    if latitude is not None and longitude is not None and not (8.0 <= latitude <= 24.0 and 102.0 <= longitude <= 118.0):
         raise InvalidInput("Tọa độ nằm ngoài lãnh thổ Việt Nam.", code="invalid_location")
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Iterable, Mapping, Sequence
+from datetime import date, datetime
 
 from broadcast.domain.conflicts import Slot
 from broadcast.domain.errors import InvalidInput
@@ -36,7 +36,8 @@ class Window:
     def __post_init__(self) -> None:
         if not 0 <= self.start_minute < self.end_minute <= 1440:
             raise InvalidInput(
-                f"Khung giờ không hợp lệ: {_hhmm(self.start_minute)}–{_hhmm(self.end_minute)}", code="policy.invalid_window"
+                f"Khung giờ không hợp lệ: {_hhmm(self.start_minute)}–{_hhmm(self.end_minute)}",
+                code="policy.invalid_window",
             )
 
     @classmethod
@@ -129,7 +130,7 @@ def check_policy(occurrences: Iterable[Slot], policy: Policy, tz: str = DEFAULT_
         (o for o in occurrences if not o.priority.policy_exempt), key=lambda o: (o.start.timestamp(), o.schedule_id)
     )
     violations: list[Violation] = []
-    used_s: dict = defaultdict(int)
+    used_s: dict[date, int] = defaultdict(int)
     for occ in ordered:
         start, end = occ.start.astimezone(zone), occ.end.astimezone(zone)
         span = f"{start:%H:%M}–{end:%H:%M}"
@@ -138,7 +139,8 @@ def check_policy(occurrences: Iterable[Slot], policy: Policy, tz: str = DEFAULT_
             violations.append(
                 Violation(
                     "policy.weekday_not_allowed", occ.schedule_id, occ.start, occ.end,
-                    f"Buổi phát {span} {_day_label(start)}: địa bàn không cho phép phát thanh vào {WEEKDAY_NAMES_VI[day]}",
+                    f"Buổi phát {span} {_day_label(start)}: địa bàn không cho phép phát thanh vào "
+                    f"{WEEKDAY_NAMES_VI[day]}",
                 )
             )
         else:

@@ -21,12 +21,13 @@ MAX_OCCURRENCES occurrences in total within its validity; a timing that yields n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from functools import lru_cache
 from itertools import islice
-from typing import Iterator
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcast.domain.errors import InvalidInput
@@ -98,7 +99,7 @@ class RRule:
             parts.append(f"COUNT={self.count}")
         if isinstance(self.until, datetime):
             if self.until.tzinfo is not None:
-                parts.append("UNTIL=" + self.until.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+                parts.append("UNTIL=" + self.until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
             else:
                 parts.append("UNTIL=" + self.until.strftime("%Y%m%dT%H%M%S"))
         elif isinstance(self.until, date):
@@ -129,7 +130,7 @@ def _parse_until(value: str) -> datetime | date:
         dt = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss))
     except ValueError:
         raise _invalid(f"UNTIL không phải ngày giờ có thật: {value!r}", "recurrence.invalid") from None
-    return dt.replace(tzinfo=timezone.utc) if z else dt
+    return dt.replace(tzinfo=UTC) if z else dt
 
 
 def _parse_weekday(code: str) -> int:
@@ -180,7 +181,8 @@ def parse_rrule(text: str) -> RRule:
             )
         if key not in {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL", "WKST"}:
             raise _invalid(f"Thành phần quy tắc lặp không hợp lệ: {key}", "recurrence.invalid")
-    byday = frozenset(_parse_weekday(c.strip()) for c in values["BYDAY"].split(",")) if "BYDAY" in values else frozenset()
+    byday = (frozenset(_parse_weekday(c.strip()) for c in values["BYDAY"].split(",")) if "BYDAY" in values
+             else frozenset())
     wkst = _parse_weekday(values["WKST"]) if "WKST" in values else 0
     return RRule(
         freq=freq,
@@ -242,6 +244,10 @@ def _to_local_naive(value: datetime, zone: ZoneInfo) -> datetime:
     return value.astimezone(zone).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
+@overload
+def _aware(value: datetime, zone: ZoneInfo) -> datetime: ...
+@overload
+def _aware(value: None, zone: ZoneInfo) -> None: ...
 def _aware(value: datetime | None, zone: ZoneInfo) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
@@ -266,7 +272,8 @@ class Timing:
         object.__setattr__(self, "valid_from", _aware(self.valid_from, zone))
         object.__setattr__(self, "valid_until", _aware(self.valid_until, zone))
         if self.valid_from and self.valid_until and self.valid_from >= self.valid_until:
-            raise _invalid("Thời hạn hiệu lực không hợp lệ: ngày bắt đầu phải trước ngày kết thúc", "timing.invalid_validity")
+            raise _invalid("Thời hạn hiệu lực không hợp lệ: ngày bắt đầu phải trước ngày kết thúc",
+                           "timing.invalid_validity")
 
     @classmethod
     def once(cls, start: datetime, tz: str = DEFAULT_TZ) -> Timing:
@@ -305,7 +312,8 @@ class Timing:
             return _aware(until, self.zone).timestamp()
         return datetime.combine(until, time(23, 59, 59), tzinfo=self.zone).timestamp()
 
-    def occurrences(self, window_start: datetime | None = None, window_end: datetime | None = None) -> Iterator[datetime]:
+    def occurrences(self, window_start: datetime | None = None,
+                    window_end: datetime | None = None) -> Iterator[datetime]:
         """Occurrence starts (aware, in the timing's zone) with window_start <= start < window_end, ascending.
 
         Either bound may be None (open); validity always applies.

@@ -1,9 +1,11 @@
 """Programmes and schedules as officers see them, and the approval workflow's rules."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from broadcast.domain.errors import Conflict, InvalidInput, PermissionDenied
 from broadcast.domain.priority import Priority
@@ -58,7 +60,7 @@ class TargetSet:
         return {k: list(v) for k, v in self.__dict__.items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> TargetSet:
+    def from_dict(cls, data: Mapping[str, Any]) -> TargetSet:
         return cls(**{k: tuple(dict.fromkeys(data.get(k) or ())) for k in cls.__dataclass_fields__})
 
     @property
@@ -106,7 +108,8 @@ class Schedule:
             start = datetime.fromisoformat(self.start_local).replace(tzinfo=None)
             exdates = frozenset(datetime.fromisoformat(d).replace(tzinfo=None) for d in self.exdates)
         except ValueError:
-            raise InvalidInput("Thời điểm phát phải có dạng YYYY-MM-DDTHH:MM:SS.", code="timing.invalid_start") from None
+            raise InvalidInput("Thời điểm phát phải có dạng YYYY-MM-DDTHH:MM:SS.",
+                               code="timing.invalid_start") from None
         if self.rrule:
             return Timing.recurring(start, parse_rrule(self.rrule), tz, exdates, self.valid_from, self.valid_until)
         return Timing(start=start, tz=tz, valid_from=self.valid_from, valid_until=self.valid_until)
@@ -119,7 +122,8 @@ def check_volume(volume: int) -> None:
 
 def _require(status: ScheduleStatus, allowed: set[ScheduleStatus], action: str) -> None:
     if status not in allowed:
-        raise Conflict(f"Không thể {action} lịch đang ở trạng thái “{STATUS_LABELS[status]}”.", code="invalid_transition")
+        raise Conflict(f"Không thể {action} lịch đang ở trạng thái “{STATUS_LABELS[status]}”.",
+                       code="invalid_transition")
 
 
 def after_edit(schedule: Schedule) -> ScheduleStatus:
@@ -157,5 +161,5 @@ def check_cancel(schedule: Schedule) -> None:
                                ScheduleStatus.REJECTED}, "hủy")
 
 
-def with_status(schedule: Schedule, status: ScheduleStatus, **changes) -> Schedule:
+def with_status(schedule: Schedule, status: ScheduleStatus, **changes: Any) -> Schedule:
     return replace(schedule, status=status, **changes)

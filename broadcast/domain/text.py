@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import overload
 
 from broadcast.domain.errors import InvalidInput
 
@@ -48,6 +49,10 @@ def printable(value: str) -> str:
     return "".join(ch for ch in value if not _refused(ch, True))
 
 
+@overload
+def spreadsheet_cell(value: str) -> str: ...
+@overload
+def spreadsheet_cell(value: object) -> object: ...
 def spreadsheet_cell(value: object) -> object:
     """A CSV or XLSX cell that no spreadsheet runs as a formula: text starting like one gets a leading apostrophe;
     numbers, and text that is just a number (a negative amount), stay as they are."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from broadcast.domain.conflicts import ScheduleConflict, Slot, conflict_between, precedence_key
 from broadcast.domain.priority import Priority

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -11,9 +11,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from broadcast.domain.errors import Conflict
-from broadcast.persistence.models import (AreaRow, BridgeOutboxRow, BridgeStateRow, BulletinRow, DailyAirtimeRow,
-                                          DailyCommuneRow, DeviceRow, EmergencyRow, PlayLogRow, ProgrammeRow)
-from broadcast.persistence.repositories import _aware
+from broadcast.persistence.models import (
+    AreaRow,
+    BridgeOutboxRow,
+    BridgeStateRow,
+    BulletinRow,
+    DailyAirtimeRow,
+    DailyCommuneRow,
+    DeviceRow,
+    EmergencyRow,
+    PlayLogRow,
+    ProgrammeRow,
+)
+from broadcast.persistence.repositories import _aware, affected_rows
 from broadcast.services.bridge.ports import BulletinRecord, OutboxMessage, PlaybackRow, Station
 
 _TIMES = ("valid_from", "valid_until", "issued_at", "received_at")
@@ -21,7 +31,7 @@ _TIMES = ("valid_from", "valid_until", "issued_at", "received_at")
 
 def _utc(value: Any) -> Any:
     """SQLite keeps a datetime's wall-clock fields without its offset: everything goes in as UTC."""
-    return value.astimezone(timezone.utc) if isinstance(value, datetime) and value.tzinfo else value
+    return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
 
 
 def _record(row: BulletinRow) -> BulletinRecord:
@@ -73,7 +83,7 @@ class SqlBridgeRepository:
             return
         changed = self.session.execute(update(BulletinRow).where(BulletinRow.id == record.id,
                                                                  BulletinRow.status == replacing).values(**values))
-        if changed.rowcount != 1:
+        if affected_rows(changed) != 1:
             raise Conflict(f"Bản tin {record.id} vừa được xử lý đồng thời; không ghi đè.", code="concurrent_change")
 
     def list_bulletins(self, *, status: str | None, limit: int, offset: int) -> Sequence[BulletinRecord]:

@@ -1,6 +1,7 @@
 """Devices, their live state and broker accounts, and commands, in SQL (the outbox and acks: delivery_repository)."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,9 +10,18 @@ from sqlalchemy.orm import Session
 
 from broadcast.domain.delivery import CommandPublication
 from broadcast.domain.devices import Connection, Device, DeviceQuery, DeviceState
-from broadcast.persistence.models import (AreaRow, CommandDeliveryRow, CommandPublicationRow, CommandRow, DeviceAckRow,
-                                          DeviceRow, DeviceZoneRow, SchedulePublicationRow)
+from broadcast.persistence.models import (
+    AreaRow,
+    CommandDeliveryRow,
+    CommandPublicationRow,
+    CommandRow,
+    DeviceAckRow,
+    DeviceRow,
+    DeviceZoneRow,
+    SchedulePublicationRow,
+)
 from broadcast.persistence.repositories import _aware, within_areas_clause
+
 
 def _device(row: DeviceRow, province_code: str) -> Device:
     return Device(id=row.id, name=row.name, commune_code=row.commune_code, province_code=province_code,
@@ -20,7 +30,8 @@ def _device(row: DeviceRow, province_code: str) -> Device:
                   disabled=row.disabled, test_device=row.test_device)
 
 
-def _state(row: DeviceRow, published: int | None, acknowledged: int | None, recent: tuple[dict, ...] = ()) -> DeviceState:
+def _state(row: DeviceRow, published: int | None, acknowledged: int | None,
+           recent: tuple[dict, ...] = ()) -> DeviceState:
     return DeviceState(online=row.online, last_seen=_aware(row.last_seen), firmware=row.firmware, volume=row.volume,
                        playing_item=row.playing_item, playing_since=_aware(row.playing_since),
                        clock_offset_ms=row.clock_offset_ms, storage_free_bytes=row.storage_free_bytes,
@@ -105,7 +116,7 @@ class SqlDeviceRepository:
                                     .where(DeviceRow.disabled.is_(False)).order_by(DeviceRow.id))
         return [(device_id, password_hash) for device_id, password_hash in rows]
 
-    def ids_in_zones(self, zone_ids: Sequence[str]) -> list[str]:
+    def ids_in_zones(self, zone_ids: Sequence[str]) -> builtins.list[str]:
         """Enabled devices listening on any of these zones (area zones included)."""
         wanted = set(zone_ids)
         return [d.id for d in self.directory() if wanted.intersection(d.all_zones())]
@@ -137,7 +148,8 @@ class SqlCommandRepository:
         stmt = (select(CommandPublicationRow).join(CommandRow, CommandRow.cmd_id == CommandPublicationRow.cmd_id)
                 .where(CommandPublicationRow.published_at.is_(None), CommandRow.expires_at > now)
                 .order_by(CommandRow.issued_at).limit(limit))
-        return [CommandPublication(r.cmd_id, r.target_kind, r.target_id, r.document) for r in self.session.scalars(stmt)]
+        return [CommandPublication(r.cmd_id, r.target_kind, r.target_id, r.document)
+                for r in self.session.scalars(stmt)]
 
     def mark_published(self, cmd_id: str, target_kind: str, target_id: str, *, at: datetime) -> None:
         self.session.execute(update(CommandPublicationRow)

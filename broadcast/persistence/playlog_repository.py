@@ -2,25 +2,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from broadcast.persistence.models import (AreaRow, AuditRow, CommandRow, DeviceAckRow, DeviceRow, PlayLogRow,
-                                          SchedulePublicationRow)
-from broadcast.persistence.repositories import _aware, within_areas_clause
+from broadcast.persistence.models import (
+    AreaRow,
+    AuditRow,
+    CommandRow,
+    DeviceAckRow,
+    DeviceRow,
+    PlayLogRow,
+    SchedulePublicationRow,
+)
+from broadcast.persistence.repositories import _aware, affected_rows, within_areas_clause
 from broadcast.services.ports import CommandFacts, PlayLogEntry, PlayLogQuery
 
 # Bound parameters per statement stay far below SQLite's and PostgreSQL's limits.
 CHUNK = 500
 # What retention may delete, and the column that dates each row.
-PURGEABLE = {"play_log": (PlayLogRow, PlayLogRow.recorded_at),
-             "audit_log": (AuditRow, AuditRow.at),
-             "device_acks": (DeviceAckRow, DeviceAckRow.received_at)}
+PURGEABLE: dict[str, tuple[type[PlayLogRow | AuditRow | DeviceAckRow], InstrumentedAttribute[datetime]]] = {
+    "play_log": (PlayLogRow, PlayLogRow.recorded_at),
+    "audit_log": (AuditRow, AuditRow.at),
+    "device_acks": (DeviceAckRow, DeviceAckRow.received_at)}
 ENTRY_FIELDS = ("device_id", "commune_code", "item_id", "outcome", "recorded_at", "schedule_id", "programme_id",
                 "emergency_id", "title", "priority", "planned_start", "planned_end", "started_at", "ended_at",
                 "reason")
@@ -28,7 +36,7 @@ ENTRY_FIELDS = ("device_id", "commune_code", "item_id", "outcome", "recorded_at"
 
 def _utc(value: Any) -> Any:
     """SQLite stores a datetime's wall-clock fields without its offset: everything goes in as UTC."""
-    return value.astimezone(timezone.utc) if isinstance(value, datetime) and value.tzinfo else value
+    return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
 
 
 def _chunks(values: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -138,4 +146,4 @@ class SqlPlayLogRepository:
         oldest = select(model.id).where(dated < _utc(before)).order_by(model.id).limit(limit)
         result = self.session.execute(delete(model).where(model.id.in_(oldest)),
                                       execution_options={"synchronize_session": False})
-        return max(result.rowcount or 0, 0)
+        return max(affected_rows(result) or 0, 0)

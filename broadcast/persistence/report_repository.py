@@ -6,19 +6,39 @@ Grouping happens in the database (one row per item and commune, not per proof-of
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from broadcast.domain.devices import AckStage
-from broadcast.persistence.models import (AreaRow, AudioAssetRow, CommandDeliveryRow, DailyAirtimeRow,
-                                          DailyCommuneRow, DevicePresenceRow, DeviceRow, EmergencyRow, PlayLogRow,
-                                          ProgrammeRow, ScheduleRow)
+from broadcast.persistence.models import (
+    AreaRow,
+    AudioAssetRow,
+    CommandDeliveryRow,
+    DailyAirtimeRow,
+    DailyCommuneRow,
+    DevicePresenceRow,
+    DeviceRow,
+    EmergencyRow,
+    PlayLogRow,
+    ProgrammeRow,
+    ScheduleRow,
+    core_table,
+)
 from broadcast.persistence.playlog_repository import _chunks
 from broadcast.persistence.repositories import _aware, within_areas_clause
-from broadcast.services.reports.ports import (AirtimeAggregate, CommuneDay, ContentFacts, Decision, DeviceCount,
-                                              DeviceSpan, EmergencyReach, PlayedItem, PresenceEvent)
+from broadcast.services.reports.ports import (
+    AirtimeAggregate,
+    CommuneDay,
+    ContentFacts,
+    Decision,
+    DeviceCount,
+    DeviceSpan,
+    EmergencyReach,
+    PlayedItem,
+    PresenceEvent,
+)
 
 # A device "was reached" by a command once it took it: every stage but a refusal (same rule as emergency reach).
 REACHED_STAGES = [s.value for s in AckStage if s not in (AckStage.REJECTED, AckStage.EXPIRED)]
@@ -31,7 +51,7 @@ AIRTIME_FIELDS = ("source", "topic", "language", "priority", "items", "plays", "
 
 def _utc(value: datetime) -> datetime:
     """SQLite keeps wall-clock fields only: every bound datetime goes in as UTC, like the stored ones."""
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _id_chunks(ids: Iterable[str] | None):
@@ -62,7 +82,7 @@ class SqlReportRepository:
         if not events:
             return 0
         self.session.flush()
-        self.session.connection().execute(insert(DevicePresenceRow.__table__), [
+        self.session.connection().execute(insert(core_table(DevicePresenceRow)), [
             {"device_id": e.device_id, "online": e.online, "at": _utc(e.at)} for e in events])
         return len(events)
 
@@ -126,10 +146,10 @@ class SqlReportRepository:
         """
         found = {}
         for chunk in _id_chunks(device_ids):
-            last = select(func.max(DevicePresenceRow.id).label("id")).where(DevicePresenceRow.at < _utc(at))
+            query = select(func.max(DevicePresenceRow.id).label("id")).where(DevicePresenceRow.at < _utc(at))
             if chunk is not None:
-                last = last.where(DevicePresenceRow.device_id.in_(chunk))
-            last = last.group_by(DevicePresenceRow.device_id).subquery()
+                query = query.where(DevicePresenceRow.device_id.in_(chunk))
+            last = query.group_by(DevicePresenceRow.device_id).subquery()
             for device_id, online in self.session.execute(
                     select(DevicePresenceRow.device_id, DevicePresenceRow.online)
                     .join(last, last.c.id == DevicePresenceRow.id)):
@@ -138,7 +158,7 @@ class SqlReportRepository:
 
     def presence_events(self, start: datetime, end: datetime,
                         device_ids: Iterable[str] | None) -> list[PresenceEvent]:
-        events = []
+        events: list[PresenceEvent] = []
         for chunk in _id_chunks(device_ids):
             stmt = (select(DevicePresenceRow.device_id, DevicePresenceRow.online, DevicePresenceRow.at)
                     .where(DevicePresenceRow.at >= _utc(start), DevicePresenceRow.at < _utc(end))
@@ -167,14 +187,14 @@ class SqlReportRepository:
         """The day's figures, all communes at once: delete and insert in the caller's transaction (idempotent)."""
         self.session.flush()
         connection = self.session.connection()
-        connection.execute(delete(DailyAirtimeRow.__table__).where(DailyAirtimeRow.day == day))
-        connection.execute(delete(DailyCommuneRow.__table__).where(DailyCommuneRow.day == day))
+        connection.execute(delete(core_table(DailyAirtimeRow)).where(DailyAirtimeRow.day == day))
+        connection.execute(delete(core_table(DailyCommuneRow)).where(DailyCommuneRow.day == day))
         if airtime:
-            connection.execute(insert(DailyAirtimeRow.__table__), [
+            connection.execute(insert(core_table(DailyAirtimeRow)), [
                 {"day": day, "commune_code": a.commune_code, **{f: getattr(a, f) for f in AIRTIME_FIELDS}}
                 for a in airtime])
         if communes:
-            connection.execute(insert(DailyCommuneRow.__table__), [
+            connection.execute(insert(core_table(DailyCommuneRow)), [
                 {"day": day, "commune_code": c.commune_code, "computed_at": _utc(computed_at),
                  **{f: getattr(c, f) for f in COMMUNE_FIELDS}} for c in communes])
 
@@ -217,7 +237,8 @@ class SqlReportRepository:
         stmt = (select(s.area_code, s.status, s.submitted_at, s.decided_at)
                 .where(s.submitted_at.is_not(None), s.decided_at.is_not(None), s.submitted_at >= _utc(start),
                        s.submitted_at < _utc(end), _in_area(s.area_code, area)))
-        return [Decision(a, st, _aware(sub), _aware(dec)) for a, st, sub, dec in self.session.execute(stmt)]
+        return [Decision(a, st, _aware(sub), _aware(dec)) for a, st, sub, dec in self.session.execute(stmt)
+                if sub is not None and dec is not None]  # always: the statement selects decided ones only
 
     def device_counts(self, area: str) -> list[DeviceCount]:
         online = func.sum(case((DeviceRow.online.is_(True), 1), else_=0))

@@ -2,24 +2,44 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any, overload
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, Result, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from broadcast.domain.areas import Area, AreaLevel, Zone
 from broadcast.domain.audit import AuditEntry, AuditQuery
 from broadcast.domain.auth import Grant, Role
 from broadcast.domain.users import User
-from broadcast.persistence.models import (AreaRow, AuditRow, GrantRow, LoginThrottleRow, RevokedTokenRow, UserRow,
-                                          ZoneRow)
+from broadcast.persistence.models import (
+    AreaRow,
+    AuditRow,
+    GrantRow,
+    LoginThrottleRow,
+    RevokedTokenRow,
+    UserRow,
+    ZoneRow,
+)
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; everything we store is UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """The row count of an UPDATE or DELETE (-1 when the driver does not know). Session.execute is typed as
+    returning any Result; for these statements it is a CursorResult, which has the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 def _area(row: AreaRow) -> Area:
@@ -219,4 +239,4 @@ class SqlRevokedTokenRepository:
     def purge(self, *, expired_before: datetime) -> int:
         result = self.session.execute(delete(RevokedTokenRow).where(RevokedTokenRow.expires_at < expired_before),
                                       execution_options={"synchronize_session": False})
-        return max(result.rowcount or 0, 0)
+        return max(affected_rows(result) or 0, 0)

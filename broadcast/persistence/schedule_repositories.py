@@ -1,6 +1,7 @@
 """Programmes, schedules and area policies in SQL."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,8 +11,7 @@ from sqlalchemy.orm import Session
 from broadcast.domain.policy import PolicyOverride, Window
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import LegalRef, MediaRef, Programme, Schedule, ScheduleStatus, TargetSet
-from broadcast.persistence.models import (AreaPolicyRow, AudioAssetRow, ProgrammeItemRow, ProgrammeRow,
-                                          ScheduleRow)
+from broadcast.persistence.models import AreaPolicyRow, AudioAssetRow, ProgrammeItemRow, ProgrammeRow, ScheduleRow
 from broadcast.persistence.repositories import _aware, within_areas_clause
 
 
@@ -51,17 +51,20 @@ class SqlProgrammeRepository:
             stmt = stmt.where(ProgrammeRow.topic == topic)
         return [_programme(r) for r in self.session.scalars(stmt)]
 
-    def media(self, programme_ids: Sequence[int]) -> dict[int, list[tuple[MediaRef | None, str]]]:
+    def media(self, programme_ids: Sequence[int]) -> dict[int, builtins.list[tuple[MediaRef | None, str]]]:
         """Per programme, its assets in order: (media, status); media is None until the asset is ready."""
         rows = self.session.execute(
             select(ProgrammeItemRow.programme_id, AudioAssetRow)
             .join(AudioAssetRow, AudioAssetRow.id == ProgrammeItemRow.asset_id)
             .where(ProgrammeItemRow.programme_id.in_(programme_ids))
             .order_by(ProgrammeItemRow.programme_id, ProgrammeItemRow.position))
-        out: dict[int, list[tuple[MediaRef | None, str]]] = {pid: [] for pid in programme_ids}
+        out: dict[int, builtins.list[tuple[MediaRef | None, str]]] = {pid: [] for pid in programme_ids}
         for programme_id, asset in rows:
-            ready = asset.status == "ready" and asset.sha256
-            media = MediaRef(asset.id, asset.sha256, asset.bytes, asset.duration_ms) if ready else None
+            sha256, size, duration_ms = asset.sha256, asset.bytes, asset.duration_ms
+            media = None
+            # A ready asset has all three (rendered and measured in one step).
+            if asset.status == "ready" and sha256 and size is not None and duration_ms is not None:
+                media = MediaRef(asset.id, sha256, size, duration_ms)
             out[programme_id].append((media, asset.status))
         return out
 

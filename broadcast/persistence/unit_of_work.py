@@ -10,10 +10,19 @@ from broadcast.persistence.device_repositories import SqlCommandRepository, SqlD
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
 from broadcast.persistence.report_repository import SqlReportRepository
-from broadcast.persistence.schedule_repositories import (SqlPolicyRepository, SqlProgrammeRepository,
-                                                          SqlScheduleRepository)
-from broadcast.persistence.repositories import (SqlAreaRepository, SqlAuditRepository, SqlLoginThrottleRepository,
-                                                SqlRevokedTokenRepository, SqlUserRepository, SqlZoneRepository)
+from broadcast.persistence.repositories import (
+    SqlAreaRepository,
+    SqlAuditRepository,
+    SqlLoginThrottleRepository,
+    SqlRevokedTokenRepository,
+    SqlUserRepository,
+    SqlZoneRepository,
+)
+from broadcast.persistence.schedule_repositories import (
+    SqlPolicyRepository,
+    SqlProgrammeRepository,
+    SqlScheduleRepository,
+)
 
 
 class SqlUnitOfWork:

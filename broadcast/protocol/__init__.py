@@ -7,17 +7,72 @@ ProtocolError(code, detail).
 """
 from __future__ import annotations
 
-from typing import Union
-
-from broadcast.protocol.wire import DEFAULT_PREFIX, MAX_PAYLOAD_BYTES, DEVICE_ID_RE, ZONE_ID_RE, TIME_RE, SHA256_RE, CMD_ID_RE, ITEM_ID_RE, PRIORITIES, ACTIONS, ACK_STAGES, TOPIC_KINDS, VIETNAM_TZ, Priority, Action, AckStage, TopicKind, ProtocolError, format_time, now_rfc3339, epoch_to_rfc3339, parse_time, canonical_bytes, encode, priority_rank, decode_object
-from broadcast.protocol.topics import Topics, parse_device_topic, parse_zone_topic
-from broadcast.protocol.signing import sign, PublicKeyLike, as_public_key, verify, generate_private_key, private_key_to_pem, load_private_key_pem, public_key_b64, load_public_key_b64, load_or_create_signing_key, verify_or_raise
-from broadcast.protocol.schedule import media_url, Media, ScheduleItem, Schedule, build_media, build_item, build_schedule, schedule_ref, parse_schedule, parse_signed_schedule
-from broadcast.protocol.command import Command, build_command, command_ref, parse_command, addressed_to, parse_signed_command
+from broadcast.protocol.ack import Ack, AckRef, build_ack, parse_ack
+from broadcast.protocol.command import (
+    Command,
+    addressed_to,
+    build_command,
+    command_ref,
+    parse_command,
+    parse_signed_command,
+)
+from broadcast.protocol.schedule import (
+    Media,
+    Schedule,
+    ScheduleItem,
+    build_item,
+    build_media,
+    build_schedule,
+    media_url,
+    parse_schedule,
+    parse_signed_schedule,
+    schedule_ref,
+)
+from broadcast.protocol.signing import (
+    PublicKeyLike,
+    as_public_key,
+    generate_private_key,
+    load_or_create_signing_key,
+    load_private_key_pem,
+    load_public_key_b64,
+    private_key_to_pem,
+    public_key_b64,
+    sign,
+    verify,
+    verify_or_raise,
+)
 from broadcast.protocol.status import Playing, Status, build_status, offline_status, parse_status
-from broadcast.protocol.ack import AckRef, Ack, build_ack, parse_ack
+from broadcast.protocol.topics import Topics, parse_device_topic, parse_zone_topic
+from broadcast.protocol.wire import (
+    ACK_STAGES,
+    ACTIONS,
+    CMD_ID_RE,
+    DEFAULT_PREFIX,
+    DEVICE_ID_RE,
+    ITEM_ID_RE,
+    MAX_PAYLOAD_BYTES,
+    PRIORITIES,
+    SHA256_RE,
+    TIME_RE,
+    TOPIC_KINDS,
+    VIETNAM_TZ,
+    ZONE_ID_RE,
+    AckStage,
+    Action,
+    Priority,
+    ProtocolError,
+    TopicKind,
+    canonical_bytes,
+    decode_object,
+    encode,
+    epoch_to_rfc3339,
+    format_time,
+    now_rfc3339,
+    parse_time,
+    priority_rank,
+)
 
-Document = Union[Schedule, Command, Status, Ack]
+Document = Schedule | Command | Status | Ack
 
 __all__ = [
     "DEFAULT_PREFIX",

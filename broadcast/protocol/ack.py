@@ -2,12 +2,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, NotRequired, TypedDict, Union
+from typing import Literal, NotRequired, TypedDict
 
-from broadcast.protocol.wire import ACK_STAGES, AckStage, CMD_ID_RE, ITEM_ID_RE, ProtocolError, _device, _int, _require, _str, _time, _time_str, _type, decode_object
+from broadcast.protocol.wire import (
+    ACK_STAGES,
+    CMD_ID_RE,
+    ITEM_ID_RE,
+    AckStage,
+    ProtocolError,
+    _device,
+    _int,
+    _require,
+    _str,
+    _time,
+    _time_str,
+    _type,
+    decode_object,
+)
 
-
-AckRef = Union[dict[str, int], dict[str, str]]
+AckRef = dict[str, int] | dict[str, str]
 
 
 class Ack(TypedDict):
@@ -47,7 +60,7 @@ def build_ack(
 _NEEDS_ITEM = {"playing", "played", "preempted", "missed"}
 
 
-def parse_ack(payload: bytes, expected_device_id: str | None = None) -> Ack:
+def parse_ack(payload: bytes | bytearray, expected_device_id: str | None = None) -> Ack:
     doc = decode_object(payload)
     _type(doc, "ack")
     _device(doc, expected_device_id)

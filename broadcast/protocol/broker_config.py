@@ -18,9 +18,9 @@ import hmac
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 # mosquitto 2.0 defaults: 101 PBKDF2 iterations, 12-byte salt, 64-byte digest.
 PBKDF2_ITERATIONS = 101

@@ -1,13 +1,29 @@
 """The command document (spec sections 4, 9.2): build, parse, verify, and whether it is addressed to a device."""
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Collection, Literal, Mapping, NotRequired, Sequence, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from broadcast.protocol.schedule import Media
 from broadcast.protocol.signing import PublicKeyLike, verify_or_raise
 from broadcast.protocol.topics import _check_device_id, _check_zone_id
-from broadcast.protocol.wire import ACTIONS, Action, CMD_ID_RE, Priority, ProtocolError, _int, _media_or_stream, _priority, _require, _str, _time, _time_str, _type, decode_object
+from broadcast.protocol.wire import (
+    ACTIONS,
+    CMD_ID_RE,
+    Action,
+    Priority,
+    ProtocolError,
+    _int,
+    _media_or_stream,
+    _priority,
+    _require,
+    _str,
+    _time,
+    _time_str,
+    _type,
+    decode_object,
+)
 
 
 class Command(TypedDict):
@@ -102,7 +118,7 @@ def addressed_to(command: Mapping[str, Any], device_id: str, zones: Collection[s
     if not isinstance(target, Mapping):
         return False  # a command that names no target is bound to nothing
     if "device" in target:
-        return target["device"] == device_id
+        return bool(target["device"] == device_id)
     zone = target.get("zone")
     return isinstance(zone, str) and zone in zones
 

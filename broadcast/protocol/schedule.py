@@ -1,11 +1,28 @@
 """The schedule document (spec section 3): build, parse, verify."""
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, NotRequired, Sequence, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from broadcast.protocol.signing import PublicKeyLike, verify_or_raise
-from broadcast.protocol.wire import ITEM_ID_RE, Priority, ProtocolError, ZONE_ID_RE, _device, _int, _media_or_stream, _priority, _require, _str, _time, _time_str, _type, decode_object
+from broadcast.protocol.wire import (
+    ITEM_ID_RE,
+    ZONE_ID_RE,
+    Priority,
+    ProtocolError,
+    _device,
+    _int,
+    _media_or_stream,
+    _priority,
+    _require,
+    _str,
+    _time,
+    _time_str,
+    _type,
+    decode_object,
+)
 
 
 class Media(TypedDict):
@@ -24,6 +41,9 @@ class ScheduleItem(TypedDict):
     title: NotRequired[str]
     media: NotRequired[list[Media]]
     stream_url: NotRequired[str]
+    # The server's own fields (devices ignore unknown ones): what the item plays, for the play log.
+    schedule_id: NotRequired[str]
+    programme_id: NotRequired[str]
 
 
 class Schedule(TypedDict):
@@ -126,7 +146,7 @@ def parse_schedule(payload: bytes, expected_device_id: str | None = None) -> Sch
         _media_or_stream(item, f"mục {item_id!r}")
         spans.append((start, end))
     spans.sort()
-    for (_, prev_end), (next_start, _) in zip(spans, spans[1:]):
+    for (_, prev_end), (next_start, _) in itertools.pairwise(spans):
         if next_start < prev_end:
             raise ProtocolError("overlap", "các mục của lịch phát bị chồng lên nhau")
     _str(doc, "sig", optional=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 import nacl.exceptions
 import nacl.signing
@@ -23,7 +24,7 @@ def sign(doc: Mapping[str, Any], private_key: Ed25519PrivateKey) -> dict[str, An
     return out
 
 
-PublicKeyLike = Union[Ed25519PublicKey, str, bytes]
+PublicKeyLike = Ed25519PublicKey | str | bytes
 
 
 def as_public_key(key: PublicKeyLike) -> Ed25519PublicKey:

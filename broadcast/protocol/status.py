@@ -1,10 +1,23 @@
 """The status document (spec sections 5, 9.1): build and parse."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, NotRequired, Sequence, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
-from broadcast.protocol.wire import CMD_ID_RE, ITEM_ID_RE, ProtocolError, _device, _int, _require, _str, _time, _time_str, _type, decode_object
+from broadcast.protocol.wire import (
+    CMD_ID_RE,
+    ITEM_ID_RE,
+    ProtocolError,
+    _device,
+    _int,
+    _require,
+    _str,
+    _time,
+    _time_str,
+    _type,
+    decode_object,
+)
 
 
 class Playing(TypedDict):
@@ -52,7 +65,7 @@ def offline_status(device_id: str) -> Status:
     return {"type": "status", "device_id": device_id, "online": False}
 
 
-def parse_status(payload: bytes, expected_device_id: str | None = None) -> Status:
+def parse_status(payload: bytes | bytearray, expected_device_id: str | None = None) -> Status:
     doc = decode_object(payload)
     _type(doc, "status")
     _device(doc, expected_device_id)

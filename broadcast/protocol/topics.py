@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from broadcast.protocol.wire import DEFAULT_PREFIX, DEVICE_ID_RE, ProtocolError, TOPIC_KINDS, TopicKind, ZONE_ID_RE
+from broadcast.protocol.wire import DEFAULT_PREFIX, DEVICE_ID_RE, TOPIC_KINDS, ZONE_ID_RE, ProtocolError, TopicKind
 
 
 @functools.lru_cache(maxsize=64)  # the gateway parses every inbound topic with the same prefix

@@ -1,12 +1,13 @@
-"""Protocol v1 on the wire: constants, the error type, RFC 3339 times, canonical JSON, the strict decoder and the field checks every message parser shares."""
+"""Protocol v1 on the wire: constants, the error type, RFC 3339 times, canonical JSON, the strict decoder and the
+field checks every message parser shares."""
 from __future__ import annotations
 
 import functools
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Mapping
-
+from typing import Any, Literal
 
 DEFAULT_PREFIX = "loaxa/v1"
 

@@ -15,9 +15,9 @@ Overlaps: see broadcast.domain.timeline (the loser is dropped and reported, neve
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
 
 from broadcast.domain.conflicts import ScheduleConflict
 from broadcast.domain.errors import InvalidInput
@@ -161,8 +161,8 @@ def _expand(spec: ScheduleSpec, start: datetime, end: datetime, tz: str) -> Time
     for when in spec.timing.occurrences(start - length + timedelta(seconds=1), end):
         local = when if when.tzinfo is zone else when.astimezone(zone)
         items.append(
-            TimelineItem(item_id_for(spec.id, when.timestamp()), local, local + length, spec.priority, spec.volume, spec.id,
-                         spec.programme_id, spec.rank)
+            TimelineItem(item_id_for(spec.id, when.timestamp()), local, local + length, spec.priority, spec.volume,
+                         spec.id, spec.programme_id, spec.rank)
         )
     return tuple(items)
 

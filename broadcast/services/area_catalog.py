@@ -8,9 +8,9 @@ import vietnam_provinces as vp
 from broadcast.domain.areas import Area, AreaLevel
 
 
-def _code(value: object, width: int) -> str:
-    """Official codes are zero-padded: provinces two digits ('01'), communes five ('00070')."""
-    return f"{int(getattr(value, 'value', value)):0{width}d}"
+def _code(value: int, width: int) -> str:
+    """Official codes (the package's IntEnums) are zero-padded: provinces two digits ('01'), communes five ('00070')."""
+    return f"{int(value):0{width}d}"
 
 
 def official_areas(province_code: str | None = None) -> Iterator[Area]:

@@ -9,6 +9,7 @@ import logging
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from broadcast.domain.areas import Area
@@ -107,8 +108,8 @@ def render_upload(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor
         path.unlink(missing_ok=True)
 
 
-def synthesize_and_render(uow_factory, clock, processor: AudioProcessor, asset_id: int, text: str, voice: str,
-                          spool_dir: Path) -> None:
+def synthesize_and_render(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor: AudioProcessor,
+                          asset_id: int, text: str, voice: str, spool_dir: Path) -> None:
     spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     wav = spool_dir / f"{asset_id}.tts.wav"
     try:
@@ -136,16 +137,16 @@ def resume_pending(uow_factory: Callable[[], UnitOfWork], clock: Clock, processo
         pending = uow.audio.processing()
     for asset in pending:
         if asset.kind == "tts" and asset.tts_text:
-            jobs.submit(lambda a=asset: synthesize_and_render(uow_factory, clock, processor, a.id, a.tts_text,
-                                                              a.voice or "vi", spool_dir))
+            jobs.submit(partial(synthesize_and_render, uow_factory, clock, processor, asset.id, asset.tts_text,
+                                asset.voice or "vi", spool_dir))
             continue
         spooled = next(iter(sorted(spool_dir.glob(f"{asset.id}.*"))), None) if spool_dir.exists() else None
         if spooled is None:
             _finish(uow_factory, clock, asset.id, status=AssetStatus.FAILED, error_code="upload_lost",
                     error_message="Tệp tải lên bị mất khi hệ thống khởi động lại; vui lòng tải lại.")
         else:
-            jobs.submit(lambda a=asset, p=spooled: render_upload(uow_factory, clock, processor, a.id, p,
-                                                                a.original_name, a.profile, None))
+            jobs.submit(partial(render_upload, uow_factory, clock, processor, asset.id, spooled,
+                                asset.original_name, asset.profile, None))
     return len(pending)
 
 

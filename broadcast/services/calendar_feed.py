@@ -14,7 +14,7 @@ from broadcast.domain.scheduling import Schedule
 from broadcast.domain.text import printable
 from broadcast.services.areas import get_area
 from broadcast.services.ports import UnitOfWork
-from broadcast.services.programmes import playable
+from broadcast.services.programmes import playable, programme_of
 
 
 def _relevant(schedule: Schedule, area_codes: set[str]) -> bool:
@@ -27,8 +27,8 @@ def calendar_for_area(uow: UnitOfWork, principal: Principal, area_code: str, tz:
         principal.require(Action.READ, area.chain())
         codes = set(area.chain()) | {a.code for a in uow.areas.list(parent_code=area.code, limit=10_000)}
         schedules = [s for s in uow.schedules.approved() if _relevant(s, codes)]
-        programmes = {s.programme_id: uow.programmes.get(s.programme_id) for s in schedules}
-        ready = playable(uow, [p for p in programmes.values() if p])
+        programmes = {s.programme_id: programme_of(uow, s.programme_id) for s in schedules}
+        ready = playable(uow, list(programmes.values()))
     calendar = Calendar()
     calendar.add("prodid", "-//LoaXa//Lich phat thanh//VI")
     calendar.add("version", "2.0")

@@ -17,8 +17,9 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
+from xml.etree.ElementTree import Element
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
@@ -26,8 +27,18 @@ from defusedxml import ElementTree as SafeET
 from broadcast.domain.auth import Action
 from broadcast.domain.errors import InvalidInput, NotFound, TooLarge
 from broadcast.services.context import Actor, audit
-from broadcast.services.emergencies import (DEFAULT_EXPIRY, MAX_EXPIRY, AudioFile, EmergencyRequest, EmergencyTools,
-                                            may_read, plan_targets, prepare_emergency, stage_emergency, stage_stop)
+from broadcast.services.emergencies import (
+    DEFAULT_EXPIRY,
+    MAX_EXPIRY,
+    AudioFile,
+    EmergencyRequest,
+    EmergencyTools,
+    may_read,
+    plan_targets,
+    prepare_emergency,
+    stage_emergency,
+    stage_stop,
+)
 from broadcast.services.ports import Emergency, UnitOfWork
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -82,12 +93,12 @@ def _bad(message: str, code: str = "invalid_cap") -> InvalidInput:
     return InvalidInput(message, code=code)
 
 
-def _text(element, name: str) -> str:
+def _text(element: Element, name: str) -> str:
     child = element.find(f"{{{NS}}}{name}")
     return (child.text or "").strip() if child is not None else ""
 
 
-def _required(element, name: str) -> str:
+def _required(element: Element, name: str) -> str:
     value = _text(element, name)
     if not value:
         raise _bad(f"Cảnh báo CAP thiếu trường bắt buộc <{name}>.")
@@ -104,7 +115,7 @@ def _time(value: str, name: str) -> datetime:
     return parsed
 
 
-def _choose_info(infos: Sequence) -> object | None:
+def _choose_info(infos: Sequence[Element]) -> Element | None:
     """The Vietnamese <info> when there are several languages, else the first."""
     for info in infos:
         if _text(info, "language").lower().startswith("vi"):
@@ -112,7 +123,7 @@ def _choose_info(infos: Sequence) -> object | None:
     return infos[0] if infos else None
 
 
-def _area_codes(info) -> tuple[str, ...]:
+def _area_codes(info: Element) -> tuple[str, ...]:
     wanted = {n.lower() for n in AREA_VALUE_NAMES}
     codes: list[str] = []
     for area in info.findall(f"{{{NS}}}area"):

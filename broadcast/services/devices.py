@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from broadcast.protocol.broker_config import hash_password as broker_password_hash
 from broadcast.domain.areas import AreaLevel
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.devices import (
@@ -20,6 +19,7 @@ from broadcast.domain.devices import (
 )
 from broadcast.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from broadcast.domain.text import clean_text
+from broadcast.protocol.broker_config import hash_password as broker_password_hash
 from broadcast.services.areas import get_area
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import Clock, UnitOfWork

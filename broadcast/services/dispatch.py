@@ -49,7 +49,7 @@ def _changed(old: dict, new: dict) -> set[str]:
     return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
 
 
-def document_item(item: TimelineItem, plan: Plan, public_url: str) -> dict:
+def document_item(item: TimelineItem, plan: Plan, public_url: str) -> protocol.ScheduleItem:
     """A protocol v1 item, plus our optional schedule_id / programme_id fields for the play log."""
     programme = plan.programmes[int(item.programme_id)]
     ready = plan.playables[programme.id]
@@ -77,7 +77,7 @@ def dispatch(uow_factory: Callable[[], UnitOfWork], clock: Clock, signer: Signer
         result = recompile(previous.result, plan.specs, plan.directory, _changed(previous.specs, plan.specs),
                            _changed(previous.directory, plan.directory))
         device_ids = sorted(result.changed_devices & plan.devices.keys())
-    cache: dict[int, list[dict]] = {}  # devices of one group share the same timeline object
+    cache: dict[int, list[protocol.ScheduleItem]] = {}  # devices of one group share the same timeline object
     staged = 0
     for start in range(0, len(device_ids), STAGE_BATCH):
         with uow:

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from broadcast.domain.areas import Area
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.priority import Priority
-from broadcast.domain.scheduling import Schedule, ScheduleStatus, TargetSet
-from broadcast.services.reports.aggregates import day_bounds, local_day
+from broadcast.domain.scheduling import Programme, Schedule, ScheduleStatus, TargetSet
 from broadcast.services.areas import get_area
 from broadcast.services.ports import PlayLogEntry, PlayLogQuery, UnitOfWork
 from broadcast.services.programmes import playable
+from broadcast.services.reports.aggregates import day_bounds, local_day
 
 LOOKAHEAD = timedelta(days=7)  # "next" may be later this week
 PROBLEM_WINDOW = timedelta(days=1)
@@ -89,6 +89,10 @@ def reaches(uow: UnitOfWork, schedule: Schedule, areas: Sequence[Area]) -> bool:
     return any(chain[0] in above or mine.intersection(chain) for chain in _target_chains(uow, schedule.targets))
 
 
+def _slot(schedule: Schedule, programme: Programme, start: datetime, length: timedelta) -> Slot:
+    return Slot(schedule.id, programme.title, programme.priority, start, start + length)
+
+
 def _slots(uow: UnitOfWork, schedules: Sequence[Schedule], tz: str, start: datetime, end: datetime,
            now: datetime) -> tuple[list[Slot], Slot | None]:
     """Occurrences between start and end, and the first one starting after now (within the look-ahead)."""
@@ -102,14 +106,10 @@ def _slots(uow: UnitOfWork, schedules: Sequence[Schedule], tz: str, start: datet
             continue
         length = timedelta(milliseconds=lengths[programme.id])
         timing = schedule.timing(tz)
-
-        def slot(when: datetime) -> Slot:
-            return Slot(schedule.id, programme.title, programme.priority, when, when + length)
-
-        slots.extend(slot(when) for when in timing.occurrences(start, end))
+        slots.extend(_slot(schedule, programme, when, length) for when in timing.occurrences(start, end))
         following = next(iter(timing.occurrences(now + timedelta(seconds=1), now + LOOKAHEAD)), None)
         if following is not None and (upcoming is None or following < upcoming.start):
-            upcoming = slot(following)
+            upcoming = _slot(schedule, programme, following, length)
     slots.sort(key=lambda s: (s.start, -s.priority.level, s.schedule_id))
     return slots, upcoming
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from broadcast import protocol
-from broadcast.domain.audit import AuditEntry, SYSTEM_ACTOR
+from broadcast.domain.audit import SYSTEM_ACTOR, AuditEntry
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.delivery import AckReport
 from broadcast.domain.errors import InvalidInput
@@ -82,9 +82,10 @@ def entries_from_acks(uow: UnitOfWork, acks: Sequence[AckReport]) -> list[PlayLo
     for ack in outcomes:
         if ack.device_id not in communes:
             continue  # record_acks already drops unknown devices; a deleted one has no area to report under
-        base = {"device_id": ack.device_id, "commune_code": communes[ack.device_id], "outcome": ack.stage,
-                "recorded_at": ack.received_at, "started_at": ack.started_at, "ended_at": ack.ended_at,
-                "reason": (ack.reason or None) and ack.reason[:500]}
+        base: dict[str, Any] = {
+            "device_id": ack.device_id, "commune_code": communes[ack.device_id], "outcome": ack.stage,
+            "recorded_at": ack.received_at, "started_at": ack.started_at, "ended_at": ack.ended_at,
+            "reason": (ack.reason or None) and ack.reason[:500]}
         if ack.ref_kind == "command":
             facts = commands.get(ack.ref_id)
             extra: dict[str, Any] = {"item_id": ack.ref_id[:128], "title": "Lệnh phát trực tiếp"}

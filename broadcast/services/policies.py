@@ -1,6 +1,8 @@
 """Per-area broadcast policy: allowed windows (quiet hours outside), daily minutes, weekdays; inherited."""
 from __future__ import annotations
 
+import itertools
+
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import InvalidInput
 from broadcast.domain.policy import DEFAULT_POLICY, Window, effective_policy
@@ -15,7 +17,7 @@ def set_policy(uow: UnitOfWork, clock: Clock, actor: Actor, area_code: str, *, w
         parsed = sorted(Window.parse(w) for w in windows)
         if not parsed:
             raise InvalidInput("Cần ít nhất một khung giờ được phát.", code="policy.no_window")
-        if any(a.end_minute > b.start_minute for a, b in zip(parsed, parsed[1:])):
+        if any(a.end_minute > b.start_minute for a, b in itertools.pairwise(parsed)):
             raise InvalidInput("Các khung giờ phát không được chồng lên nhau.", code="policy.overlapping_windows")
         windows = [str(w).replace("–", "-") for w in parsed]
     if weekdays is not None:

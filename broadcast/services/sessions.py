@@ -12,8 +12,15 @@ from datetime import datetime
 
 from broadcast.domain.auth import Principal
 from broadcast.domain.errors import InvalidInput, TooManyAttempts, Unauthenticated
-from broadcast.domain.users import (MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, USERNAME_RE, TokenClaims, User,
-                                    check_password_strength, login_name)
+from broadcast.domain.users import (
+    MAX_PASSWORD_LENGTH,
+    MAX_USERNAME_LENGTH,
+    USERNAME_RE,
+    TokenClaims,
+    User,
+    check_password_strength,
+    login_name,
+)
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import Clock, PasswordHasher, TokenIssuer, UnitOfWork
 
@@ -71,9 +78,10 @@ def login(uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, tokens: TokenIs
         oversized = len(username) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH
         # A name no account may have (a NUL, which PostgreSQL refuses) is not even looked up.
         user = uow.users.get_by_username(username) if not oversized and USERNAME_RE.match(username) else None
-        usable = user is not None and not user.disabled
-        verified = not oversized and hasher.verify(user.password_hash if usable else hasher.dummy_hash, password)
-        if not (usable and verified):
+        account = user if user is not None and not user.disabled else None  # None: no usable account
+        verified = not oversized and hasher.verify(
+            account.password_hash if account is not None else hasher.dummy_hash, password)
+        if account is None or not verified:
             _record_failure(uow, policy, keys, now)
             audit(uow, clock, Actor(None, address), "auth.login_failed", "user", name,
                   area_code=user.home_area if user else None)
@@ -81,10 +89,10 @@ def login(uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, tokens: TokenIs
             raise Unauthenticated(BAD_LOGIN, code="bad_credentials")
         for key in keys:
             uow.login_throttle.reset(key)
-        if hasher.needs_rehash(user.password_hash):
-            uow.users.set_password_hash(user.id, hasher.hash(password))
+        if hasher.needs_rehash(account.password_hash):
+            uow.users.set_password_hash(account.id, hasher.hash(password))
         uow.commit()
-    return tokens.issue(user_id=user.id, username=user.username, epoch=user.token_epoch, now=now)
+    return tokens.issue(user_id=account.id, username=account.username, epoch=account.token_epoch, now=now)
 
 
 def _authenticate(uow: UnitOfWork, clock: Clock, tokens: TokenIssuer, token: str) -> tuple[TokenClaims, User]:
@@ -142,8 +150,10 @@ def change_own_password(uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, t
         uow.login_throttle.reset_prefix(account_throttle_prefix(user.username))
         audit(uow, clock, actor, "user.change_password", "user", user.username, area_code=user.home_area)
         uow.commit()
-        user = uow.users.get(user.id)  # the bumped epoch
-    return tokens.issue(user_id=user.id, username=user.username, epoch=user.token_epoch, now=now)
+        updated = uow.users.get(user.id)  # the bumped epoch
+    if updated is None:  # accounts are never deleted
+        raise Unauthenticated("Cần đăng nhập để thực hiện thao tác này.", code="unauthenticated")
+    return tokens.issue(user_id=updated.id, username=updated.username, epoch=updated.token_epoch, now=now)
 
 
 def purge_revoked_tokens(uow: UnitOfWork, clock: Clock) -> int:

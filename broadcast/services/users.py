@@ -57,6 +57,14 @@ def _managed_user(uow: UnitOfWork, actor: Actor, username: str) -> User:
     return user
 
 
+def _reloaded(uow: UnitOfWork, user: User) -> User:
+    """The account as stored now (after an update). Accounts are never deleted, so it is always there."""
+    updated = uow.users.get(user.id)
+    if updated is None:
+        raise NotFound(f"Không tìm thấy tài khoản {user.username}.", code="user_not_found")
+    return updated
+
+
 def set_password(uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, actor: Actor, *, username: str,
                  password: str) -> User:
     """Reset a password; every token of the account ends."""
@@ -83,4 +91,4 @@ def set_disabled(uow: UnitOfWork, clock: Clock, actor: Actor, *, username: str, 
         audit(uow, clock, actor, "user.disable" if disabled else "user.enable", "user", username,
               area_code=user.home_area)
         uow.commit()
-        return uow.users.get(user.id)
+        return _reloaded(uow, user)

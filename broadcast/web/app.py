@@ -6,13 +6,26 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from broadcast.bootstrap import Container
-from broadcast.web.errors import install_error_handlers
 from broadcast.settings import Settings
+from broadcast.web.errors import install_error_handlers
 from broadcast.web.middleware import AuthGateMiddleware, BodyLimitMiddleware, BodyLimits, MetricsMiddleware
 from broadcast.web.openapi import install_openapi
 from broadcast.web.pages import install_pages
-from broadcast.web.routes import (areas, audio, auth, bridge, devices, emergencies, health, media, playlog, programmes,
-                                  reports, schedules, users)
+from broadcast.web.routes import (
+    areas,
+    audio,
+    auth,
+    bridge,
+    devices,
+    emergencies,
+    health,
+    media,
+    playlog,
+    programmes,
+    reports,
+    schedules,
+    users,
+)
 
 API_PREFIX = "/api/v1"
 # Everything else under the prefix needs a bearer token before its body is read (the push is signed by HMAC).

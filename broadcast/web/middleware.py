@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from broadcast.adapters.metrics import Metrics
 from broadcast.bootstrap import Container
 from broadcast.domain.errors import DomainError, Unauthenticated
-from broadcast.adapters.metrics import Metrics
 from broadcast.web.errors import HTTP_MESSAGES_VI, domain_error_response, error_response
 
 

@@ -152,7 +152,8 @@ class DeviceOut(BaseModel):
                    zones=list(device.zones), listens_on=list(device.all_zones()), vendor=device.vendor,
                    model=device.model, latitude=device.latitude, longitude=device.longitude,
                    connection=device.connection.value, disabled=device.disabled, test_device=device.test_device,
-                   state=DeviceStateOut(**{**state.__dict__, "recent_acks": list(state.recent_acks)}) if state else None)
+                   state=(DeviceStateOut(**{**state.__dict__, "recent_acks": list(state.recent_acks)}) if state
+                          else None))
 
 
 class DeviceCredentialsOut(BaseModel):

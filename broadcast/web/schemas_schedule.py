@@ -115,7 +115,8 @@ class ScheduleOut(BaseModel):
                    targets=s.targets.to_dict(), start=s.start_local, rrule=s.rrule, exdates=list(s.exdates),
                    volume=s.volume, rank=s.rank, valid_from=s.valid_from, valid_until=s.valid_until,
                    area_code=s.area_code, author=s.author, editors=list(s.editors), approver=s.approver,
-                   rejection_reason=s.rejection_reason, submitted_at=s.submitted_at, decided_at=s.decided_at, conflicts=conflicts or [])
+                   rejection_reason=s.rejection_reason, submitted_at=s.submitted_at, decided_at=s.decided_at,
+                   conflicts=conflicts or [])
 
 
 class PolicyIn(StrictModel):

@@ -35,7 +35,10 @@ class CentralState:
     def reset(self) -> None:
         with self.lock:
             self.mode, self.delay_s, self.attempts = "ok", 0.0, 0
-            self.bulletins.clear(), self.received.clear(), self.duplicates.clear(), self.media.clear()
+            self.bulletins.clear()
+            self.received.clear()
+            self.duplicates.clear()
+            self.media.clear()
 
     def add_bulletins(self, items: list[dict]) -> None:
         with self.lock:

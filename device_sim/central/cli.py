@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,7 +14,7 @@ def central_sim(
     host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Cổng lắng nghe")] = 8900,
     token: Annotated[str, typer.Option(help="Mã truy cập (Bearer) bắt buộc; để trống: không kiểm tra")] = "",
-    bulletins: Annotated[Optional[Path], typer.Option(help="Tệp JSON: danh sách bản tin nạp sẵn")] = None,
+    bulletins: Annotated[Path | None, typer.Option(help="Tệp JSON: danh sách bản tin nạp sẵn")] = None,
     mode: Annotated[str, typer.Option(help="Chế độ ban đầu: ok, fail, slow, nonsense")] = "ok",
     delay: Annotated[float, typer.Option(help="Độ trễ (giây) của chế độ slow")] = 0.0,
 ) -> None:

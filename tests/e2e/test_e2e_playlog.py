@@ -44,8 +44,8 @@ def world(tmp_path, database_url):
 def items_for(device_id: str, now: datetime) -> list[dict]:
     """One relay already over (the device can only miss it) and one a few seconds ahead (it plays it)."""
     soon = now.replace(microsecond=0) + timedelta(seconds=3)
-    past = protocol.build_item(f"occ-{device_id}-past", start=now - timedelta(minutes=2), end=now - timedelta(minutes=1),
-                               priority="normal", volume=70, title="Bản tin đã qua",
+    past = protocol.build_item(f"occ-{device_id}-past", start=now - timedelta(minutes=2),
+                               end=now - timedelta(minutes=1), priority="normal", volume=70, title="Bản tin đã qua",
                                stream_url="http://127.0.0.1:9/vov1")
     ahead = protocol.build_item(f"occ-{device_id}-soon", start=soon.astimezone(protocol.VIETNAM_TZ),
                                 end=(soon + timedelta(seconds=2)).astimezone(protocol.VIETNAM_TZ),

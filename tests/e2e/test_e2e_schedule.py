@@ -94,7 +94,8 @@ def test_officer_schedules_leader_approves_devices_play_and_log(world):
                           media_dir=tmp_path / "device-cache"):
         editor, approver, admin = token(http, "can-bo"), token(http, "chu-tich"), token(http, "quan-tri")
         # Any hour of the day is allowed here: the test must not depend on when it runs.
-        assert http.put(f"/api/v1/policies/{HOAN_KIEM}", headers=admin, json={"windows": ["00:00-24:00"]}).status_code == 200
+        allowed = http.put(f"/api/v1/policies/{HOAN_KIEM}", headers=admin, json={"windows": ["00:00-24:00"]})
+        assert allowed.status_code == 200
         wav = generate(tmp_path / "luat.wav", kind="speechlike", seconds=3, rate=22050)
         with wav.open("rb") as fh:
             asset = http.post("/api/v1/audio", headers=editor, files={"file": ("luat.wav", fh)},

@@ -18,15 +18,15 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NoReturn
+from typing import NoReturn
 
 import pytest
 
-from broadcast.protocol.broker_config import write_anonymous_config, write_broker_config
 from broadcast.protocol import DEFAULT_PREFIX
+from broadcast.protocol.broker_config import write_anonymous_config, write_broker_config
 
 READY_TIMEOUT_S = 15.0
 SERVER_USER = "loaxa-server"
@@ -248,10 +248,10 @@ class MqttProbe:
         self.broker = broker
 
     @classmethod
-    def as_server(cls, broker: Broker, client_id: str | None = None) -> "MqttProbe":
+    def as_server(cls, broker: Broker, client_id: str | None = None) -> MqttProbe:
         return cls(broker, broker.server_user, broker.server_password, client_id, port=broker.server_listener_port)
 
-    def connect(self, timeout: float = 10.0) -> "MqttProbe":
+    def connect(self, timeout: float = 10.0) -> MqttProbe:
         self.client.connect(self.broker.host, self.port, keepalive=30)
         self.client.loop_start()
         if not self._connected.wait(timeout):

@@ -28,8 +28,14 @@ from broadcast.services.bridge.outbox import enqueue
 from broadcast.services.bridge.placement import NoWindow, place_priority
 from broadcast.services.bridge.ports import Bulletin, BulletinRecord, Malformed
 from broadcast.services.context import Actor, audit
-from broadcast.services.emergencies import (MAX_EXPIRY, AudioFile, EmergencyRequest, EmergencyTools,
-                                            prepare_emergency, stage_emergency)
+from broadcast.services.emergencies import (
+    MAX_EXPIRY,
+    AudioFile,
+    EmergencyRequest,
+    EmergencyTools,
+    prepare_emergency,
+    stage_emergency,
+)
 from broadcast.services.ports import RenderedAudio, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -88,10 +94,14 @@ def _check(bulletin: Bulletin, now: datetime) -> None:
 
 
 def _areas(uow: UnitOfWork, codes: tuple[str, ...]) -> list[Area]:
-    found, unknown = [], []
+    found: list[Area] = []
+    unknown: list[str] = []
     for code in codes:
         area = uow.areas.get(code)
-        (found if area else unknown).append(area or code)
+        if area is not None:
+            found.append(area)
+        else:
+            unknown.append(code)
     if unknown:
         raise NotFound("Địa bàn nhận không tồn tại trong hệ thống: " + ", ".join(unknown) + ".", code="unknown_area")
     return found
@@ -145,8 +155,9 @@ def _refusal_record(item: Bulletin | Malformed, now: datetime, reason: str) -> B
     if isinstance(item, Bulletin):
         return _record(item, now, "refused", reason=reason[:1000], payload={"received": dict(item.payload)})
     raw = item.payload
-    title = raw.get("title") if isinstance(raw.get("title"), str) else ""
-    areas = raw.get("areas") if isinstance(raw.get("areas"), list) else []
+    raw_title, raw_areas = raw.get("title"), raw.get("areas")
+    title = raw_title if isinstance(raw_title, str) else ""
+    areas = raw_areas if isinstance(raw_areas, list) else []
     return BulletinRecord(id=item.id or "", title=title[:500], priority=str(raw.get("priority", ""))[:16],
                           target_areas=tuple(str(a)[:16] for a in areas[:100]), status="refused", received_at=now,
                           reason=reason[:1000], payload={"received": dict(raw)})

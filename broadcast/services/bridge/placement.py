@@ -17,8 +17,14 @@ from broadcast.domain.areas import Area, AreaLevel
 from broadcast.domain.policy import effective_policy
 from broadcast.domain.scheduling import Programme, Schedule, ScheduleStatus, TargetSet
 from broadcast.services.context import Actor, audit
-from broadcast.services.planning import (conflict_dicts, conflicts_for, load_plan, policy_violations, spec_for,
-                                         unresolved)
+from broadcast.services.planning import (
+    conflict_dicts,
+    conflicts_for,
+    load_plan,
+    policy_violations,
+    spec_for,
+    unresolved,
+)
 from broadcast.services.ports import Clock, UnitOfWork
 from broadcast.services.programmes import playable
 

@@ -37,9 +37,10 @@ def _iso(value) -> str | None:
 def enqueue_master_data(uow: UnitOfWork, clock: Clock, system_id: str) -> bool:
     with uow:
         stations = uow.bridge.stations()
-        body = [{"commune_code": s.commune_code, "commune_name": s.commune_name, "province_code": s.province_code,
-                 "clusters": list(s.clusters), "clusters_total": len(s.clusters),
-                 "clusters_online": sum(1 for c in s.clusters if c["state"] == "online")} for s in stations]
+        body: list[dict[str, Any]] = [
+            {"commune_code": s.commune_code, "commune_name": s.commune_name, "province_code": s.province_code,
+             "clusters": list(s.clusters), "clusters_total": len(s.clusters),
+             "clusters_online": sum(1 for c in s.clusters if c["state"] == "online")} for s in stations]
         # last_seen changes every minute: it is reported but not part of what makes the registry "changed".
         identity = [{**s, "clusters": [{k: v for k, v in c.items() if k != "last_seen"} for c in s["clusters"]],
                      "clusters_online": None} for s in body]
@@ -86,7 +87,8 @@ def enqueue_daily(uow: UnitOfWork, clock: Clock, system_id: str, day: date) -> i
             seconds = sum(a["seconds"] for a in figures["airtime"])
             legal = sum(a["seconds"] for a in figures["airtime"] if a["topic"] not in NOT_LEGAL_TOPICS)
             payload = {"system_id": system_id, "day": day.isoformat(), "commune_code": commune, **figures,
-                       "seconds_total": seconds, "legal_education_share": round(legal / seconds, 4) if seconds else None}
+                       "seconds_total": seconds,
+                       "legal_education_share": round(legal / seconds, 4) if seconds else None}
             key = f"daily:{day.isoformat()}:{commune}:{_digest(payload)}"
             queued += enqueue(uow, clock, "daily_report", key, payload)
         uow.commit()

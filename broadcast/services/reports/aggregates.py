@@ -15,11 +15,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from broadcast.domain.audit import SYSTEM_ACTOR, AuditEntry, AuditQuery
 from broadcast.services.ports import Clock, UnitOfWork
-from broadcast.services.reports.ports import (AirtimeAggregate, CommuneDay, ContentFacts, DeviceSpan, PlayedItem,
-                                              PresenceEvent)
+from broadcast.services.reports.ports import (
+    AirtimeAggregate,
+    CommuneDay,
+    ContentFacts,
+    DeviceSpan,
+    PlayedItem,
+    PresenceEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +139,7 @@ def compute_day(uow: UnitOfWork, day: date, tz: tzinfo, *, now: datetime, area: 
     emergencies = repo.emergency_facts({i.emergency_id for i in items if i.emergency_id is not None})
     airtime = fold_airtime(day, items, programmes, emergencies)
 
-    rows: dict[str, dict[str, float | int | None]] = defaultdict(dict)
+    rows: dict[str, dict[str, Any]] = defaultdict(dict)  # per commune: keyword arguments of CommuneDay
     for (commune, outcome), n in repo.outcome_counts(start, end, area).items():
         if outcome in ("played", "missed", "failed", "preempted"):
             rows[commune][outcome] = n

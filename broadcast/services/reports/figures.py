@@ -7,7 +7,6 @@ headers; exports (JSON, CSV, XLSX) and charts are made from it in reports_export
 """
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +18,9 @@ from broadcast.domain.audio import LANGUAGES, TOPICS
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import InvalidInput
 from broadcast.domain.scheduling import SOURCES
-from broadcast.services.reports import aggregates
 from broadcast.services.areas import get_area
 from broadcast.services.ports import Clock, UnitOfWork
+from broadcast.services.reports import aggregates
 from broadcast.services.reports.ports import AirtimeAggregate, CommuneDay, Decision
 
 KINDS = {"summary": "Báo cáo tổng hợp", "legal-education": "Báo cáo phổ biến, giáo dục pháp luật",
@@ -251,7 +250,7 @@ def _weighted_uptime(days: Iterable[CommuneDay]) -> tuple[float, float]:
 
 
 def uptime_section(f: Figures, counts: dict[str, tuple[int, int]]) -> Section:
-    rows = []
+    rows: list[dict[str, Any]] = []
     grouped = _by_commune(f.communes)
     up_all = total_all = 0.0
     for commune in sorted(set(grouped) | set(counts)):

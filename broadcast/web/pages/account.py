@@ -10,8 +10,19 @@ from broadcast.domain.users import MIN_PASSWORD_LENGTH
 from broadcast.services.sessions import change_own_password, login, logout, principal_from_token
 from broadcast.web.deps import ContainerDep, UowDep, client_address
 from broadcast.web.errors import status_for
-from broadcast.web.pages.session import (LOGIN_PATH, SESSION_COOKIE, CsrfChecked, PageActor, PagePrincipal,
-                                         PageRoute, end_session, flash, local_path, redirect, set_session)
+from broadcast.web.pages.session import (
+    LOGIN_PATH,
+    SESSION_COOKIE,
+    CsrfChecked,
+    PageActor,
+    PagePrincipal,
+    PageRoute,
+    end_session,
+    flash,
+    local_path,
+    redirect,
+    set_session,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FormText = Annotated[str, Form()]

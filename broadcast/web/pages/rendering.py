@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.routing import NoMatchFound
 
 from broadcast.bootstrap import Container
+from broadcast.domain.auth import Principal
 from broadcast.domain.errors import DomainError
 from broadcast.web.assets import AssetStore, accepts_gzip, gzipped
 from broadcast.web.errors import status_for
@@ -56,7 +57,7 @@ class Pages:
         principal = context.pop("principal", None) or getattr(request.state, "principal", None)
         html = self.env.get_template(template).render(
             request=request, principal=principal, csrf_token=session.csrf_token(request),
-            menu=navigation(principal, self.menu_paths(request)) if principal else [],
+            menu=navigation(principal, self.menu_paths(request)) if isinstance(principal, Principal) else [],
             flash=session.read_flash(request), current=request.url.path, **context)
         response = self.html(request, html, status)
         session.set_csrf_nonce(request, response, self.container)

@@ -50,10 +50,11 @@ def get_device(device_id: str, uow: UowDep, principal: PrincipalDep) -> DeviceOu
 
 
 @router.post("/{device_id}/rotate-secret", response_model=DeviceCredentialsOut, responses=errors(403, 404))
-def rotate(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceCredentialsOut:
+def rotate(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep,
+           principal: PrincipalDep) -> DeviceCredentialsOut:
     password = device_service.rotate_secret(uow, container.clock, actor, device_id)
     container.sync_broker()  # the old secret stops working, live connections included
-    device, _ = device_service.get_device(uow, actor.principal, device_id)
+    device, _ = device_service.get_device(uow, principal, device_id)
     return _credentials(container, device, password)
 
 

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from broadcast.web.charts import bar_chart_svg
-from broadcast.services.reports import figures as reports_service
 from broadcast.services.reports import export as reports_export
+from broadcast.services.reports import figures as reports_service
 from broadcast.services.reports.aggregates import local_day
+from broadcast.web.charts import bar_chart_svg
 from broadcast.web.deps import ContainerDep, PrincipalDep
 from broadcast.web.openapi import errors
 

@@ -10,8 +10,8 @@ from broadcast.domain.errors import InvalidInput
 from broadcast.services import schedules as service
 from broadcast.services.calendar_feed import calendar_for_area
 from broadcast.services.planning import occurrences, spec_for
-from broadcast.services.programmes import playable
 from broadcast.services.policies import describe_policy, set_policy
+from broadcast.services.programmes import playable, programme_of
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
 from broadcast.web.openapi import errors
 from broadcast.web.schemas_schedule import ApproveIn, PolicyIn, RejectIn, ScheduleIn, ScheduleOut, SubmitIn
@@ -109,7 +109,7 @@ def schedule_occurrences(schedule_id: int, uow: UowDep, container: ContainerDep,
     """When it plays over the next days (local time), whatever its state."""
     schedule = service.get_schedule(uow, principal, schedule_id)
     with uow:
-        programme = uow.programmes.get(schedule.programme_id)
+        programme = programme_of(uow, schedule.programme_id)
         ready = playable(uow, [programme])[programme.id]
     spec = spec_for(schedule, programme, ready, container.settings.timezone)
     now = container.clock.now()

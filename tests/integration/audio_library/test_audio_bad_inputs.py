@@ -4,8 +4,7 @@ import subprocess
 
 import pytest
 
-from audio_library import AudioConfig, AudioStore, errors, normalize
-from audio_library import ffmpeg_cli
+from audio_library import AudioConfig, AudioStore, errors, ffmpeg_cli, normalize
 from tests.support.audio_fixtures import generate
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import argon2
@@ -12,8 +12,8 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select
 
-from broadcast.bridge.jobs import BridgeJobs
 from broadcast.adapters.security import Argon2PasswordHasher
+from broadcast.bridge.jobs import BridgeJobs
 from broadcast.services.areas import create_zone
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device

@@ -7,8 +7,15 @@ from datetime import timedelta
 import pytest
 
 from broadcast.bridge.signing import sign_headers
-from broadcast.persistence.models import (AudioAssetRow, AuditRow, BridgeOutboxRow, BulletinRow, EmergencyRow,
-                                          ProgrammeRow, ScheduleRow)
+from broadcast.persistence.models import (
+    AudioAssetRow,
+    AuditRow,
+    BridgeOutboxRow,
+    BulletinRow,
+    EmergencyRow,
+    ProgrammeRow,
+    ScheduleRow,
+)
 from tests.integration.bridge.conftest import SECRET, bulletin, count, rows, work_files
 from tests.support.app import HOAN_KIEM
 

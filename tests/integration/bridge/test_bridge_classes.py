@@ -8,8 +8,14 @@ import pytest
 
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Programme, Schedule, ScheduleStatus, TargetSet
-from broadcast.persistence.models import (AuditRow, BulletinRow, CommandPublicationRow, EmergencyRow, ProgrammeRow,
-                                          ScheduleRow)
+from broadcast.persistence.models import (
+    AuditRow,
+    BulletinRow,
+    CommandPublicationRow,
+    EmergencyRow,
+    ProgrammeRow,
+    ScheduleRow,
+)
 from tests.integration.bridge.conftest import bulletin, count, rows
 from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, VUNG_TAU, user
 
@@ -135,7 +141,8 @@ def test_emergency_bulletin_starts_at_once_and_can_be_stopped(container, client,
     (emergency,) = rows(container, EmergencyRow)
     assert (emergency.status, emergency.source, emergency.external_id) == ("active", "central", "TW-E-1")
     assert emergency.targets["tracked"] == len(registry[HOAN_KIEM])
-    (doc,) = [p.document for p in rows(container, CommandPublicationRow, CommandPublicationRow.cmd_id == emergency.cmd_id)]
+    (doc,) = [p.document
+              for p in rows(container, CommandPublicationRow, CommandPublicationRow.cmd_id == emergency.cmd_id)]
     assert doc["action"] == "play_now" and doc["priority"] == "emergency" and doc["media"][0]["duration_ms"] > 1000
     assert ("emergency.start", str(emergency.id)) in {(a.action, a.object_id) for a in rows(container, AuditRow)}
     assert count(container, ScheduleRow) == 0

@@ -6,8 +6,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from broadcast.persistence.models import (BridgeOutboxRow, BridgeStateRow, DailyAirtimeRow, DailyCommuneRow,
-                                          PlayLogRow, ProgrammeRow)
+from broadcast.persistence.models import (
+    BridgeOutboxRow,
+    BridgeStateRow,
+    DailyAirtimeRow,
+    DailyCommuneRow,
+    PlayLogRow,
+    ProgrammeRow,
+)
 from broadcast.services.bridge import pull as bridge_pull
 from broadcast.services.bridge.reports import enqueue_daily, enqueue_master_data, enqueue_playback
 from tests.integration.bridge.conftest import bulletin, rows
@@ -33,7 +39,8 @@ def _central_plays(container, clock, n: int) -> None:
             programme = local if i == n else central
             session.add(PlayLogRow(device_id=f"hk-{i % 2}", commune_code=HOAN_KIEM, item_id=f"occ-{i}",
                                    programme_id=programme.id, title=programme.title, outcome="played",
-                                   planned_start=now - timedelta(minutes=30 + i), recorded_at=now - timedelta(minutes=10)))
+                                   planned_start=now - timedelta(minutes=30 + i),
+                                   recorded_at=now - timedelta(minutes=10)))
         session.commit()
 
 

@@ -90,7 +90,7 @@ class ServerSide:
         import json
 
         out = []
-        for topic, payload, _ in self.probe.snapshot(lambda t: t.endswith("/ack")):
+        for _topic, payload, _ in self.probe.snapshot(lambda t: t.endswith("/ack")):
             try:
                 doc = json.loads(payload)
             except ValueError:

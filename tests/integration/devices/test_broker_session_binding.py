@@ -13,8 +13,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from broadcast import protocol as p
-from broadcast.devices.gateway import MqttGateway
 from broadcast.adapters.metrics import Metrics
+from broadcast.devices.gateway import MqttGateway
 from tests.support.broker import MqttProbe
 
 pytestmark = pytest.mark.integration

@@ -24,9 +24,9 @@ from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from broadcast import protocol as p
-from broadcast.protocol.broker_config import TlsListener, write_broker_config
-from broadcast.devices.gateway import MqttGateway
 from broadcast.adapters.metrics import Metrics
+from broadcast.devices.gateway import MqttGateway
+from broadcast.protocol.broker_config import TlsListener, write_broker_config
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.settings import load_settings
@@ -43,7 +43,7 @@ def _name(common_name: str) -> x509.Name:
 
 def make_pki(directory: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> dict[str, Path]:
     """A CA and a broker certificate it signed, as PEM files."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("LoaXa test CA")).issuer_name(_name("LoaXa test CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())

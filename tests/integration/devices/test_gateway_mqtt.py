@@ -11,16 +11,16 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from broadcast import protocol as p
+from broadcast.adapters.metrics import Metrics
 from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.ports import InboundMessage
-from broadcast.adapters.metrics import Metrics
 from tests.support.broker import Broker, MqttProbe
 
 pytestmark = pytest.mark.integration
@@ -122,7 +122,7 @@ def test_gateway_valid_statuses_and_acks_arrive_in_batches_with_their_fields(acl
     metrics, inbox = Metrics(), RecordingInbox()
     gw = gateways(acl_broker, inbox, metrics=metrics, max_batch=100)
     topics = p.Topics(acl_broker.prefix)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     b = probes(acl_broker, "dev-bbb")
     b.publish(topics.status("dev-bbb"), p.encode(status_doc("dev-bbb")), retain=True)
@@ -139,7 +139,7 @@ def test_gateway_valid_statuses_and_acks_arrive_in_batches_with_their_fields(acl
     assert [m.doc for m in acks] == sent  # one device's acks keep their order
     for m in statuses + acks:
         assert m.received_at.utcoffset() == timedelta(0)
-        assert before <= m.received_at <= datetime.now(timezone.utc)
+        assert before <= m.received_at <= datetime.now(UTC)
     sizes = [len(batch) for batch in inbox.batches]
     assert max(sizes) <= 100 and len(sizes) < 301 and max(sizes) > 1  # batched, and capped
     assert metric(metrics, "loaxa_device_messages_total", kind="ack") == 300

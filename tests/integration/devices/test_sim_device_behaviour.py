@@ -223,7 +223,8 @@ def test_offline_device_gets_newest_schedule_and_sends_kept_acks_in_order(server
             # ...and the server changes the schedule meanwhile (v2 then v3, retained).
             later = fleet.clock.now()
             for v in (2, 3):
-                side.publish_schedule(_schedule(dev, v, later, [_stream_item(f"occ-v{v}", helpers.window(later, 600, 5))]))
+                item = _stream_item(f"occ-v{v}", helpers.window(later, 600, 5))
+                side.publish_schedule(_schedule(dev, v, later, [item]))
             fleet.bring_online([dev])
             await fleet.wait_until(lambda: d.version == 3 and not d.outbox, 15)
             await fleet.wait_until(lambda: "received" in side.stages(dev, {"schedule": 3}), 10)

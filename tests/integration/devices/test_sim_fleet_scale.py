@@ -25,7 +25,8 @@ def test_two_thousand_devices_connect_and_receive_retained_schedules(server_fact
                                horizon_end=p.epoch_to_rfc3339(now + 7 * 86400), zones=["37", "37-13579"],
                                items=[p.build_item("occ-1", *helpers.window(now, 3600, 300),
                                                    stream_url="http://127.0.0.1:9/live")])
-        side.probe.client.publish(side.topics.schedule(s.device_id), p.encode(p.sign(doc, side.key)), qos=1, retain=True)
+        side.probe.client.publish(side.topics.schedule(s.device_id), p.encode(p.sign(doc, side.key)), qos=1,
+                                  retain=True)
 
     async def scenario():
         fleet = Fleet(side.broker.url, specs, p.public_key_b64(side.key))

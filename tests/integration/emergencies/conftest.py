@@ -7,8 +7,8 @@ import argon2
 import pytest
 from sqlalchemy import func, select
 
-from broadcast.domain.audio import AssetStatus, AudioAsset
 from broadcast.adapters.security import Argon2PasswordHasher
+from broadcast.domain.audio import AssetStatus, AudioAsset
 from broadcast.persistence.models import CommandPublicationRow, CommandRow, EmergencyRow
 from broadcast.services.areas import create_zone
 from broadcast.services.context import Actor

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.domain.errors import InvalidInput
 from broadcast.adapters.http_media import CAP_RESOURCE, HttpMediaFetcher
+from broadcast.domain.errors import InvalidInput
 from broadcast.persistence.models import AudioAssetRow, EmergencyRow
 from tests.integration.emergencies.conftest import count
 from tests.integration.emergencies.test_emerg_cap import cap, post

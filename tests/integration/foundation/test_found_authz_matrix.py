@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from broadcast.domain.auth import Role
-from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, VUNG_TAU, PASSWORD, user
+from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, PASSWORD, VUNG_TAU, user
 
 pytestmark = pytest.mark.integration
 

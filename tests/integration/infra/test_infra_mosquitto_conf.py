@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.protocol.broker_config import write_broker_config
 from broadcast.devices.broker_sync import BrokerSync
+from broadcast.protocol.broker_config import write_broker_config
 
 pytestmark = pytest.mark.integration
 

@@ -74,7 +74,8 @@ def test_infra_bootstrap_reinstalls_only_when_pyproject_changes(tmp_path: Path) 
 
 
 def test_infra_test_sh_fails_when_nothing_is_collected() -> None:
-    result = _bash("scripts/test.sh", "tests/unit/infra/test_infra_pg_missing.py", "--noconftest", "-k", "no_such_test_zzz")
+    result = _bash("scripts/test.sh", "tests/unit/infra/test_infra_pg_missing.py", "--noconftest",
+                   "-k", "no_such_test_zzz")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "exit 5" in result.stderr
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from broadcast import protocol
+from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from broadcast.services.context import Actor
 from broadcast.services.delivery import DeliveryInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
-from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
 
 DEVICES = {"hk-0001": HOAN_KIEM, "hk-0002": HOAN_KIEM, "cn-0001": CUA_NAM, "vt-0001": VUNG_TAU}

@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 
 from broadcast import protocol
-from broadcast.protocol.broker_config import check_password
-from broadcast.persistence.models import AuditRow, DeviceAckRow, DeviceRow
-from broadcast.services.delivery import DeliveryInbox, flush_outbox, stage_schedule
 from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
+from broadcast.persistence.models import AuditRow, DeviceAckRow, DeviceRow
+from broadcast.protocol.broker_config import check_password
+from broadcast.services.delivery import DeliveryInbox, flush_outbox, stage_schedule
 from tests.support.app import HANOI, HOAN_KIEM, VUNG_TAU, user
 
 pytestmark = pytest.mark.integration
@@ -116,7 +116,8 @@ def test_live_state_from_status_and_acks(container, client, admin, clock):
     uow = container.uow()
     with uow:
         device = uow.devices.get("hk-0001")
-        publication = stage_schedule(uow, clock, container.signer, device, [], horizon_end=clock.now() + timedelta(days=7))
+        publication = stage_schedule(uow, clock, container.signer, device, [],
+                                     horizon_end=clock.now() + timedelta(days=7))
         uow.commit()
     assert publication.version == 1 and protocol.verify(publication.document, container.signer.public_key_b64)
     publisher = FakePublisher()
@@ -136,7 +137,8 @@ def test_live_state_from_status_and_acks(container, client, admin, clock):
     inbox = DeliveryInbox(container.uow)
     inbox.handle([Msg("hk-0001", "status", dict(status), now), Msg("hk-0001", "ack", dict(ack), now),
                   Msg("hk-0001", "ack", dict(ack), now),  # QoS 1 duplicate
-                  Msg("ghost-01", "ack", dict(protocol.build_ack("ghost-01", {"schedule": 1}, "received", at=now)), now)])
+                  Msg("ghost-01", "ack", dict(protocol.build_ack("ghost-01", {"schedule": 1}, "received", at=now)),
+                      now)])
     inbox.handle([Msg("hk-0001", "ack", dict(ack), now)])  # and again, later
     assert count(container, DeviceAckRow) == 1
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from broadcast.web.app import create_app
 from tests.support.app import HANOI, HOAN_KIEM, make_container, user, wipe
-from tests.support.broker import MqttProbe, broker_factory  # noqa: F401 - fixture
+from tests.support.broker import MqttProbe
 
 pytestmark = pytest.mark.integration
 

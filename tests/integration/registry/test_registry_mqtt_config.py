@@ -32,8 +32,11 @@ def test_generated_broker_config_admits_only_registered_devices(tmp_path):
     url = f"sqlite:///{tmp_path / 'reg.db'}"
     env = {**os.environ, "LOAXA_DATA_DIR": str(tmp_path / "data"), "LOAXA_DATABASE_URL": url,
            "LOAXA_MQTT_URL": "mqtt://loaxa-server:server-secret-123@127.0.0.1:1884"}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "broadcast", *args], env=env, capture_output=True,
-                                       text=True, timeout=120)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "broadcast", *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+
     assert run("db", "upgrade").returncode == 0
     assert run("areas", "seed", "--province", "01").returncode == 0
     container = make_container(tmp_path, url)

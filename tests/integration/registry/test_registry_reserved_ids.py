@@ -8,9 +8,9 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from broadcast.protocol.broker_config import hash_password
 from broadcast.domain.devices import Device
 from broadcast.persistence.models import DeviceRow
+from broadcast.protocol.broker_config import hash_password
 from broadcast.services.context import Actor
 from broadcast.services.devices import import_devices
 from tests.support.app import HANOI, HOAN_KIEM, user

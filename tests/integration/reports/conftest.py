@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broadcast import protocol
+from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import Programme
 from broadcast.services.context import Actor
 from broadcast.services.delivery import DeliveryInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
-from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

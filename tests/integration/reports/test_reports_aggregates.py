@@ -12,12 +12,12 @@ from broadcast import protocol
 from broadcast.domain.delivery import CommandPublication
 from broadcast.domain.scheduling import Schedule, ScheduleStatus, TargetSet
 from broadcast.persistence.models import DailyAirtimeRow, DailyCommuneRow, DevicePresenceRow, PlayLogRow
-from broadcast.services.reports import aggregates
 from broadcast.services.playlog import purge_expired
 from broadcast.services.ports import Emergency
-from broadcast.services.reports.figures import ReportRequest, build_report
+from broadcast.services.reports import aggregates
 from broadcast.services.reports.export import to_json
-from tests.integration.reports.conftest import DAY, DEVICES, NOW, TZ, Msg, outcome_for
+from broadcast.services.reports.figures import ReportRequest, build_report
+from tests.integration.reports.conftest import DAY, NOW, TZ, Msg, outcome_for
 from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, user
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,7 @@ def test_uptime_from_presence_events(world, client):
 
 
 def test_emergency_reach_per_commune(world, client):
-    container, clock = world.container, world.clock
+    container = world.container
     started = datetime.combine(DAY + timedelta(days=1), time(15), TZ)
     uow = container.uow()
     with uow:
@@ -106,7 +106,7 @@ def test_emergency_reach_per_commune(world, client):
 
 
 def test_approval_delays_median_and_p90(world, client):
-    container, clock = world.container, world.clock
+    container = world.container
     delays = {HOAN_KIEM: [1, 2, 4, 10, 0.5], HANOI: [3]}
     submitted = datetime.combine(DAY, time(8), TZ)
     uow = container.uow()

@@ -99,14 +99,16 @@ def test_outcomes_and_legal_education_equal_the_play_log(world, client, area, co
         assert topics[topic]["minutes"] == round(seconds / 60, 1)
         assert topics[topic]["topic_label"] == TOPICS[topic]
     languages = {r["language"]: r for r in section(legal, "theo_ngon_ngu")["rows"]}
-    assert {k: v["minutes"] for k, v in languages.items()} == {k: round(v / 60, 1) for k, v in want["by_language"].items()}
+    assert ({k: v["minutes"] for k, v in languages.items()}
+            == {k: round(v / 60, 1) for k, v in want["by_language"].items()})
     assert languages["mtq"]["language_label"] == LANGUAGES["mtq"] == "Tiếng Mường"
     sources = {r["source"]: r["minutes"] for r in section(legal, "theo_nguon")["rows"]}
     assert sources == {k: round(v / 60, 1) for k, v in want["by_source"].items()}
     summary = {r["metric"]: r["value"] for r in section(legal, "pbgdpl")["rows"]}
     assert summary["Số phút PBGDPL"] == round(want["legal_seconds"] / 60, 1)
     assert summary["Tổng số phút phát sóng"] == round(want["all_seconds"] / 60, 1)
-    assert summary["Tỷ lệ PBGDPL trong thời lượng phát (%)"] == round(100 * want["legal_seconds"] / want["all_seconds"], 1)
+    assert (summary["Tỷ lệ PBGDPL trong thời lượng phát (%)"]
+            == round(100 * want["legal_seconds"] / want["all_seconds"], 1))
 
 
 def test_xlsx_and_csv_hold_the_json_numbers(world, client):
@@ -119,7 +121,7 @@ def test_xlsx_and_csv_hold_the_json_numbers(world, client):
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     workbook = load_workbook(io.BytesIO(xlsx.content), read_only=True)
     assert len(workbook.sheetnames) == len(body["sections"])
-    for sheet_name, part in zip(workbook.sheetnames, body["sections"]):
+    for sheet_name, part in zip(workbook.sheetnames, body["sections"], strict=True):
         values = list(workbook[sheet_name].iter_rows(values_only=True))
         header = values[header_row_index() - 1]
         assert list(header[:len(part["columns"])]) == [c["label"] for c in part["columns"]]
@@ -157,5 +159,6 @@ def test_svg_chart_draws_the_report(world, client):
     root = ET.fromstring(response.text)
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "Số phút PBGDPL theo chủ đề" in texts and TOPICS["land"] in texts and TOPICS["news"] not in texts
-    bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.find("{http://www.w3.org/2000/svg}title") is not None]
+    svg = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in root.iter(f"{svg}rect") if r.find(f"{svg}title") is not None]
     assert len(bars) == 3  # land, drugs, road traffic

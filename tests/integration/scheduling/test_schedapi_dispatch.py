@@ -15,7 +15,8 @@ pytestmark = pytest.mark.integration
 
 def approved(client, editor, approver, commune, start, rrule=None, title="Tiếp sóng"):
     pid = client.post("/api/v1/programmes", headers=editor.headers, json={
-        "title": title, "area_code": commune, "stream_url": "http://127.0.0.1:9/vov", "stream_duration_s": 600}).json()["id"]
+        "title": title, "area_code": commune, "stream_url": "http://127.0.0.1:9/vov",
+        "stream_duration_s": 600}).json()["id"]
     body = {"programme_id": pid, "targets": {"areas": [commune]}, "start": start}
     if rrule:
         body["rrule"] = rrule

@@ -95,7 +95,8 @@ def test_reject_needs_a_reason_and_returns_to_draft_on_edit(client, people):
     rejected = act(client, people["approver"], sid, "reject", {"reason": "Nội dung chưa phù hợp"})
     assert rejected.json()["status"] == "rejected" and rejected.json()["rejection_reason"] == "Nội dung chưa phù hợp"
     body = {"programme_id": pid, "targets": {"areas": [HOAN_KIEM]}, "start": "2026-11-29T06:30"}
-    assert client.put(f"/api/v1/schedules/{sid}", headers=people["editor"].headers, json=body).json()["status"] == "draft"
+    edited = client.put(f"/api/v1/schedules/{sid}", headers=people["editor"].headers, json=body)
+    assert edited.json()["status"] == "draft"
 
 
 def test_quiet_hours_refuse_with_the_offending_occurrences(container, client, people):
@@ -149,7 +150,6 @@ def test_daily_minutes_cap(client, people):
 
 
 def test_same_class_overlap_is_409_until_the_approver_orders_it(container, client, people, ):
-    from tests.support.app import add_user
 
     pid = programme(client, people["editor"])
     first = schedule(client, people["editor"], pid).json()["id"]

@@ -25,7 +25,7 @@ video:0kB audio:51680kB subtitle:0kB other streams:0kB global headers:0kB muxing
 
   True peak:
     Peak:      -13.3 dBFS
-"""
+"""  # noqa: W291 (captured as ffmpeg printed it: its progress line ends in spaces)
 
 SILENT_TAIL = """\
 size=N/A time=00:00:02.00 bitrate=N/A speed= 500x

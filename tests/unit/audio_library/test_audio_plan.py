@@ -5,7 +5,12 @@ import pytest
 from audio_library.config import AudioConfig
 from audio_library.errors import SilentAudioError
 from audio_library.normalize import (
-    METHOD_LIMITED, METHOD_LINEAR, METHOD_PEAK, GainPlan, correct_plan, plan_gain,
+    METHOD_LIMITED,
+    METHOD_LINEAR,
+    METHOD_PEAK,
+    GainPlan,
+    correct_plan,
+    plan_gain,
 )
 from audio_library.probe import Loudness
 

@@ -11,10 +11,10 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from broadcast import protocol as p
+from broadcast.adapters.metrics import Metrics
 from broadcast.devices import gateway as gateway_module
 from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.ports import InboundMessage
-from broadcast.adapters.metrics import Metrics
 from broadcast.settings import load_settings
 
 DEV = "c13579-007"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,7 +15,7 @@ PREFIX = "loaxa/v1"
 DEV = "c13579-007"
 AT = "2026-11-29T06:00:00+07:00"
 T = p.Topics(PREFIX)
-NOW = datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
 
 
 def _status(device_id: str = DEV, **over) -> bytes:
@@ -42,11 +42,11 @@ def test_valid_ack_and_the_offline_last_will_pass():
 
 
 def test_received_at_defaults_to_now_in_utc():
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     got = classify(PREFIX, T.status(DEV), _status())
     assert isinstance(got, InboundMessage)
     assert got.received_at.tzinfo is not None and got.received_at.utcoffset().total_seconds() == 0
-    assert before <= got.received_at <= datetime.now(timezone.utc)
+    assert before <= got.received_at <= datetime.now(UTC)
 
 
 def test_a_payload_device_id_other_than_the_topics_is_a_mismatch():

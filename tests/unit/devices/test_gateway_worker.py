@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from broadcast.adapters.metrics import Metrics
 from broadcast.devices.gateway import AckTracker, BatchWorker, PublishResult
 from broadcast.devices.ports import InboundMessage
-from broadcast.adapters.metrics import Metrics
 
-NOW = datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
 
 
 def _msgs(n: int) -> list[InboundMessage]:

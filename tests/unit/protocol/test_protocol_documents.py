@@ -67,7 +67,7 @@ def _b(doc) -> bytes:
 def test_canonical_bytes_sorted_compact_raw_utf8_without_sig():
     doc = {"b": 1, "a": "Hòa giải ở cơ sở", "sig": "x", "c": {"z": [1, 2], "y": None}}
     got = p.canonical_bytes(doc)
-    assert got == '{"a":"Hòa giải ở cơ sở","b":1,"c":{"y":null,"z":[1,2]}}'.encode("utf-8")
+    assert got == '{"a":"Hòa giải ở cơ sở","b":1,"c":{"y":null,"z":[1,2]}}'.encode()
     assert b"\\u" not in got
     assert "ò".encode() in got
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -41,12 +42,14 @@ def _world(rng: random.Random, n_devices: int = 60) -> dict[str, DeviceInfo]:
 def _targets(rng: random.Random, directory: dict[str, DeviceInfo]) -> Targets:
     devices = list(directory.values())
     pick = lambda n: rng.sample(devices, min(n, len(devices)))  # noqa: E731
-    areas = frozenset(rng.sample([p for p in PROVINCES] + [c for cs in PROVINCES.values() for c in cs], rng.randint(0, 2)))
+    codes = [p for p in PROVINCES] + [c for cs in PROVINCES.values() for c in cs]
+    areas = frozenset(rng.sample(codes, rng.randint(0, 2)))
     zones = frozenset(rng.choice(sorted(d.zones)) for d in pick(rng.randint(0, 2)))
     return Targets(
         areas=areas,
         zones=zones,
-        devices=frozenset(d.device_id for d in pick(rng.randint(0, 3))) | ({"unknown-device"} if rng.random() < 0.1 else set()),
+        devices=(frozenset(d.device_id for d in pick(rng.randint(0, 3)))
+                 | ({"unknown-device"} if rng.random() < 0.1 else set())),
         exclude_areas=frozenset(rng.sample(sorted(areas), 1)) if areas and rng.random() < 0.1 else frozenset(),
         exclude_zones=frozenset(sorted(d.zones)[-1] for d in pick(1)) if rng.random() < 0.2 else frozenset(),
         exclude_devices=frozenset(d.device_id for d in pick(2)) if rng.random() < 0.2 else frozenset(),
@@ -58,7 +61,8 @@ def _schedule(rng: random.Random, sid: str, directory: dict[str, DeviceInfo]) ->
     if rng.random() < 0.3:
         timing = Timing.once(start + timedelta(days=rng.randint(0, 8)))
     else:
-        rule = rng.choice(["FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,WE,FR", "FREQ=DAILY;INTERVAL=2", "FREQ=WEEKLY;BYDAY=SA,SU"])
+        rule = rng.choice(["FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,WE,FR", "FREQ=DAILY;INTERVAL=2",
+                           "FREQ=WEEKLY;BYDAY=SA,SU"])
         timing = Timing.recurring(start, rule + ";COUNT=40")
     return ScheduleSpec(
         id=sid,
@@ -89,7 +93,7 @@ def test_shared_compile_equals_per_device_reference(seed: int) -> None:
         expected = frozenset(sid for sid, spec in schedules.items() if hits(spec.targets, info))
         assert result.signatures[device_id] == expected
         timeline = result.timelines[device_id]
-        assert all(a.end <= b.start for a, b in zip(timeline, timeline[1:]))
+        assert all(a.end <= b.start for a, b in itertools.pairwise(timeline))
         assert all(item.end > NOW and item.start < NOW + timedelta(days=7) for item in timeline)
         assert result.fingerprints[device_id] == timeline_fingerprint(timeline)
     # Sharing: one timeline object per signature, not per device.
@@ -123,7 +127,8 @@ def _spec(sid: str, hhmm: str, minutes: int, priority: Priority = Priority.NORMA
 
 
 def test_higher_class_drops_the_overlapped_item_and_reports_it_per_device_group() -> None:
-    directory = {d.device_id: d for d in [_dev("a-1", zones=("thon-1",)), _dev("a-2", zones=("thon-2",)), _dev("b-1", "26737")]}
+    directory = {d.device_id: d
+                 for d in [_dev("a-1", zones=("thon-1",)), _dev("a-2", zones=("thon-2",)), _dev("b-1", "26737")]}
     schedules = [
         _spec("commune-morning", "06:00", 30, areas={"26734"}),
         _spec("province-alert", "06:20", 10, Priority.PRIORITY, areas={"79"}, exclude_zones={"thon-2"}),

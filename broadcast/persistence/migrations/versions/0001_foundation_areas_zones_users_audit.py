@@ -1,15 +1,14 @@
 """foundation: areas, zones, users, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28
 
 The audit log is append-only in the database too: an UPDATE is refused by a trigger.
 (DELETE stays possible for the retention purge.)
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
