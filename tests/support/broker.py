@@ -289,3 +289,17 @@ class MqttProbe:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def can_connect(broker: Broker, username: str | None, password: str | None, port: int | None = None,
+                client_id: str | None = None) -> bool:
+    """Whether the broker admits these credentials on `port` (default: the device listener)."""
+    probe = MqttProbe(broker, username=username, password=password, client_id=client_id or username or "anonymous-x",
+                      port=port)
+    try:
+        probe.connect(timeout=3)
+    except (TimeoutError, ConnectionError):
+        probe.client.loop_stop()
+        return False
+    probe.close()
+    return True

@@ -15,7 +15,7 @@ import pytest
 from broadcast import protocol as p
 from broadcast.adapters.metrics import Metrics
 from broadcast.devices.gateway import MqttGateway
-from tests.support.broker import MqttProbe
+from tests.support.broker import MqttProbe, can_connect
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +28,10 @@ class NullInbox:
         pass
 
 
-def connects(broker, username: str, password: str, port: int) -> bool:
-    probe = MqttProbe(broker, username, password, client_id=f"try-{secrets.token_hex(3)}", port=port)
-    try:
-        probe.connect(timeout=3)
-    except (TimeoutError, ConnectionError):
-        probe.client.loop_stop()
-        return False
-    probe.close()
-    return True
+
+
+def fresh_id() -> str:
+    return f"try-{secrets.token_hex(3)}"
 
 
 def test_a_device_using_another_clients_id_gets_only_its_own_session(broker_factory):
@@ -70,10 +65,11 @@ def test_a_device_using_another_clients_id_gets_only_its_own_session(broker_fact
 def test_accounts_log_in_only_on_their_own_listener(broker_factory):
     broker = broker_factory(devices=[(A, "pa")])
     assert broker.server_listener_port != broker.port
-    assert connects(broker, A, "pa", broker.port)
-    assert connects(broker, broker.server_user, broker.server_password, broker.server_listener_port)
-    assert not connects(broker, A, "pa", broker.server_listener_port)
-    assert not connects(broker, broker.server_user, broker.server_password, broker.port)
+    assert can_connect(broker, A, "pa", broker.port, client_id=fresh_id())
+    server = (broker.server_user, broker.server_password)
+    assert can_connect(broker, *server, broker.server_listener_port, client_id=fresh_id())
+    assert not can_connect(broker, A, "pa", broker.server_listener_port, client_id=fresh_id())
+    assert not can_connect(broker, *server, broker.port, client_id=fresh_id())
 
 
 def test_an_emergency_arrives_within_a_second_while_a_device_tries_the_servers_client_id(broker_factory):

@@ -12,20 +12,11 @@ import pytest
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device, set_disabled
 from tests.support.app import HOAN_KIEM, make_container
-from tests.support.broker import Broker, MqttProbe, free_port, mosquitto_binary
+from tests.support.broker import Broker, MqttProbe, can_connect, free_port, mosquitto_binary
 
 pytestmark = pytest.mark.integration
 
 
-def connects(broker: Broker, username: str | None, password: str | None, port: int | None = None) -> bool:
-    probe = MqttProbe(broker, username=username, password=password, client_id=username or "anonymous-x", port=port)
-    try:
-        probe.connect(timeout=3)
-    except (TimeoutError, ConnectionError):
-        probe.client.loop_stop()
-        return False
-    probe.close()
-    return True
 
 
 def test_generated_broker_config_admits_only_registered_devices(tmp_path):
@@ -63,11 +54,11 @@ def test_generated_broker_config_admits_only_registered_devices(tmp_path):
                     server_user="loaxa-server", server_password="server-secret-123", server_port=server_port)
     broker.start()
     try:
-        assert connects(broker, "hk-0001", secrets["hk-0001"])
-        assert connects(broker, "loaxa-server", "server-secret-123", server_port)
-        assert not connects(broker, "hk-0001", "wrong-password")
-        assert not connects(broker, "hk-0002", secrets["hk-0002"])  # disabled
-        assert not connects(broker, None, None)  # anonymous
+        assert can_connect(broker, "hk-0001", secrets["hk-0001"])
+        assert can_connect(broker, "loaxa-server", "server-secret-123", server_port)
+        assert not can_connect(broker, "hk-0001", "wrong-password")
+        assert not can_connect(broker, "hk-0002", secrets["hk-0002"])  # disabled
+        assert not can_connect(broker, None, None)  # anonymous
 
         server = MqttProbe.as_server(broker).connect()
         server.subscribe("loaxa/v1/#")
