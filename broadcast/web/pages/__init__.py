@@ -1,17 +1,32 @@
-"""The officers' web app: server-rendered Vietnamese pages (Jinja2, htmx) over the same services as the API."""
+"""The officers' web app: server-rendered Vietnamese pages (Jinja2, htmx) over the same services as the API.
+
+Each page is a module of this package with a `router`; `install_pages` finds them, so adding a page touches no
+other file (the menu in `navigation.py` links a page once a route of its name exists)."""
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from fastapi import FastAPI
 
 from broadcast.bootstrap import Container
 from broadcast.web.assets import install_assets
-from broadcast.web.pages import account, home
 from broadcast.web.pages.rendering import Pages
+
+
+def page_modules() -> list:
+    """The modules of this package that serve pages, in name order (route paths never overlap)."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "router"):
+            found.append(module)
+    return found
 
 
 def install_pages(app: FastAPI, container: Container) -> None:
     """Static files, /docs and the pages; call after the API routes."""
     assets = install_assets(app, container.settings.frontend_dir)
     app.state.pages = Pages(container, assets)
-    for module in (account, home):
+    for module in page_modules():
         app.include_router(module.router)
