@@ -1,6 +1,6 @@
 """LoaXa device protocol v1 (the normative contract: shared/spec/device-protocol-v1.md), one module per message.
 
-Pure: the standard library, PyNaCl and cryptography (keys) only. The server's gateway and the device simulator
+Pure: the standard library and PyNaCl only. The server's gateway and the device simulator
 both import it, so it never pulls in paho or the server. Documents are plain dicts (TypedDict) because what is
 signed is the JSON object itself; builders make them, parsers turn untrusted bytes into them or raise
 ProtocolError(code, detail).
@@ -37,6 +37,7 @@ from broadcast.protocol.signing import (
     load_public_key_b64,
     private_key_to_pem,
     public_key_b64,
+    public_key_of,
     sign,
     verify,
     verify_or_raise,
@@ -110,6 +111,7 @@ __all__ = [
     "verify",
     "generate_private_key",
     "private_key_to_pem",
+    "public_key_of",
     "load_private_key_pem",
     "public_key_b64",
     "load_public_key_b64",

@@ -5,13 +5,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.signing import SigningKey
 
 from broadcast import protocol
 
 
 class DocumentSigner:
-    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, private_key: SigningKey) -> None:
         self._key = private_key
         self.public_key_b64 = protocol.public_key_b64(private_key)
 

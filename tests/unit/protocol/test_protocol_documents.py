@@ -9,6 +9,7 @@ import stat
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from broadcast import protocol as p
@@ -84,19 +85,19 @@ def test_sign_then_verify_and_tamper_fails():
     signed = p.sign(_schedule(), key)
     sig = base64.b64decode(signed["sig"], validate=True)
     assert len(sig) == 64
-    assert p.verify(signed, key.public_key())
+    assert p.verify(signed, p.public_key_of(key))
     assert p.verify(signed, p.public_key_b64(key))  # base64 public key form
     tampered = dict(signed, items=[dict(signed["items"][0], title="Luật Hoà giải ở cơ sở - số 3")])
-    assert not p.verify(tampered, key.public_key())
-    assert not p.verify(signed, p.generate_private_key().public_key())
+    assert not p.verify(tampered, p.public_key_of(key))
+    assert not p.verify(signed, p.public_key_of(p.generate_private_key()))
 
 
 def test_signature_survives_key_order_and_wire_round_trip():
     key = p.generate_private_key()
     signed = p.sign(_command(), key)
     shuffled = dict(reversed(list(signed.items())))
-    assert p.verify(shuffled, key.public_key())
-    assert p.verify(json.loads(p.encode(signed)), key.public_key())
+    assert p.verify(shuffled, p.public_key_of(key))
+    assert p.verify(json.loads(p.encode(signed)), p.public_key_of(key))
 
 
 @pytest.mark.parametrize("sig", [None, 12, "", "not base64!!", base64.b64encode(b"x" * 63).decode()])
@@ -105,7 +106,7 @@ def test_verify_false_on_missing_or_malformed_sig(sig):
     doc = _schedule()
     if sig is not None:
         doc["sig"] = sig
-    assert p.verify(doc, key.public_key()) is False
+    assert p.verify(doc, p.public_key_of(key)) is False
 
 
 def test_verify_matches_independent_openssl_style_check():
@@ -114,7 +115,28 @@ def test_verify_matches_independent_openssl_style_check():
     doc = _schedule()
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     doc["sig"] = base64.b64encode(key.sign(raw)).decode()
-    assert p.verify(doc, key.public_key())
+    assert p.verify(doc, key.public_key().public_bytes_raw())
+
+
+def test_the_key_file_is_the_pkcs8_pem_openssl_reads_and_writes():
+    """Key files of earlier releases (written by cryptography/OpenSSL) load, and ours load there: same key."""
+    theirs = Ed25519PrivateKey.generate()
+    pem = theirs.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.NoEncryption())
+    ours = p.load_private_key_pem(pem)
+    assert base64.b64decode(p.public_key_b64(ours)) == theirs.public_key().public_bytes_raw()
+    back = serialization.load_pem_private_key(p.private_key_to_pem(ours), password=None)
+    assert back.public_key().public_bytes_raw() == theirs.public_key().public_bytes_raw()
+    assert p.private_key_to_pem(ours) == pem
+
+
+@pytest.mark.parametrize("pem", [
+    b"", b"-----BEGIN PRIVATE KEY-----\n%%%\n-----END PRIVATE KEY-----\n",
+    b"-----BEGIN PRIVATE KEY-----\n" + base64.encodebytes(b"\x30" * 48) + b"-----END PRIVATE KEY-----\n",
+    b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"])
+def test_a_key_file_that_is_not_an_ed25519_pkcs8_key_is_refused(pem):
+    with pytest.raises(ValueError):
+        p.load_private_key_pem(pem)
 
 
 # ---------------------------------------------------------------- keys
@@ -221,13 +243,13 @@ def test_valid_documents_parse():
 def test_signed_parsers():
     key = p.generate_private_key()
     good = p.encode(p.sign(_schedule(), key))
-    assert p.parse_signed_schedule(good, key.public_key(), "c13579-007")["version"] == 42
+    assert p.parse_signed_schedule(good, p.public_key_of(key), "c13579-007")["version"] == 42
     forged = p.encode(p.sign(_schedule(), p.generate_private_key()))
     with pytest.raises(p.ProtocolError) as e:
-        p.parse_signed_schedule(forged, key.public_key(), "c13579-007")
+        p.parse_signed_schedule(forged, p.public_key_of(key), "c13579-007")
     assert e.value.code == "bad_signature"
     with pytest.raises(p.ProtocolError) as e:
-        p.parse_signed_command(p.encode(_command()), key.public_key())
+        p.parse_signed_command(p.encode(_command()), p.public_key_of(key))
     assert e.value.code == "bad_signature"
 
 
