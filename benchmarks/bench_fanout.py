@@ -482,10 +482,9 @@ class StoredWatch:
             if self._ref is None:
                 return
             for m in batch:
-                if m.kind != "ack" or m.doc.get("stage") not in self._stages:
+                if m.kind != "ack" or m.value.stage not in self._stages:
                     continue
-                ((kind, ref_id),) = m.doc["ref"].items()
-                if (kind, str(ref_id)) == self._ref and m.device_id not in self._devices:
+                if (m.value.ref_kind, m.value.ref_id) == self._ref and m.device_id not in self._devices:
                     self._devices.add(m.device_id)
                     self._times.append(at)
 

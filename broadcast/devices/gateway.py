@@ -76,14 +76,14 @@ def classify(prefix: str, topic: str, payload: bytes | bytearray, *,
     if not payload:
         return DropReason.EMPTY
     try:
-        doc = parse_status(payload, device_id) if kind == "status" else parse_ack(payload, device_id)
+        value = parse_status(payload, device_id) if kind == "status" else parse_ack(payload, device_id)
     except ProtocolError as exc:
         if exc.code in _MALFORMED_CODES:
             return DropReason.MALFORMED
         if exc.code == "device_mismatch":
             return DropReason.DEVICE_MISMATCH
         return DropReason.BAD_SCHEMA
-    return InboundMessage(device_id, kind, dict(doc), received_at or datetime.now(UTC))
+    return InboundMessage(device_id, kind, value, received_at or datetime.now(UTC))
 
 
 def explain(prefix: str, topic: str, payload: bytes | bytearray) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
+
+from broadcast.protocol import AckValue, StatusValue
 
 InboundKind = Literal["status", "ack"]
 
@@ -19,7 +21,7 @@ class InboundMessage:
 
     device_id: str
     kind: InboundKind
-    doc: dict[str, Any]
+    value: StatusValue | AckValue  # parsed once, here; the inbox stores it as it is
     received_at: datetime  # UTC, when the gateway got it
 
 

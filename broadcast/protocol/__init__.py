@@ -1,13 +1,14 @@
 """LoaXa device protocol v1 (the normative contract: shared/spec/device-protocol-v1.md), one module per message.
 
 Pure: the standard library and PyNaCl only. The server's gateway and the device simulator
-both import it, so it never pulls in paho or the server. Documents are plain dicts (TypedDict) because what is
-signed is the JSON object itself; builders make them, parsers turn untrusted bytes into them or raise
-ProtocolError(code, detail).
+both import it, so it never pulls in paho or the server. Documents the server signs are plain dicts (TypedDict), because
+what is signed is the JSON object itself; builders make them, parsers turn untrusted bytes into them or raise
+ProtocolError(code, detail). What devices send (status, ack) is parsed once into typed values (StatusValue,
+AckValue) that the server stores as they are.
 """
 from __future__ import annotations
 
-from broadcast.protocol.ack import Ack, AckRef, build_ack, parse_ack
+from broadcast.protocol.ack import Ack, AckRef, AckValue, build_ack, parse_ack
 from broadcast.protocol.command import (
     Command,
     addressed_to,
@@ -42,7 +43,7 @@ from broadcast.protocol.signing import (
     verify,
     verify_or_raise,
 )
-from broadcast.protocol.status import Playing, Status, build_status, offline_status, parse_status
+from broadcast.protocol.status import Playing, Status, StatusValue, build_status, offline_status, parse_status
 from broadcast.protocol.topics import Topics, parse_device_topic, parse_zone_topic
 from broadcast.protocol.wire import (
     ACK_STAGES,
@@ -138,9 +139,11 @@ __all__ = [
     "build_status",
     "offline_status",
     "parse_status",
+    "StatusValue",
     "AckRef",
     "Ack",
     "build_ack",
     "parse_ack",
+    "AckValue",
     "Document",
 ]

@@ -1,6 +1,7 @@
 """The ack document (spec section 6): build and parse."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, NotRequired, TypedDict
 
@@ -18,9 +19,11 @@ from broadcast.protocol.wire import (
     _time_str,
     _type,
     decode_object,
+    parse_time,
 )
 
 AckRef = dict[str, int] | dict[str, str]
+RefKind = Literal["schedule", "command"]
 
 
 class Ack(TypedDict):
@@ -33,6 +36,21 @@ class Ack(TypedDict):
     reason: str | None
     started_at: NotRequired[str]
     ended_at: NotRequired[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AckValue:
+    """An ack from the wire, checked once and typed: what the server stores, without reading the JSON again."""
+
+    device_id: str
+    ref_kind: RefKind
+    ref_id: str  # the schedule version in decimal, or the command id
+    stage: AckStage
+    at: datetime
+    item_id: str | None = None
+    reason: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
 
 
 def build_ack(
@@ -60,31 +78,31 @@ def build_ack(
 _NEEDS_ITEM = {"playing", "played", "preempted", "missed"}
 
 
-def parse_ack(payload: bytes | bytearray, expected_device_id: str | None = None) -> Ack:
+def parse_ack(payload: bytes | bytearray, expected_device_id: str | None = None) -> AckValue:
+    """Untrusted bytes -> a typed ack, or ProtocolError(code, Vietnamese detail)."""
     doc = decode_object(payload)
     _type(doc, "ack")
-    _device(doc, expected_device_id)
+    device_id = _device(doc, expected_device_id)
     ref = _require(doc, "ref")
     if not isinstance(ref, dict) or len(ref) != 1:
         raise ProtocolError("bad_ref", "trường 'ref' phải có đúng một khóa 'schedule' hoặc 'command'")
+    ref_kind: RefKind
     if "schedule" in ref:
-        _int(ref, "schedule", lo=0)
+        ref_kind, ref_id = "schedule", str(_int(ref, "schedule", lo=0))
     elif "command" in ref:
-        _str(ref, "command", pattern=CMD_ID_RE)
+        ref_kind, ref_id = "command", str(_str(ref, "command", pattern=CMD_ID_RE))
     else:
         raise ProtocolError("bad_ref", "trường 'ref' phải là 'schedule' hoặc 'command'")
     stage = _require(doc, "stage")
     if stage not in ACK_STAGES:
         raise ProtocolError("bad_stage", f"giai đoạn xác nhận không hợp lệ: {stage!r}")
-    _time(doc, "at")
+    at = parse_time(_require(doc, "at"), "at")
     item_id = _str(doc, "item_id", nullable=True, pattern=ITEM_ID_RE)
     reason = _str(doc, "reason", nullable=True, max_len=1000)
     if stage in ("rejected", "failed") and reason is None:
         raise ProtocolError("missing_field", f"xác nhận {stage} phải có 'reason'")
-    if "schedule" in ref and stage in _NEEDS_ITEM and item_id is None:
+    if ref_kind == "schedule" and stage in _NEEDS_ITEM and item_id is None:
         raise ProtocolError("missing_field", f"xác nhận {stage} của lịch phát phải có 'item_id'")
-    if stage in ("playing", "played", "preempted"):
-        _time(doc, "started_at")
-    if stage in ("played", "preempted"):
-        _time(doc, "ended_at")
-    return doc  # type: ignore[return-value]
+    started_at = _time(doc, "started_at") if stage in ("playing", "played", "preempted") else None
+    ended_at = _time(doc, "ended_at") if stage in ("played", "preempted") else None
+    return AckValue(device_id, ref_kind, ref_id, stage, at, item_id, reason, started_at, ended_at)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, NotRequired, TypedDict
 
@@ -40,6 +41,24 @@ class Status(TypedDict):
     capabilities: NotRequired[list[str]]
 
 
+@dataclass(frozen=True, slots=True)
+class StatusValue:
+    """A status from the wire, checked once and typed. Offline (the last will) carries nothing but the flag."""
+
+    device_id: str
+    online: bool
+    at: datetime | None = None
+    firmware: str | None = None
+    schedule_version: int | None = None
+    volume: int | None = None
+    playing_item: str | None = None
+    playing_since: datetime | None = None
+    playing_command: str | None = None
+    clock_offset_ms: int | None = None
+    storage_free_bytes: int | None = None
+    capabilities: tuple[str, ...] = ()
+
+
 def build_status(
     device_id: str,
     *,
@@ -65,29 +84,32 @@ def offline_status(device_id: str) -> Status:
     return {"type": "status", "device_id": device_id, "online": False}
 
 
-def parse_status(payload: bytes | bytearray, expected_device_id: str | None = None) -> Status:
+def parse_status(payload: bytes | bytearray, expected_device_id: str | None = None) -> StatusValue:
+    """Untrusted bytes -> a typed status, or ProtocolError(code, Vietnamese detail)."""
     doc = decode_object(payload)
     _type(doc, "status")
-    _device(doc, expected_device_id)
+    device_id = _device(doc, expected_device_id)
     online = _require(doc, "online")
     if not isinstance(online, bool):
         raise ProtocolError("bad_field", "trường 'online' phải là true hoặc false")
     if not online:
-        return doc  # type: ignore[return-value]  # the LWT carries nothing else
-    _time(doc, "at")
-    _str(doc, "firmware", optional=True, max_len=200)
-    _int(doc, "schedule_version", lo=0, optional=True, nullable=True)
-    _int(doc, "volume", lo=0, hi=100, optional=True)
-    _int(doc, "clock_offset_ms", optional=True)
-    _int(doc, "storage_free_bytes", lo=0, optional=True)
+        return StatusValue(device_id, online=False)  # the LWT carries nothing else
+    at = _time(doc, "at")
+    firmware = _str(doc, "firmware", optional=True, max_len=200)
+    version = _int(doc, "schedule_version", lo=0, optional=True, nullable=True)
+    volume = _int(doc, "volume", lo=0, hi=100, optional=True)
+    clock_offset = _int(doc, "clock_offset_ms", optional=True)
+    storage_free = _int(doc, "storage_free_bytes", lo=0, optional=True)
     playing = doc.get("playing")
+    item = since = command = None
     if playing is not None:
         if not isinstance(playing, dict):
             raise ProtocolError("bad_field", "trường 'playing' phải là đối tượng hoặc null")
-        _str(playing, "item_id", nullable=True, pattern=ITEM_ID_RE)
-        _time(playing, "since")
-        _str(playing, "cmd_id", optional=True, pattern=CMD_ID_RE)
+        item = _str(playing, "item_id", nullable=True, pattern=ITEM_ID_RE)
+        since = _time(playing, "since")
+        command = _str(playing, "cmd_id", optional=True, pattern=CMD_ID_RE)
     caps = doc.get("capabilities", [])
     if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
         raise ProtocolError("bad_field", "trường 'capabilities' phải là danh sách chuỗi")
-    return doc  # type: ignore[return-value]
+    return StatusValue(device_id, True, at, firmware, version, volume, item, since, command, clock_offset,
+                       storage_free, tuple(caps))

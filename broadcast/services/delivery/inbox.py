@@ -6,36 +6,28 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from broadcast import protocol
 from broadcast.domain.delivery import AckReport, StatusReport
 from broadcast.domain.devices import AckStage
+from broadcast.protocol import AckValue, StatusValue
 from broadcast.services.ports import DeliveryUnitOfWork
 from broadcast.services.reports.ports import PresenceEvent
 
 
-def _time_or_none(doc: Mapping[str, Any], field: str) -> datetime | None:
-    value = doc.get(field)
-    return protocol.parse_time(value, field) if value else None
-
-
-def status_report(device_id: str, doc: Mapping[str, Any], received_at: datetime) -> StatusReport:
-    if not doc.get("online"):
-        return StatusReport(device_id=device_id, online=False, received_at=received_at)
-    playing = doc.get("playing") or {}
+def status_report(value: StatusValue, received_at: datetime) -> StatusReport:
+    if not value.online:
+        return StatusReport(device_id=value.device_id, online=False, received_at=received_at)
     return StatusReport(
-        device_id=device_id, online=True, received_at=received_at, firmware=doc.get("firmware"),
-        volume=doc.get("volume"), playing_item=playing.get("item_id") if playing else None,
-        playing_since=_time_or_none(playing, "since") if playing else None,
-        clock_offset_ms=doc.get("clock_offset_ms"), storage_free_bytes=doc.get("storage_free_bytes"),
-        schedule_version=doc.get("schedule_version"))
+        device_id=value.device_id, online=True, received_at=received_at, firmware=value.firmware,
+        volume=value.volume, playing_item=value.playing_item, playing_since=value.playing_since,
+        clock_offset_ms=value.clock_offset_ms, storage_free_bytes=value.storage_free_bytes,
+        schedule_version=value.schedule_version)
 
 
-def ack_report(device_id: str, doc: Mapping[str, Any], received_at: datetime) -> AckReport:
-    ((ref_kind, ref_id),) = doc["ref"].items()
-    return AckReport(device_id=device_id, ref_kind=ref_kind, ref_id=str(ref_id), stage=AckStage(doc["stage"]).value,
-                     at=protocol.parse_time(doc["at"], "at"), received_at=received_at,
-                     item_id=doc.get("item_id") or "", reason=(doc.get("reason") or None),
-                     started_at=_time_or_none(doc, "started_at"), ended_at=_time_or_none(doc, "ended_at"))
+def ack_report(value: AckValue, received_at: datetime) -> AckReport:
+    return AckReport(device_id=value.device_id, ref_kind=value.ref_kind, ref_id=value.ref_id,
+                     stage=AckStage(value.stage).value, at=value.at, received_at=received_at,
+                     item_id=value.item_id or "", reason=value.reason or None,
+                     started_at=value.started_at, ended_at=value.ended_at)
 
 
 def presence_changes(flags: Mapping[str, bool | None], statuses: Sequence[StatusReport]) -> list[PresenceEvent]:
@@ -69,10 +61,10 @@ class DeliveryInbox(Generic[U]):
     def handle(self, batch: Iterable[Any]) -> None:
         statuses, acks = [], []
         for message in batch:
-            if message.kind == "status":
-                statuses.append(status_report(message.device_id, message.doc, message.received_at))
-            elif message.kind == "ack":
-                acks.append(ack_report(message.device_id, message.doc, message.received_at))
+            if isinstance(message.value, StatusValue):
+                statuses.append(status_report(message.value, message.received_at))
+            elif isinstance(message.value, AckValue):
+                acks.append(ack_report(message.value, message.received_at))
         uow = self._uow_factory()
         with uow:
             # One lookup serves the whole batch: which devices are known, and their stored online flag.

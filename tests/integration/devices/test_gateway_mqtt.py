@@ -71,6 +71,11 @@ def dropped(metrics: Metrics, reason: str) -> float:
     return metric(metrics, "loaxa_device_messages_dropped_total", reason=reason)
 
 
+def typed(doc: dict) -> p.StatusValue | p.AckValue:
+    """What the gateway hands on for a document: its value parsed by the protocol."""
+    return (p.parse_status if doc["type"] == "status" else p.parse_ack)(p.encode(doc))
+
+
 def status_doc(device_id: str, **over: Any) -> dict:
     return dict(p.build_status(device_id, at=AT, schedule_version=1, volume=70, firmware="test-1"), **over)
 
@@ -134,9 +139,9 @@ def test_gateway_valid_statuses_and_acks_arrive_in_batches_with_their_fields(acl
 
     statuses = inbox.wait_for(lambda m: m.kind == "status")
     acks = inbox.wait_for(lambda m: m.kind == "ack", count=300)
-    assert statuses[0].device_id == "dev-bbb" and statuses[0].doc == status_doc("dev-bbb")
+    assert statuses[0].device_id == "dev-bbb" and statuses[0].value == typed(status_doc("dev-bbb"))
     assert all(m.device_id == "dev-aaa" for m in acks)
-    assert [m.doc for m in acks] == sent  # one device's acks keep their order
+    assert [m.value for m in acks] == [typed(d) for d in sent]  # one device's acks keep their order
     for m in statuses + acks:
         assert m.received_at.utcoffset() == timedelta(0)
         assert before <= m.received_at <= datetime.now(UTC)
@@ -158,9 +163,9 @@ def test_gateway_drops_an_ack_claiming_another_device(acl_broker, gateways, prob
     a.publish(topics.ack("dev-bbb"), p.encode(ack_doc("dev-bbb", 6)))             # the ACL stops this one
     a.publish(topics.ack("dev-aaa"), p.encode(ack_doc("dev-aaa", 7)))             # sentinel, same client
 
-    inbox.wait_for(lambda m: m.doc["ref"] == {"schedule": 7})
+    inbox.wait_for(lambda m: m.value.ref_id == "7")
     assert dropped(metrics, "device_mismatch") == 1
-    assert [m.doc["ref"] for m in inbox.messages()] == [{"schedule": 7}]
+    assert [(m.value.ref_kind, m.value.ref_id) for m in inbox.messages()] == [("schedule", "7")]
 
 
 def _garbage(topics: p.Topics) -> list[tuple[str, bytes, str]]:
@@ -222,7 +227,7 @@ def test_gateway_survives_ten_thousand_garbage_messages(acl_broker, gateways, pr
 
     c = probes(acl_broker, "dev-ccc")
     c.publish(topics.status("dev-ccc"), p.encode(status_doc("dev-ccc")))
-    assert inbox.wait_for(lambda m: m.device_id == "dev-ccc")[0].doc == status_doc("dev-ccc")
+    assert inbox.wait_for(lambda m: m.device_id == "dev-ccc")[0].value == typed(status_doc("dev-ccc"))
 
     warnings = [r for r in caplog.records if r.name == "broadcast.devices.gateway" and r.levelno >= logging.WARNING]
     windows = int(elapsed // 10) + 1
@@ -254,7 +259,7 @@ def test_gateway_reconnects_resubscribes_and_sends_what_was_published_while_down
     # Resubscribed: a status sent after the restart arrives.
     a = probes(acl_broker, "dev-aaa")
     a.publish(topics.status("dev-aaa"), p.encode(status_doc("dev-aaa", volume=33)))
-    assert inbox.wait_for(lambda m: m.device_id == "dev-aaa")[0].doc["volume"] == 33
+    assert inbox.wait_for(lambda m: m.device_id == "dev-aaa")[0].value.volume == 33
     # And the broker kept the schedule that waited in paho's queue.
     b = probes(acl_broker, "dev-bbb")
     b.subscribe(topics.schedule("dev-bbb"))
@@ -273,7 +278,7 @@ def test_gateway_persistent_session_gets_acks_sent_while_it_was_away(acl_broker,
     inbox = RecordingInbox()
     gateways(acl_broker, inbox, name=name)
     got = inbox.wait_for(lambda m: m.kind == "ack")
-    assert got[0].device_id == "dev-aaa" and got[0].doc == ack_doc("dev-aaa", 11, "ready")
+    assert got[0].device_id == "dev-aaa" and got[0].value == typed(ack_doc("dev-aaa", 11, "ready"))
 
 
 def test_gateway_schedule_is_retained_for_late_devices_and_can_be_cleared(acl_broker, gateways, probes, signing_key):

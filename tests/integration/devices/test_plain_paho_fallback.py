@@ -76,7 +76,7 @@ def test_gateway_on_the_plain_client_receives_device_messages_and_publishes(brok
         for info in [probe.client.publish(topics.ack(device), p.encode(doc), qos=1) for doc in sent]:
             info.wait_for_publish(10)
         acks = poll(lambda: len(inbox.messages) >= len(sent) and inbox.messages, what="200 acks in the inbox")
-        assert [m.doc for m in acks] == sent  # every one, in order
+        assert [m.value for m in acks] == [p.parse_ack(p.encode(d)) for d in sent]  # every one, in order
 
         schedule = p.sign(p.build_schedule(device, 3, issued_at=AT, horizon_end="2026-12-06T06:00:00+07:00",
                                            zones=["z1"]), signing_key)
@@ -113,7 +113,7 @@ def _schedule_round_trip(side_broker: Broker, broker_url: str, signing_key: Any,
         asyncio.run(asyncio.wait_for(scenario(), 60))
         msgs = server.wait_for(lambda m: any(t == topics.ack(device) for t, _, _ in m))
         acks = [p.parse_ack(payload, device) for t, payload, _ in msgs if t == topics.ack(device)]
-        assert [(a["stage"], a["ref"]) for a in acks][:1] == [("received", p.schedule_ref(1))]
+        assert [(a.stage, a.ref_kind, a.ref_id) for a in acks][:1] == [("received", "schedule", "1")]
         assert any(t == topics.status(device) and b'"online":true' in payload for t, payload, _ in msgs)
     finally:
         server.close()

@@ -59,7 +59,7 @@ def test_on_message_queues_valid_messages_and_counts_them():
     gw._on_message(gw._client, None, _msg(p.Topics().status(DEV).encode(), p.encode(doc)))  # noqa: SLF001
     assert gw.queue_depth == 1
     queued = gw._queue.get_nowait()  # noqa: SLF001
-    assert isinstance(queued, InboundMessage) and queued.doc == doc
+    assert isinstance(queued, InboundMessage) and queued.value == p.parse_status(p.encode(doc))
     assert _value(metrics, "loaxa_device_messages_total", kind="status") == 1
 
 

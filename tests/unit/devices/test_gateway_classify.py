@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -31,14 +30,15 @@ def _ack(device_id: str = DEV, **over) -> bytes:
 def test_valid_status_becomes_an_inbound_message_with_the_topic_device_and_given_time():
     payload = _status()
     got = classify(PREFIX, T.status(DEV), payload, received_at=NOW)
-    assert got == InboundMessage(DEV, "status", json.loads(payload), NOW)
+    assert got == InboundMessage(DEV, "status", p.parse_status(payload), NOW)
+    assert isinstance(got.value, p.StatusValue) and got.value.volume == 80 and got.value.at is not None
 
 
 def test_valid_ack_and_the_offline_last_will_pass():
     ack = classify(PREFIX, T.ack(DEV), _ack(), received_at=NOW)
-    assert isinstance(ack, InboundMessage) and ack.kind == "ack" and ack.doc["stage"] == "ready"
+    assert isinstance(ack, InboundMessage) and ack.kind == "ack" and ack.value.stage == "ready"
     lwt = classify(PREFIX, T.status(DEV), p.encode(p.offline_status(DEV)), received_at=NOW)
-    assert isinstance(lwt, InboundMessage) and lwt.doc == {"type": "status", "device_id": DEV, "online": False}
+    assert isinstance(lwt, InboundMessage) and lwt.value == p.StatusValue(DEV, online=False)
 
 
 def test_received_at_defaults_to_now_in_utc():

@@ -11,12 +11,13 @@ import pytest
 from broadcast.adapters.metrics import Metrics
 from broadcast.devices.gateway import AckTracker, BatchWorker, PublishResult
 from broadcast.devices.ports import InboundMessage
+from broadcast.protocol import AckValue, StatusValue
 
 NOW = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
 
 
 def _msgs(n: int) -> list[InboundMessage]:
-    return [InboundMessage(f"dev-{i:05d}", "status", {"i": i}, NOW) for i in range(n)]
+    return [InboundMessage(f"dev-{i:05d}", "status", StatusValue(f"dev-{i:05d}", online=False), NOW) for i in range(n)]
 
 
 def _filled(msgs: list[InboundMessage]) -> queue.Queue:
@@ -90,7 +91,7 @@ def test_a_batch_failing_twice_is_dropped_and_counted_per_message():
 
 
 def test_run_keeps_going_after_a_poison_batch_and_drains_before_stopping():
-    poison = InboundMessage("dev-poison", "ack", {}, NOW)
+    poison = InboundMessage("dev-poison", "ack", AckValue("dev-poison", "command", "c-1", "received", NOW), NOW)
     good = _msgs(5)
     metrics = Metrics()
     inbox = Recorder(fail_if=lambda batch: poison in batch)

@@ -228,9 +228,12 @@ def test_parse_time_rejects(value):
 def test_valid_documents_parse():
     assert p.parse_schedule(_b(_schedule()), "c13579-007")["version"] == 42
     assert p.parse_command(_b(_command()))["action"] == "play_now"
-    assert p.parse_ack(_b(_ack()), "c13579-007")["stage"] == "played"
-    assert p.parse_status(_b(_status()), "c13579-007")["online"] is True
-    assert p.parse_status(p.encode(p.offline_status("c13579-007")))["online"] is False
+    ack = p.parse_ack(_b(_ack()), "c13579-007")
+    assert (ack.stage, ack.ref_kind, ack.ref_id, ack.item_id) == ("played", "schedule", "42", _ack()["item_id"])
+    assert ack.at.tzinfo is not None and ack.started_at is not None and ack.ended_at is not None
+    status = p.parse_status(_b(_status()), "c13579-007")
+    assert status.online is True and status.at is not None and status.device_id == "c13579-007"
+    assert p.parse_status(p.encode(p.offline_status("c13579-007"))) == p.StatusValue("c13579-007", online=False)
     stream = _schedule(items=[p.build_item("relay-1", "2026-11-29T06:00:00+07:00", "2026-11-29T07:00:00+07:00",
                                            stream_url="http://vov.example/live")])
     assert p.parse_schedule(_b(stream))["items"][0]["stream_url"]
@@ -388,7 +391,7 @@ def test_ack_stage_rules():
     for stage in p.ACK_STAGES:
         ack = p.build_ack("c13579-007", {"command": "c-1"}, stage, at="2026-11-29T06:05:13+07:00",
                           reason="x", started_at="2026-11-29T06:00:00+07:00", ended_at="2026-11-29T06:05:00+07:00")
-        assert p.parse_ack(p.encode(ack))["stage"] == stage
+        assert p.parse_ack(p.encode(ack)).stage == stage
     no_reason = p.build_ack("c13579-007", {"schedule": 1}, "rejected", at="2026-11-29T06:05:13+07:00")
     with pytest.raises(p.ProtocolError) as e:
         p.parse_ack(p.encode(no_reason))

@@ -50,10 +50,10 @@ def report(db, clock, device_id: str, *, online: bool = True, acked: int | None 
     now = clock.now()
     status = protocol.build_status(device_id, at=now, schedule_version=acked, volume=60) if online \
         else protocol.offline_status(device_id)
-    messages = [InboundMessage(device_id, "status", dict(status), now)]
+    messages = [InboundMessage(device_id, "status", protocol.parse_status(protocol.encode(status)), now)]
     if acked is not None:
         ack = protocol.build_ack(device_id, protocol.schedule_ref(acked), "received", at=now)
-        messages.append(InboundMessage(device_id, "ack", dict(ack), now))
+        messages.append(InboundMessage(device_id, "ack", protocol.parse_ack(protocol.encode(ack)), now))
     DeliveryInbox(db.uow).handle(messages)
 
 

@@ -196,8 +196,10 @@ def test_reach_counts_tracked_devices_by_their_furthest_ack(db, tools, clock):
              "cn-0": ["received", "played"]}  # cn-0 was not sent this command: its acks do not count
     now = clock.now()
     DeliveryInbox(db.uow).handle([
-        InboundMessage(device_id, "ack", dict(protocol.build_ack(device_id, protocol.command_ref(emergency.cmd_id),
-                                                                 stage, at=now)), now)
+        InboundMessage(device_id, "ack", protocol.parse_ack(protocol.encode(protocol.build_ack(
+            device_id, protocol.command_ref(emergency.cmd_id), stage, at=now, reason="busy" if stage == "rejected"
+            else None, started_at=now if stage in ("playing", "played") else None,
+            ended_at=now if stage == "played" else None))), now)
         for device_id, stages in heard.items() for stage in stages])
     view = get_emergency(db.uow(), clock, WARD_OPERATOR.principal, emergency.id)
     assert view.status == "active"

@@ -25,12 +25,16 @@ def status(clock, device_id: str, *, online: bool = True, **fields) -> InboundMe
     doc = protocol.build_status(device_id, at=clock.now(), schedule_version=fields.pop("version", None),
                                 volume=fields.pop("volume", 60), **fields) if online \
         else protocol.offline_status(device_id)
-    return InboundMessage(device_id, "status", dict(doc), clock.now())
+    return InboundMessage(device_id, "status", protocol.parse_status(protocol.encode(doc)), clock.now())
 
 
 def ack(clock, device_id: str, ref: dict, stage: str, **fields) -> InboundMessage:
+    if stage in ("playing", "played", "preempted"):  # what the protocol requires of these stages
+        fields.setdefault("started_at", clock.now())
+    if stage in ("played", "preempted"):
+        fields.setdefault("ended_at", clock.now())
     doc = protocol.build_ack(device_id, ref, stage, at=clock.now(), **fields)
-    return InboundMessage(device_id, "ack", dict(doc), clock.now())
+    return InboundMessage(device_id, "ack", protocol.parse_ack(protocol.encode(doc)), clock.now())
 
 
 def stored_acks(db) -> list[tuple[str, str, str]]:
