@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 FAKE_PYTHON = f"""#!/usr/bin/env bash
-# Stands in for .venv/bin/python: pip is a no-op here (tests/integration/infra covers it), the rest runs for real.
+# Stands in for .venv/bin/python: pip is a no-op here (tests/integration/scripts covers it), the rest runs for real.
 if [[ "$1" == "-m" && "$2" == "pip" ]]; then
     touch "$(dirname "$0")/loaxa" && chmod +x "$(dirname "$0")/loaxa"
     exit 0

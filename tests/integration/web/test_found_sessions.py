@@ -13,7 +13,7 @@ from broadcast.persistence.models import AuditRow, RevokedTokenRow, UserRow
 from broadcast.runtime import Runtime
 from broadcast.services.context import Actor
 from broadcast.services.users import set_password
-from tests.integration.foundation.test_found_api import error_of
+from tests.integration.web.test_found_api import error_of
 from tests.support.app import HANOI, HCMC, HOAN_KIEM, PASSWORD, add_user, login, user
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from broadcast.persistence.models import AuditRow, LoginThrottleRow, UserRow
 from broadcast.services.sessions import login
 from broadcast.settings import SettingsError, load_settings
 from broadcast.web.app import create_app
-from tests.integration.foundation.test_found_api import error_of
+from tests.integration.web.test_found_api import error_of
 from tests.support.app import HOAN_KIEM, PASSWORD, add_user, make_container, wipe
 
 pytestmark = pytest.mark.integration

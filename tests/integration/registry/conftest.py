@@ -1,1 +1,0 @@
-from tests.support.broker import broker_factory  # noqa: F401 - fixture re-export
