@@ -65,6 +65,8 @@ class DeliveryInbox(Generic[U]):
                 statuses.append(status_report(message.value, message.received_at))
             elif isinstance(message.value, AckValue):
                 acks.append(ack_report(message.value, message.received_at))
+            else:  # a programming error, not device input: the gateway hands on parsed values only
+                raise TypeError(f"not a parsed status or ack: {type(message.value).__name__}")
         uow = self._uow_factory()
         with uow:
             # One lookup serves the whole batch: which devices are known, and their stored online flag.

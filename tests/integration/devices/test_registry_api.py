@@ -10,11 +10,11 @@ from nacl.signing import VerifyKey
 from sqlalchemy import func, select
 
 from broadcast import protocol
-from broadcast.devices.ports import InboundMessage as Msg  # what the gateway hands the inbox
 from broadcast.persistence.models import AuditRow, DeviceAckRow, DeviceRow
 from broadcast.protocol.broker_config import check_password
 from broadcast.services.delivery import DeliveryInbox, flush_outbox, stage_schedule
 from tests.support.app import HANOI, HOAN_KIEM, VUNG_TAU, user
+from tests.support.inbound import as_received
 
 pytestmark = pytest.mark.integration
 
@@ -135,11 +135,10 @@ def test_live_state_from_status_and_acks(container, client, admin, clock):
                                    playing={"item_id": "occ-1", "since": protocol.format_time(now)}, clock_offset_ms=12)
     ack = protocol.build_ack("hk-0001", protocol.schedule_ref(1), "received", at=now)
     inbox = DeliveryInbox(container.uow)
-    inbox.handle([Msg("hk-0001", "status", dict(status), now), Msg("hk-0001", "ack", dict(ack), now),
-                  Msg("hk-0001", "ack", dict(ack), now),  # QoS 1 duplicate
-                  Msg("ghost-01", "ack", dict(protocol.build_ack("ghost-01", {"schedule": 1}, "received", at=now)),
-                      now)])
-    inbox.handle([Msg("hk-0001", "ack", dict(ack), now)])  # and again, later
+    inbox.handle([as_received(status, now), as_received(ack, now),
+                  as_received(ack, now),  # QoS 1 duplicate
+                  as_received(protocol.build_ack("ghost-01", {"schedule": 1}, "received", at=now), now)])
+    inbox.handle([as_received(ack, now)])  # and again, later
     assert count(container, DeviceAckRow) == 1
 
     shown = client.get("/api/v1/devices/hk-0001", headers=admin.headers).json()
@@ -152,7 +151,7 @@ def test_live_state_from_status_and_acks(container, client, admin, clock):
     online = client.get("/api/v1/devices", params={"online": True}, headers=admin.headers).json()
     assert [d["id"] for d in online] == ["hk-0001"]
 
-    inbox.handle([Msg("hk-0001", "status", dict(protocol.offline_status("hk-0001")), now)])
+    inbox.handle([as_received(protocol.offline_status("hk-0001"), now)])
     assert client.get("/api/v1/devices/hk-0001", headers=admin.headers).json()["state"]["online"] is False
 
 
@@ -168,8 +167,8 @@ def test_unchanged_timeline_is_not_a_new_version_and_retries_back_off(container,
     publisher = FakePublisher()
     flush_outbox(container.uow, clock, publisher, retry_base_s=60)
     # Online but silent: republished after the timeout, then after twice that.
-    DeliveryInbox(container.uow).handle([Msg("hk-0001", "status", dict(protocol.build_status(
-        "hk-0001", at=clock.now(), schedule_version=None, volume=50)), clock.now())])
+    DeliveryInbox(container.uow).handle([as_received(protocol.build_status(
+        "hk-0001", at=clock.now(), schedule_version=None, volume=50), clock.now())])
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 0
     clock.advance(seconds=61)
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 1
@@ -206,15 +205,15 @@ def test_superseded_version_is_never_resent(container, client, admin, clock):
             uow.commit()
 
     inbox = DeliveryInbox(container.uow)
-    inbox.handle([Msg("hk-0001", "status", dict(protocol.build_status(
-        "hk-0001", at=clock.now(), schedule_version=None, volume=50)), clock.now())])
+    inbox.handle([as_received(protocol.build_status(
+        "hk-0001", at=clock.now(), schedule_version=None, volume=50), clock.now())])
     stage("một")
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 1
     stage("hai")
     stage("ba")
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 1
-    inbox.handle([Msg("hk-0001", "ack", dict(protocol.build_ack("hk-0001", protocol.schedule_ref(3), "received",
-                                                               at=clock.now())), clock.now())])
+    inbox.handle([as_received(protocol.build_ack("hk-0001", protocol.schedule_ref(3), "received",
+                                                 at=clock.now()), clock.now())])
     clock.advance(seconds=3600)
     assert flush_outbox(container.uow, clock, publisher, retry_base_s=60) == 0
     assert [json.loads(payload)["version"] for _, payload in publisher.sent] == [1, 3]

@@ -13,6 +13,7 @@ from broadcast.services.delivery import DeliveryInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
+from tests.support.inbound import as_received
 
 DEVICES = {"hk-0001": HOAN_KIEM, "hk-0002": HOAN_KIEM, "cn-0001": CUA_NAM, "vt-0001": VUNG_TAU}
 
@@ -35,7 +36,7 @@ class World:
         at = ended_at or started_at or self.clock.now()
         doc = protocol.build_ack(device_id, ref or protocol.schedule_ref(version), stage, at=at, item_id=item_id,
                                  reason=reason, started_at=started_at, ended_at=ended_at)
-        return Msg(device_id, "ack", dict(doc), received_at or self.clock.now())
+        return as_received(doc, received_at or self.clock.now())
 
     def feed(self, *messages: Msg) -> None:
         self.inbox.handle(list(messages))

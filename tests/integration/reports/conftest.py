@@ -17,6 +17,7 @@ from broadcast.services.delivery import DeliveryInbox, stage_schedule
 from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.playlog import record_play
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU
+from tests.support.inbound import as_received, presence
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = date(2026, 11, 26)  # first day with broadcasts; the world ends on DAY + 2 ("today") at 14:00
@@ -42,7 +43,7 @@ class World:
     items: dict[str, list[dict]] = field(default_factory=dict)
 
     def status(self, device_id: str, online: bool, at: datetime) -> None:
-        self.inbox.handle([Msg(device_id, "status", {"online": online}, at)])
+        self.inbox.handle([presence(device_id, online, at)])
 
     def ack(self, device_id: str, item: dict, outcome: str, *, received_at: datetime | None = None) -> Msg:
         start, end = protocol.parse_time(item["start"]), protocol.parse_time(item["end"])
@@ -50,7 +51,7 @@ class World:
         doc = protocol.build_ack(device_id, protocol.schedule_ref(1), outcome, at=end, item_id=item["item_id"],
                                  reason=None if played or outcome == "missed" else "download_failed",
                                  started_at=start if played else None, ended_at=end if played else None)
-        return Msg(device_id, "ack", dict(doc), received_at or end + timedelta(minutes=1))
+        return as_received(doc, received_at or end + timedelta(minutes=1))
 
 
 def day_items(device_id: str, day: date, programme_ids: list[int]) -> list[dict]:

@@ -17,8 +17,9 @@ from broadcast.services.ports import Emergency
 from broadcast.services.reports import aggregates
 from broadcast.services.reports.export import to_json
 from broadcast.services.reports.figures import ReportRequest, build_report
-from tests.integration.reports.conftest import DAY, NOW, TZ, Msg, outcome_for
+from tests.integration.reports.conftest import DAY, NOW, TZ, outcome_for
 from tests.support.app import CUA_NAM, HANOI, HOAN_KIEM, user
+from tests.support.inbound import as_received, presence
 
 pytestmark = pytest.mark.integration
 
@@ -41,16 +42,16 @@ def scalar(container, stmt):
 
 
 def test_presence_changes_are_recorded_once_each(world):
-    presence = lambda device: scalar(world.container, select(func.count()).select_from(DevicePresenceRow)  # noqa: E731
+    events = lambda device: scalar(world.container, select(func.count()).select_from(DevicePresenceRow)  # noqa: E731
                                      .where(DevicePresenceRow.device_id == device))
-    assert (presence("hk-0001"), presence("cn-0001"), presence("hk-0002")) == (1, 2, 0)
+    assert (events("hk-0001"), events("cn-0001"), events("hk-0002")) == (1, 2, 0)
     at = NOW + timedelta(minutes=1)
-    world.inbox.handle([Msg("hk-0002", "status", {"online": False}, at),  # first status ever: a change
-                        Msg("hk-0001", "status", {"online": True}, at),  # same as stored: none
-                        Msg("cn-0001", "status", {"online": True}, at),  # flips on ...
-                        Msg("cn-0001", "status", {"online": False}, at + timedelta(seconds=30)),  # ... and off
-                        Msg("ghost-9", "status", {"online": True}, at)])  # unknown device: none
-    assert (presence("hk-0001"), presence("cn-0001"), presence("hk-0002")) == (1, 4, 1)
+    world.inbox.handle([presence("hk-0002", False, at),  # first status ever: a change
+                        presence("hk-0001", True, at),  # same as stored: none
+                        presence("cn-0001", True, at),  # flips on ...
+                        presence("cn-0001", False, at + timedelta(seconds=30)),  # ... and off
+                        presence("ghost-9", True, at)])  # unknown device: none
+    assert (events("hk-0001"), events("cn-0001"), events("hk-0002")) == (1, 4, 1)
 
 
 def test_uptime_from_presence_events(world, client):
@@ -87,7 +88,7 @@ def test_emergency_reach_per_commune(world, client):
 
     def ack(device, stage, **kw):
         doc = protocol.build_ack(device, protocol.command_ref("cmd-emg-real"), stage, at=at, **kw)
-        return Msg(device, "ack", dict(doc), at)
+        return as_received(doc, at)
 
     world.inbox.handle([ack("hk-0001", "received"),
                         ack("hk-0001", "played", started_at=at, ended_at=at + timedelta(minutes=2)),
