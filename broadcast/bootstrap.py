@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.adapters.audio_processing import LibraryAudioProcessor
+from broadcast.adapters.broker_sync import BrokerSync, BrokerSyncError
 from broadcast.adapters.http_media import BULLETIN_AUDIO, CAP_RESOURCE, HttpMediaFetcher
 from broadcast.adapters.jobs import ThreadJobQueue
 from broadcast.adapters.metrics import Metrics
 from broadcast.adapters.security import Argon2PasswordHasher, JwtTokenIssuer, load_or_create_secret
-from broadcast.devices.broker_sync import BrokerSync, BrokerSyncError
 from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.ports import DeviceInbox
 from broadcast.persistence.database import make_engine, make_session_factory, ping

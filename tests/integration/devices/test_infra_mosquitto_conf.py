@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.devices.broker_sync import BrokerSync
+from broadcast.adapters.broker_sync import BrokerSync
 from broadcast.protocol.broker_config import write_broker_config
 
 pytestmark = pytest.mark.integration
