@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +16,7 @@ from rich.live import Live
 
 from broadcast import protocol as p
 from device_sim.credentials import CredentialsError, load_credentials
+from device_sim.device import events
 from device_sim.fleet import FaultPlan, Fleet, apply_faults, make_specs
 from device_sim.summary import render
 
@@ -63,6 +66,8 @@ def sim(
     duration: Annotated[float | None, typer.Option(help="Chạy trong S giây rồi dừng")] = None,
     seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên")] = 1,
     live: Annotated[bool, typer.Option(help="Bảng tóm tắt trực tiếp")] = True,
+    log_events: Annotated[bool, typer.Option(
+        help="Ghi một dòng cho mỗi việc thiết bị làm (kết nối, nhận lịch, phát, lỗi): cho vài chục thiết bị")] = False,
 ) -> None:
     """Chạy các thiết bị mô phỏng nói giao thức v1 qua broker MQTT thật."""
     key = _public_key(public_key, public_key_file)
@@ -89,7 +94,16 @@ def sim(
         fleet = Fleet(broker, specs, key, prefix=prefix, speed=speed, seed=seed, ca_file=ca_file)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
-    stats = asyncio.run(_run(fleet, duration, live))
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    if log_events:
+        events.addHandler(handler)
+        events.setLevel(logging.INFO)
+    try:
+        stats = asyncio.run(_run(fleet, duration, live))
+    finally:
+        events.removeHandler(handler)
+        events.setLevel(logging.NOTSET)
     Console().print(render(stats, elapsed_s=stats.pop("_elapsed", 0.0), sim_time=stats.pop("_sim_time", "")))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import random
 import socket
@@ -25,6 +26,13 @@ from broadcast import protocol as p
 from device_sim.media import MediaError
 from device_sim.tls import handshake
 from mqtt_io.client_factory import make_client, takes_presock
+
+# One line per thing a device does, for people watching a demo (`loaxa sim --log-events`); off by default, as
+# ten thousand devices would drown it, and checked before any string is built.
+events = logging.getLogger("device_sim.events")
+STAGE_WORDS_VI = {"received": "đã nhận", "ready": "đã tải xong", "playing": "đang phát", "played": "đã phát xong",
+                  "preempted": "bị ngắt bởi chương trình ưu tiên hơn", "missed": "lỡ giờ phát",
+                  "failed": "thất bại", "rejected": "từ chối", "expired": "hết hạn trước khi phát"}
 
 if TYPE_CHECKING:
     from device_sim.fleet import Fleet
@@ -255,6 +263,7 @@ class SimDevice:
         self.connected = True
         self._backoff = 0.5
         self.counters.connects += 1
+        events.info("%s đã kết nối tới broker", self.id)
         subs = [(self.t_schedule, 1), (self.t_command, 1)]
         subs += [(self.fleet.topics.zone_command(z), 1) for z in sorted(self.zones)]
         client.subscribe(subs)
@@ -277,6 +286,7 @@ class SimDevice:
         self.connected = False
         if was:
             self.counters.disconnects += 1
+            events.info("%s mất kết nối, sẽ thử lại", self.id)
         if self._inflight:
             # Unconfirmed acks go back to the front of the outbox, in order.
             self.outbox.extendleft(reversed(list(self._inflight.values())))
@@ -389,6 +399,11 @@ class SimDevice:
             ended_at=self._fmt(ended_at) if ended_at is not None else None,
         )
         self.acks.append(doc)  # type: ignore[arg-type]
+        if events.isEnabledFor(logging.INFO):
+            ((kind, ref_id),) = ref.items()
+            what = f"lịch phát phiên bản {ref_id}" if kind == "schedule" else f"lệnh {ref_id}"
+            events.info("%s %s: %s%s%s", self.id, STAGE_WORDS_VI.get(stage, stage), what,
+                        f", mục {item_id}" if item_id else "", f" ({reason})" if reason else "")
         self.counters.stages[stage] += 1
         self.fleet.stages[stage] += 1
         if self.spec.drop_ack_rate and self.rng.random() < self.spec.drop_ack_rate:

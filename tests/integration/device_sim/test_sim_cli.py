@@ -14,7 +14,8 @@ from device_sim.cli import app
 pytestmark = pytest.mark.integration
 
 
-def test_sim_cli_runs_a_small_fleet_from_a_credentials_file(server_factory, tmp_path):
+@pytest.mark.parametrize("log_events", [False, True])
+def test_sim_cli_runs_a_small_fleet_from_a_credentials_file(server_factory, tmp_path, log_events):
     ids = ["cli-dev-001", "cli-dev-002", "cli-dev-003"]
     side = server_factory(ids)
     now = time.time()
@@ -29,10 +30,13 @@ def test_sim_cli_runs_a_small_fleet_from_a_credentials_file(server_factory, tmp_
 
     result = CliRunner().invoke(app, [
         "--broker", side.broker.url, "--credentials", str(creds), "--public-key-file", str(keyfile),
-        "--duration", "2", "--no-live", "--speed", "5",
+        "--duration", "2", "--no-live", "--speed", "5", *(["--log-events"] if log_events else []),
     ])
     assert result.exit_code == 0, result.output
     assert "Đã nhận lịch" in result.output
+    # With --log-events, what each device did, one line each (the demo's sim.log); without it, none.
+    assert ("cli-dev-002 đã nhận: lịch phát phiên bản 3" in result.output) is log_events
+    assert ("cli-dev-001 đã kết nối tới broker" in result.output) is log_events
     received = {a["device_id"] for a in side.acks() if a["stage"] == "received" and a["ref"] == {"schedule": 3}}
     assert received == set(ids)
     last_status = {}
