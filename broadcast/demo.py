@@ -1,6 +1,7 @@
 """`loaxa demo`: the whole system on one machine, for a first look.
 
-In its own data dir it: migrates the database, seeds the official areas, creates an admin (password printed),
+In its own data dir it: migrates the database, seeds the official areas, creates one account per role (passwords
+printed),
 registers simulated loudspeaker controllers in real communes of Ninh Bình, writes the broker's password file
 and ACL, starts a private mosquitto, starts the simulator as a separate process (a foreign device speaking
 protocol v1), and serves the API with the gateway and timer embedded. Ctrl+C stops everything.
@@ -23,7 +24,7 @@ DEMO_PROVINCE = "37"  # Ninh Bình
 DEMO_COMMUNES = 3
 DEVICES_PER_COMMUNE = 4
 SERVER_USER = "loaxa-server"
-console = Console()
+console = Console(soft_wrap=True)  # a line the terminal wraps stays one line when copied
 
 
 def demo_password() -> str:
@@ -71,11 +72,62 @@ SAMPLE_PROGRAMMES = [
 ]
 
 
-def plan_sample_programmes(container, communes) -> None:
-    """Sample legal-education programmes (TTS) on schedules a few minutes ahead, by an officer, approved by a leader.
+# One account per role, all for the demo province: username and the role's Vietnamese name.
+DEMO_PEOPLE = {
+    "admin": ("admin", "Quản trị viên"),
+    "editor": ("can-bo-vh", "Cán bộ biên tập"),
+    "approver": ("lanh-dao-so", "Lãnh đạo duyệt"),
+    "emergency_operator": ("truc-khan-cap", "Trực phát khẩn cấp"),
+    "viewer": ("tu-phap-tinh", "Cán bộ tư pháp (xem)"),
+}
 
-    The demo province allows broadcasting at any hour so the demo works whenever it is run.
-    """
+
+def demo_accounts(container) -> dict[str, str]:
+    """Each role's account, with a fresh password on every run (printed, never stored): username -> password."""
+    from broadcast.services.context import Actor
+    from broadcast.services.users import create_user, set_password
+
+    passwords = {}
+    for role, (username, _label) in DEMO_PEOPLE.items():
+        password = demo_password()
+        with container.uow() as uow:
+            existing = uow.users.get_by_username(username)
+        if existing:
+            set_password(container.uow(), container.clock, container.hasher, Actor(None), username=username,
+                         password=password)
+        else:
+            create_user(container.uow(), container.clock, container.hasher, Actor(None), username=username,
+                        password=password, role=role, area_code=DEMO_PROVINCE)
+        passwords[username] = password
+    return passwords
+
+
+def open_demo_hours(container, communes) -> None:
+    """The demo communes may broadcast at any hour, so the demo works whenever it runs; the rest of the province
+    keeps the default quiet hours."""
+    from broadcast.services.context import Actor
+    from broadcast.services.policies import set_policy
+
+    for commune in communes:
+        set_policy(container.uow(), container.clock, Actor(None), commune.code, windows=["00:00-24:00"],
+                   max_minutes_per_day=None, weekdays=None)
+
+
+def welcome_lines(base: str, passwords: dict[str, str], data_dir: Path) -> list[str]:
+    """What the demo prints once everything runs: short lines, so a narrow terminal never breaks one."""
+    lines = [f"Mở trang web: {base}/", "Đăng nhập bằng một tài khoản (tên / mật khẩu):"]
+    for _role, (username, label) in DEMO_PEOPLE.items():
+        lines.append(f"  {label}: {username} / {passwords[username]}")
+    lines += [f"Tài liệu API: {base}/docs",
+              f"Nhật ký thiết bị mô phỏng: {data_dir / 'sim.log'}",
+              "Lệnh loaxa khác, chạy song song bản thử, cần:",
+              f"  LOAXA_DATA_DIR={data_dir}",
+              f"  ví dụ: LOAXA_DATA_DIR={data_dir} .venv/bin/loaxa users disable TÊN"]
+    return lines
+
+
+def plan_sample_programmes(container, communes) -> None:
+    """Sample legal-education programmes (TTS) on schedules a few minutes ahead, by an officer, approved by a leader."""
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
@@ -85,21 +137,15 @@ def plan_sample_programmes(container, communes) -> None:
     from broadcast.domain.scheduling import LegalRef, TargetSet
     from broadcast.services.audio import request_tts
     from broadcast.services.context import Actor
-    from broadcast.services.policies import set_policy
     from broadcast.services.programmes import ProgrammeDraft, create_programme
     from broadcast.services.schedules import ScheduleDraft, approve_schedule, create_schedule, submit_schedule
-    from broadcast.services.users import create_user
 
     people = {}  # province culture staff draft, a province leader approves: the schedules span three communes
-    for username, role in (("can-bo-vh", "editor"), ("lanh-dao-so", "approver")):
+    for role in ("editor", "approver"):
         with container.uow() as uow:
-            found = uow.users.get_by_username(username)
-        if found is None:
-            found = create_user(container.uow(), container.clock, container.hasher, Actor(None), username=username,
-                                password=demo_password(), role=role, area_code=DEMO_PROVINCE)
+            found = uow.users.get_by_username(DEMO_PEOPLE[role][0])
         people[role] = Actor(Principal(found.id, found.username, found.grants))
-    set_policy(container.uow(), container.clock, Actor(None), DEMO_PROVINCE, windows=["00:00-24:00"],
-               max_minutes_per_day=None, weekdays=None)
+    open_demo_hours(container, communes)
     tz = container.settings.timezone
     targets = TargetSet(areas=tuple(c.code for c in communes))
     assets = []
@@ -137,7 +183,6 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     from broadcast.services.areas import seed_areas
     from broadcast.services.context import Actor
     from broadcast.services.devices import DeviceSpec, broker_accounts, register_device, rotate_secret
-    from broadcast.services.users import create_user, set_password
     from broadcast.settings import load_settings
     from broadcast.web.app import create_app
 
@@ -155,15 +200,7 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     seeded = seed_areas(container.uow(), container.clock, official_areas(), Actor(None))
     console.print(f"[green]✓[/green] Danh mục: {seeded['provinces']} tỉnh, thành phố; {seeded['communes']} xã, phường.")
 
-    username, password = "admin", demo_password()
-    with container.uow() as uow:
-        existing = uow.users.get_by_username(username)
-    if existing:  # a rerun: a fresh password, printed again
-        set_password(container.uow(), container.clock, container.hasher, Actor(None), username=username,
-                     password=password)
-    else:
-        create_user(container.uow(), container.clock, container.hasher, Actor(None), username=username,
-                    password=password, role="admin", area_code=DEMO_PROVINCE, full_name="Quản trị viên chạy thử")
+    passwords = demo_accounts(container)
 
     # Simulated controllers in real communes; secrets are shown once, so a rerun issues new ones.
     with container.uow() as uow:
@@ -201,23 +238,16 @@ def run_demo(*, port: int, data_dir: Path) -> None:
 
     sim = subprocess.Popen(
         [sys.executable, "-m", "broadcast", "sim", "--broker", f"mqtt://127.0.0.1:{broker_port}",
-         "--credentials", str(creds_file), "--public-key", container.signer.public_key_b64, "--no-live"],
+         "--credentials", str(creds_file), "--public-key", container.signer.public_key_b64, "--no-live",
+         "--log-events"],
         stdout=open(data_dir / "sim.log", "ab"), stderr=subprocess.STDOUT)
     processes.append(sim)
     console.print(f"[green]✓[/green] Bộ mô phỏng thiết bị đang chạy (nhật ký: {data_dir / 'sim.log'})")
 
     plan_sample_programmes(container, communes)
     base = f"http://127.0.0.1:{port}"
-    console.print(f"[green]✓[/green] Tài khoản quản trị: [bold]{username}[/bold] / mật khẩu: [bold]{password}[/bold]")
-    console.print(f"  Tài liệu API: {base}/docs   Sức khỏe: {base}/readyz   Số liệu: {base}/metrics")
-    console.print(f"  Đăng nhập: TOKEN=$(curl -s -d 'username={username}&password={password}' "
-                  f"{base}/api/v1/auth/token | python3 -c "
-                  "'import sys,json;print(json.load(sys.stdin)[\"access_token\"])')")
-    console.print("  Xem thiết bị trực tuyến: curl -H \"Authorization: Bearer $TOKEN\" "
-                  f"'{base}/api/v1/devices?online=true'")
-    console.print("  Nhật ký phát (bằng chứng đã phát): curl -H \"Authorization: Bearer $TOKEN\" "
-                  f"'{base}/api/v1/playlog'")
-    console.print(f"  Lịch phát (iCalendar): {base}/api/v1/schedules/calendar.ics?area={communes[0].code}")
+    for line in welcome_lines(base, passwords, data_dir):
+        console.print(line)
     try:
         uvicorn.run(create_app(container, Runtime(container)), host="127.0.0.1", port=port, log_level="warning")
     finally:
