@@ -1,4 +1,12 @@
 # LoaXa image: one image for api, scheduler, migrate and simulator (docker-compose.yml).
+
+# The web app's front-end libraries, from the npm registry at build time, pinned by the lockfile; the running
+# app serves them itself (provincial networks are often closed). axe-core is a test tool: --omit=dev.
+FROM node:20-bookworm-slim AS frontend
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json frontend/.npmrc ./
+RUN npm ci --omit=dev
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,6 +14,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     LOAXA_DATA_DIR=/data \
+    LOAXA_FRONTEND_DIR=/app/frontend/node_modules \
     TZ=Asia/Ho_Chi_Minh
 
 # ffmpeg: probe/normalize audio; espeak-ng: text-to-speech; tzdata: Asia/Ho_Chi_Minh.
@@ -23,7 +32,9 @@ COPY pyproject.toml README.md ./
 COPY broadcast ./broadcast
 COPY audio_library ./audio_library
 COPY device_sim ./device_sim
+COPY mqtt_io ./mqtt_io
 RUN pip install . && loaxa --help >/dev/null
+COPY --from=frontend /frontend/node_modules ./frontend/node_modules
 
 USER loaxa
 VOLUME ["/data"]

@@ -204,3 +204,18 @@ def test_infra_readme_starts_with_the_two_commands() -> None:
     head = "\n".join(readme.read_text(encoding="utf-8").splitlines()[:40])
     assert "bash scripts/demo.sh" in head, "README's first 40 lines must show `bash scripts/demo.sh`"
     assert "bash scripts/test.sh" in head, "README's first 40 lines must show `bash scripts/test.sh`"
+
+
+def test_infra_the_image_holds_every_package_and_the_front_end_it_serves() -> None:
+    """Every package pip installs is copied into the image, and the web app's libraries come from the lockfile
+    (npm ci) into the folder LOAXA_FRONTEND_DIR names: without them the pages render without style or script."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    packages = re.search(r'include = \[([^\]]*)\]', pyproject).group(1)
+    for package in re.findall(r'"(\w+)\*"', packages):
+        assert re.search(rf"^COPY {package} \./{package}$", dockerfile, re.M), package
+    assert "COPY frontend/package.json frontend/package-lock.json" in dockerfile
+    assert "RUN npm ci --omit=dev" in dockerfile
+    target = re.search(r"LOAXA_FRONTEND_DIR=(\S+)", dockerfile).group(1)
+    assert f"COPY --from=frontend /frontend/node_modules ./{PurePosixPath(target).relative_to('/app')}" in dockerfile
+    assert "frontend/node_modules" in (ROOT / ".dockerignore").read_text().split()
