@@ -5,7 +5,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -73,6 +73,12 @@ def allowed_methods(app: Starlette, scope: Scope) -> str:
                      if any(r.matches({**scope, "method": m})[0] is Match.FULL for r in app.router.routes))
 
 
+def wants_page(request: Request) -> bool:
+    """A browser navigating (not the API, a file or a script) gets a page, not JSON."""
+    return (request.method in ("GET", "HEAD") and "text/html" in request.headers.get("accept", "")
+            and not request.url.path.startswith(("/api/", "/static/", "/media/")))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(_request: Request, exc: errors.DomainError) -> JSONResponse:
@@ -87,8 +93,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_input", "Dữ liệu gửi lên không hợp lệ.", problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code, message = HTTP_MESSAGES_VI.get(exc.status_code, ("error", "Đã xảy ra lỗi."))
+        pages = getattr(request.app.state, "pages", None)
+        if pages is not None and wants_page(request):  # a person followed a link or typed an address
+            return pages.render(request, "error.html", status=exc.status_code, message=message)
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": allowed_methods(request.app, request.scope)}

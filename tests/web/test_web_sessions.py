@@ -41,6 +41,18 @@ def test_root_sends_a_stranger_to_the_login_page(client):
     assert "Phiên đăng nhập" not in page.text  # a first visit is no error
 
 
+def test_an_unknown_address_is_a_vietnamese_page_for_a_browser_and_json_for_the_api(client):
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = client.get("/khong-co-trang-nay", headers=browser)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Không tìm thấy địa chỉ yêu cầu." in page.text and 'href="/"' in page.text
+    api = client.get("/api/v1/khong-co", headers=browser)  # the API answers JSON whatever the Accept says
+    assert api.headers["content-type"].startswith("application/json") and "error" in api.json()
+    script = client.get("/khong-co-trang-nay")
+    assert script.status_code == 404 and script.headers["content-type"].startswith("application/json")
+    assert client.get("/static/khong-co.js", headers=browser).headers["content-type"].startswith("application/json")
+
+
 def test_login_sets_an_httponly_samesite_cookie_and_opens_the_home_page(container, client):
     add_user(container, "can-bo-vh", "editor", HOAN_KIEM)
     signed = sign_in(client, "can-bo-vh")
