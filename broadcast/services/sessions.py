@@ -8,7 +8,7 @@ logout records as revoked until the token would have expired anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from broadcast.domain.auth import Principal
 from broadcast.domain.errors import InvalidInput, TooManyAttempts, Unauthenticated
@@ -113,6 +113,19 @@ def _principal(user: User) -> Principal:
 
 def principal_from_token(uow: UnitOfWork, clock: Clock, tokens: TokenIssuer, token: str) -> Principal:
     return _principal(_authenticate(uow, clock, tokens, token)[1])
+
+
+def sliding_session(uow: UnitOfWork, clock: Clock, tokens: TokenIssuer, token: str, *,
+                    renew_below: timedelta) -> tuple[Principal, str | None]:
+    """The session's principal, and a fresh token when less than `renew_below` of this one is left: an officer
+    working through the morning is not sent to the login page, and an idle session still ends. The old token stays
+    valid until its own expiry (another tab may be using it); revocation by epoch ends both."""
+    claims, user = _authenticate(uow, clock, tokens, token)
+    now = clock.now()
+    if claims.expires_at - now >= renew_below:
+        return _principal(user), None
+    fresh, _ttl = tokens.issue(user_id=user.id, username=user.username, epoch=user.token_epoch, now=now)
+    return _principal(user), fresh
 
 
 def logout(uow: UnitOfWork, clock: Clock, tokens: TokenIssuer, token: str, *, address: str | None) -> None:

@@ -53,6 +53,21 @@ def test_an_unknown_address_is_a_vietnamese_page_for_a_browser_and_json_for_the_
     assert client.get("/static/khong-co.js", headers=browser).headers["content-type"].startswith("application/json")
 
 
+def test_a_working_officer_stays_signed_in_and_an_idle_session_still_ends(container, client, clock):
+    add_user(container, "can-bo-vh", "editor", HOAN_KIEM)
+    first = session_cookie(sign_in(client, "can-bo-vh"))
+    clock.advance(seconds=20 * 60)  # a third of the hour: the same token serves
+    assert client.get("/", follow_redirects=False).status_code == 200
+    assert not any(h.startswith("loaxa_session=") for h in set_cookie_headers(client.get("/")))
+    clock.advance(seconds=20 * 60)  # past half its life: the page carries a fresh one
+    renewed = client.get("/", follow_redirects=False)
+    assert renewed.status_code == 200 and session_cookie(renewed) != first
+    clock.advance(seconds=40 * 60)  # 80 minutes after signing in, the first token is over, the fresh one is not
+    assert client.get("/", follow_redirects=False).status_code == 200
+    clock.advance(seconds=61 * 60)  # an hour without a page: the session ends
+    assert is_login_redirect(client.get("/", follow_redirects=False))
+
+
 def test_login_sets_an_httponly_samesite_cookie_and_opens_the_home_page(container, client):
     add_user(container, "can-bo-vh", "editor", HOAN_KIEM)
     signed = sign_in(client, "can-bo-vh")

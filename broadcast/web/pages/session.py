@@ -1,8 +1,8 @@
 """Cookie sessions of the web pages, their CSRF tokens, and how pages answer errors.
 
-The session cookie holds the access token the login service issues; every page checks it with the same
-`principal_from_token` as the API's bearer dependency, so revocation (logout, password change, disabled account)
-and authorization stay in one place. The cookie is HttpOnly and SameSite=Lax, Secure behind an https public URL.
+The session cookie holds the access token the login service issues; every page checks it with the same session
+service as the API's bearer dependency, so revocation (logout, password change, disabled account) and
+authorization stay in one place. A page past half the token's life gets a fresh one (`sliding_session`). The cookie is HttpOnly and SameSite=Lax, Secure behind an https public URL.
 
 CSRF: each form carries HMAC(nonce, session cookie), the nonce being a random HttpOnly SameSite=Strict cookie. A
 cross-site page can read neither cookie, so it cannot make the token; and the token changes with the session, so
@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -26,7 +27,7 @@ from broadcast.bootstrap import Container
 from broadcast.domain.auth import Principal
 from broadcast.domain.errors import DomainError, PermissionDenied, Unauthenticated
 from broadcast.services.context import Actor
-from broadcast.services.sessions import principal_from_token
+from broadcast.services.sessions import sliding_session
 from broadcast.web.deps import ContainerDep, UowDep, client_address
 
 SESSION_COOKIE = "loaxa_session"
@@ -139,8 +140,11 @@ def page_principal(request: Request, container: ContainerDep, uow: UowDep) -> Pr
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired("", code="login_required")
-    principal = principal_from_token(uow, container.clock, container.tokens, token)
+    # Renewed once half the token's life is gone: PageRoute sets the new cookie on whatever the page answers.
+    half = timedelta(minutes=container.settings.token_ttl_minutes / 2)
+    principal, fresh = sliding_session(uow, container.clock, container.tokens, token, renew_below=half)
     request.state.principal = principal
+    request.state.renewed_session = fresh
     return principal
 
 
@@ -164,7 +168,10 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             container = request.app.state.container
             try:
-                return await handler(request)
+                response = await handler(request)
+                if fresh := getattr(request.state, "renewed_session", None):
+                    set_session(response, container, fresh)
+                return response
             except Unauthenticated as exc:
                 return to_login(request, container, None if isinstance(exc, LoginRequired) else exc.message)
             except DomainError as exc:
