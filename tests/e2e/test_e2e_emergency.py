@@ -5,13 +5,11 @@ Officer -> POST /emergencies -> play_now per zone topic -> devices ack -> reach 
 """
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 
 from broadcast.runtime import Runtime
 from broadcast.services.context import Actor
@@ -23,30 +21,12 @@ from tests.support.app import HANOI, HOAN_KIEM, PASSWORD, add_user, make_contain
 from tests.support.audio_fixtures import require_binary
 from tests.support.broker import free_port, start_broker
 from tests.support.fleet import running_fleet, wait_for
+from tests.support.served import ServedApi
 
 pytestmark = pytest.mark.integration
 DEVICES = [f"hk-{i:03d}" for i in range(10)]
 TEST_DEVICES = DEVICES[:2]
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
-
-
-class ServedApi:
-    """uvicorn on a free loopback port in a thread; the app's lifespan starts and stops the runtime."""
-
-    def __init__(self, app, port: int):
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, name="api", daemon=True)
-        self.base = f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> ServedApi:
-        self.thread.start()
-        wait_for(lambda: self.server.started, 20, what="uvicorn started")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
 
 
 @pytest.fixture
