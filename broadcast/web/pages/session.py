@@ -2,7 +2,8 @@
 
 The session cookie holds the access token the login service issues; every page checks it with the same session
 service as the API's bearer dependency, so revocation (logout, password change, disabled account) and
-authorization stay in one place. A page past half the token's life gets a fresh one (`sliding_session`). The cookie is HttpOnly and SameSite=Lax, Secure behind an https public URL.
+authorization stay in one place. A page past half the token's life gets a fresh one (`sliding_session`). The
+cookie is HttpOnly and SameSite=Lax, Secure behind an https public URL.
 
 CSRF: each form carries HMAC(nonce, session cookie), the nonce being a random HttpOnly SameSite=Strict cookie. A
 cross-site page can read neither cookie, so it cannot make the token; and the token changes with the session, so
