@@ -24,6 +24,7 @@ from broadcast.protocol.signer import DocumentSigner
 from broadcast.services.bridge.bulletins import BridgeTools
 from broadcast.services.devices import broker_accounts
 from broadcast.services.emergencies import EmergencyTools
+from broadcast.services.pronunciations import pronunciation_overrides
 from broadcast.services.sessions import LoginPolicy
 from broadcast.settings import Settings
 
@@ -84,7 +85,8 @@ class Container:
     def emergency_tools(self, work_dir: Path | None = None) -> EmergencyTools:
         return EmergencyTools(clock=self.clock, signer=self.signer, processor=self.audio,
                               public_url=self.settings.public_url,
-                              work_dir=work_dir or self.settings.data_dir / "emergency-work")
+                              work_dir=work_dir or self.settings.data_dir / "emergency-work",
+                              repeat=self.settings.emergency_repeat)
 
     def cap_fetcher(self) -> HttpMediaFetcher:
         """Downloads a CAP alert's audio resource, within the fetch allow-list."""
@@ -138,16 +140,18 @@ def build_container(settings: Settings, *, clock: SystemClock | None = None) -> 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(settings.effective_database_url)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir / "token_secret")
+    session_factory = make_session_factory(engine)
     return Container(
         settings=settings,
         engine=engine,
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         clock=clock or SystemClock(),
         hasher=Argon2PasswordHasher(settings.password_hash_memory_kib),
         tokens=JwtTokenIssuer(secret, timedelta(minutes=settings.token_ttl_minutes)),
         login_policy=LoginPolicy(settings.login_max_failures, settings.login_block_seconds),
         metrics=Metrics(),
-        audio=LibraryAudioProcessor.for_settings(settings),
+        audio=LibraryAudioProcessor.for_settings(
+            settings, pronunciations=lambda: pronunciation_overrides(SqlUnitOfWork(session_factory))),
         jobs=ThreadJobQueue(workers=1, name="loaxa-audio"),
         broker_sync=(BrokerSync(settings.mqtt_config_dir, settings.mqtt_pid_file)
                      if settings.mqtt_config_dir is not None else None),

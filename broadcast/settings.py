@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     audio_target_lufs: float = Field(default=-16.0, ge=-40, le=-5)
     audio_true_peak_dbtp: float = Field(default=-1.5, ge=-9, le=0)
     audio_sample_rate: int = Field(default=44100, ge=8000, le=48000)
+    # Every emergency message is said this many times after the attention chime (docs/emergencies.md).
+    emergency_repeat: int = Field(default=2, ge=1, le=5)
 
     horizon_days: int = Field(default=7, ge=1, le=31)
     retention_days: int = Field(default=730, ge=30)
@@ -89,6 +91,10 @@ class Settings(BaseSettings):
     bridge_media_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     # Where CAP resources and bulletin audio may be fetched from besides public addresses (broadcast/fetch_policy).
     fetch_allow: str = ""  # e.g. "10.20.0.0/16,lgsp.tinh.gov.vn"
+    # The device map's tiles, an URL template such as https://tile.example.vn/{z}/{x}/{y}.png (the pages' CSP then
+    # admits that host's images). Empty: no tiles, the markers show on a plain background (closed networks).
+    map_tile_url: str = ""
+    map_tile_attribution: str = Field(default="", max_length=300)  # e.g. "© OpenStreetMap"
 
     @field_validator("database_url")
     @classmethod
@@ -164,6 +170,16 @@ class Settings(BaseSettings):
         FetchPolicy.parse(value)
         return value
 
+    @field_validator("map_tile_url")
+    @classmethod
+    def _map_tile_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not re.fullmatch(r"[A-Za-z0-9.{}:-]+", parts.netloc)
+                      or " " in value or ";" in value or not all(k in value for k in ("{z}", "{x}", "{y}"))):
+            raise ValueError("phải là URL http(s):// có {z}, {x} và {y} (must be an http(s) URL template with "
+                             "{z}, {x} and {y})")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _trusted_proxies(cls, value: str) -> str:
@@ -189,6 +205,12 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def map_tile_origin(self) -> str:
+        """scheme://host[:port] of the tiles for the pages' CSP ({s} subdomains as *); empty without tiles."""
+        parts = urlsplit(self.map_tile_url)
+        return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}" if self.map_tile_url else ""
 
     @property
     def bridge_enabled(self) -> bool:

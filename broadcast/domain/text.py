@@ -59,3 +59,11 @@ def spreadsheet_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.match(value):
         return "'" + value
     return value
+
+
+def fold(value: str) -> str:
+    """`value` for matching as people type it: lower case, without Vietnamese diacritics (đ becomes d), blanks
+    collapsed, so "chau  son" matches "Châu Sơn". Not for display: "Sơn" and "Són" fold alike."""
+    decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())

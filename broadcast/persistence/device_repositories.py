@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcast.domain.delivery import CommandPublication
 from broadcast.domain.devices import Connection, Device, DeviceQuery, DeviceState
+from broadcast.domain.text import fold
 from broadcast.persistence.models import (
     AreaRow,
     CommandDeliveryRow,
@@ -61,7 +62,8 @@ class SqlDeviceRepository:
 
     def add(self, device: Device, *, mqtt_password_hash: str, created_at: datetime) -> None:
         self.session.add(DeviceRow(
-            id=device.id, name=device.name, commune_code=device.commune_code, vendor=device.vendor,
+            id=device.id, name=device.name, name_folded=fold(device.name), commune_code=device.commune_code,
+            vendor=device.vendor,
             model=device.model, latitude=device.latitude, longitude=device.longitude,
             connection=device.connection.value, mqtt_password_hash=mqtt_password_hash, disabled=device.disabled,
             test_device=device.test_device, created_at=created_at, online=False,
@@ -73,6 +75,14 @@ class SqlDeviceRepository:
 
     def set_disabled(self, device_id: str, disabled: bool) -> None:
         self.session.get_one(DeviceRow, device_id).disabled = disabled
+
+    def set_zones(self, device_id: str, zone_ids: Sequence[str], *, at: datetime) -> None:
+        """Replace the device's own zones (villages...); `updated_at` tells the compiler it changed."""
+        row = self.session.get_one(DeviceRow, device_id)
+        kept = {z.zone_id: z for z in row.zones}
+        row.zones = [kept.get(z) or DeviceZoneRow(zone_id=z) for z in dict.fromkeys(zone_ids)]
+        row.updated_at = at
+        self.session.flush()
 
     def list(self, query: DeviceQuery) -> Sequence[tuple[Device, DeviceState]]:
         published, acked = _latest_versions()
@@ -87,6 +97,9 @@ class SqlDeviceRepository:
             stmt = stmt.where(or_(DeviceRow.commune_code == query.area_code, AreaRow.parent_code == query.area_code))
         if query.zone_id is not None:
             stmt = stmt.where(DeviceRow.zones.any(DeviceZoneRow.zone_id == query.zone_id))
+        if query.search and (folded := fold(query.search)):
+            stmt = stmt.where(or_(DeviceRow.name_folded.contains(folded, autoescape=True),
+                                  DeviceRow.id.contains(folded, autoescape=True)))
         if query.online is not None:
             stmt = stmt.where(DeviceRow.online.is_(query.online))
         if not query.include_disabled:

@@ -79,6 +79,8 @@ class AreaRow(Base):
     __tablename__ = "areas"
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # domain/text.py fold(name): search ignores case and diacritics ("chau son" finds "Châu Sơn") in the database
+    name_folded: Mapped[str] = mapped_column(String(200), server_default="")
     level: Mapped[str] = mapped_column(String(16))
     division_type: Mapped[str] = mapped_column(String(40))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
@@ -139,6 +141,29 @@ class RevokedTokenRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class CalendarLinkRow(Base):
+    """A user's private calendar address (/lich/{token}.ics, migration 0011): only the token's SHA-256 is kept, and
+    the account's token epoch when it was made, so disabling the account or a new password ends it too."""
+
+    __tablename__ = "calendar_links"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    token_epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class PronunciationRow(Base):
+    """An administrator's reading of an abbreviation for text-to-speech (migration 0013); the built-in defaults
+    live in audio_library/pronunciations.py and a row for a default term replaces it."""
+
+    __tablename__ = "pronunciations"
+    term: Mapped[str] = mapped_column(String(40), primary_key=True)
+    spoken: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
@@ -157,6 +182,8 @@ class DeviceRow(Base):
     __tablename__ = "devices"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # domain/text.py fold(name): the device list's search ignores case and diacritics in the database
+    name_folded: Mapped[str] = mapped_column(String(200), server_default="")
     commune_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
     vendor: Mapped[str] = mapped_column(String(100), default="")
     model: Mapped[str] = mapped_column(String(100), default="")
@@ -167,6 +194,7 @@ class DeviceRow(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     test_device: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]  # zones changed: the compiler's change marker reads it
     # Live state, from status documents.
     online: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     last_seen: Mapped[datetime | None]
@@ -297,6 +325,8 @@ class ProgrammeRow(Base):
     __tablename__ = "programmes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     title: Mapped[str] = mapped_column(String(300))
+    # domain/text.py fold(title): the programmes page finds "Hòa giải" when an officer types "hoa giai"
+    title_folded: Mapped[str] = mapped_column(String(300), server_default="")
     topic: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))  # commune | province | central | justice
@@ -402,7 +432,12 @@ class PlayLogRow(Base):
     outcome: Mapped[str] = mapped_column(String(12), index=True)
     reason: Mapped[str | None] = mapped_column(String(500))
     recorded_at: Mapped[datetime] = mapped_column(index=True)
-    __table_args__ = (UniqueConstraint("device_id", "item_id", "outcome", name="uq_play_log_outcome"),)
+    __table_args__ = (
+        UniqueConstraint("device_id", "item_id", "outcome", name="uq_play_log_outcome"),
+        # Reports and the home page select by this expression (report_repository.PLAY_TIME): without its own index
+        # a day of a province is a scan of the whole year.
+        Index("ix_play_log_play_time", text("coalesce(planned_start, started_at, recorded_at)")),
+    )
 
 
 class DevicePresenceRow(Base):

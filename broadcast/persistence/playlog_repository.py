@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -16,6 +16,7 @@ from broadcast.persistence.models import (
     CommandRow,
     DeviceAckRow,
     DeviceRow,
+    EmergencyRow,
     PlayLogRow,
     SchedulePublicationRow,
 )
@@ -103,14 +104,21 @@ class SqlPlayLogRepository:
     def command_facts(self, cmd_ids: Iterable[str]) -> dict[str, CommandFacts]:
         found: dict[str, CommandFacts] = {}
         for chunk in _chunks(set(cmd_ids)):
-            for row in self.session.scalars(select(CommandRow).where(CommandRow.cmd_id.in_(chunk))):
+            rows = self.session.execute(
+                select(CommandRow, EmergencyRow.reason)
+                .outerjoin(EmergencyRow, EmergencyRow.id == CommandRow.emergency_id)
+                .where(CommandRow.cmd_id.in_(chunk)))
+            for row, reason in rows:
                 found[row.cmd_id] = CommandFacts(issued_at=_aware(row.issued_at), priority=row.priority,
-                                                 emergency_id=row.emergency_id, action=row.action)
+                                                 emergency_id=row.emergency_id, action=row.action,
+                                                 emergency_reason=reason)
         return found
 
     def _select(self, query: PlayLogQuery):
+        order = ((PlayLogRow.planned_start.desc().nulls_last(), PlayLogRow.id.desc()) if query.newest_first
+                 else (PlayLogRow.planned_start.asc().nulls_last(), PlayLogRow.id))
         stmt = (select(PlayLogRow, AreaRow.name).outerjoin(AreaRow, AreaRow.code == PlayLogRow.commune_code)
-                .order_by(PlayLogRow.planned_start.asc().nulls_last(), PlayLogRow.id))
+                .order_by(*order))
         if query.within_areas is not None:
             stmt = stmt.where(within_areas_clause(PlayLogRow.commune_code, query.within_areas))
         if query.area_code is not None:
@@ -120,6 +128,8 @@ class SqlPlayLogRepository:
                               (PlayLogRow.emergency_id, query.emergency_id), (PlayLogRow.outcome, query.outcome)):
             if value is not None:
                 stmt = stmt.where(column == value)
+        if query.title_contains:
+            stmt = stmt.where(func.lower(PlayLogRow.title).contains(query.title_contains.lower(), autoescape=True))
         timed = PlayLogRow.recorded_at if query.by_recorded else PlayLogRow.planned_start
         if query.since is not None:
             stmt = stmt.where(timed >= _utc(query.since))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from broadcast.domain.areas import Area, AreaLevel, Zone
 from broadcast.domain.audit import AuditEntry, AuditQuery
 from broadcast.domain.auth import Grant, Role
+from broadcast.domain.text import fold
 from broadcast.domain.users import User
 from broadcast.persistence.models import (
     AreaRow,
@@ -68,8 +69,8 @@ class SqlAreaRepository:
             stmt = stmt.where(AreaRow.level == level.value)
         if parent_code is not None:
             stmt = stmt.where(AreaRow.parent_code == parent_code)
-        if query:
-            stmt = stmt.where(func.lower(AreaRow.name).contains(query.lower()))
+        if query and (folded := fold(query)):
+            stmt = stmt.where(AreaRow.name_folded.contains(folded, autoescape=True))
         return [_area(r) for r in self.session.scalars(stmt)]
 
     def count(self, level: AreaLevel | None = None) -> int:
@@ -84,11 +85,13 @@ class SqlAreaRepository:
         for area in areas:
             row = existing.get(area.code)
             if row is None:
-                self.session.add(AreaRow(code=area.code, name=area.name, level=area.level.value,
-                                         division_type=area.division_type, parent_code=area.parent_code))
+                self.session.add(AreaRow(code=area.code, name=area.name, name_folded=fold(area.name),
+                                         level=area.level.value, division_type=area.division_type,
+                                         parent_code=area.parent_code))
                 added += 1
             elif (row.name, row.division_type, row.parent_code) != (area.name, area.division_type, area.parent_code):
                 row.name, row.division_type, row.parent_code = area.name, area.division_type, area.parent_code
+                row.name_folded = fold(area.name)
             if area.level is AreaLevel.PROVINCE:
                 self.session.flush()  # parents before children for the foreign key
         return added
@@ -156,6 +159,16 @@ class SqlUserRepository:
 
     def set_disabled(self, user_id: int, disabled: bool) -> None:
         self.session.get_one(UserRow, user_id).disabled = disabled
+
+    def set_grants(self, user_id: int, grants: Sequence[Grant]) -> None:
+        """Replace the account's grants. Rows still wanted stay (a flush inserts before it deletes, so re-adding one
+        would trip uq_grant); the relationship's delete-orphan removes the others."""
+        row = self.session.get_one(UserRow, user_id)
+        wanted = list(dict.fromkeys((g.role.value, g.area_code) for g in grants))
+        kept = [g for g in row.grants if (g.role, g.area_code) in wanted]
+        have = {(g.role, g.area_code) for g in kept}
+        row.grants = kept + [GrantRow(role=r, area_code=a) for r, a in wanted if (r, a) not in have]
+        self.session.flush()
 
     def bump_token_epoch(self, user_id: int) -> None:
         """In SQL, so two concurrent changes both move the epoch past every token issued before them."""

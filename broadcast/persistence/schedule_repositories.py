@@ -5,12 +5,13 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, select
+from sqlalchemy import Integer, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast.domain.policy import PolicyOverride, Window
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import LegalRef, MediaRef, Programme, Schedule, ScheduleStatus, TargetSet
+from broadcast.domain.text import fold
 from broadcast.persistence.models import AreaPolicyRow, AudioAssetRow, ProgrammeItemRow, ProgrammeRow, ScheduleRow
 from broadcast.persistence.repositories import _aware, within_areas_clause
 
@@ -29,7 +30,8 @@ class SqlProgrammeRepository:
 
     def add(self, programme: Programme) -> Programme:
         row = ProgrammeRow(
-            title=programme.title, topic=programme.topic, language=programme.language, source=programme.source,
+            title=programme.title, title_folded=fold(programme.title)[:300], topic=programme.topic,
+            language=programme.language, source=programme.source,
             priority=programme.priority.value, legal_refs=[r.__dict__ for r in programme.legal_refs],
             stream_url=programme.stream_url, stream_duration_ms=programme.stream_duration_ms,
             area_code=programme.area_code, bulletin_id=programme.bulletin_id, created_by=programme.created_by,
@@ -43,12 +45,32 @@ class SqlProgrammeRepository:
         row = self.session.get(ProgrammeRow, programme_id)
         return _programme(row) if row else None
 
-    def list(self, *, within_areas, topic=None, limit=100, offset=0) -> Sequence[Programme]:
+    def save(self, programme: Programme) -> Programme:
+        """Replace what the programme plays and says about itself (its author and creation stay)."""
+        row = self.session.get_one(ProgrammeRow, programme.id)
+        row.title, row.title_folded = programme.title, fold(programme.title)[:300]
+        row.topic, row.language, row.source = programme.topic, programme.language, programme.source
+        row.priority, row.area_code = programme.priority.value, programme.area_code
+        row.legal_refs = [r.__dict__ for r in programme.legal_refs]
+        row.stream_url, row.stream_duration_ms = programme.stream_url, programme.stream_duration_ms
+        row.items.clear()
+        self.session.flush()  # the old positions go before new rows take the same keys
+        row.items.extend(ProgrammeItemRow(position=n, asset_id=a) for n, a in enumerate(programme.asset_ids))
+        self.session.flush()
+        return _programme(row)
+
+    def list(self, *, within_areas, topic=None, limit=100, offset=0, exact_areas=frozenset(),
+             query=None) -> Sequence[Programme]:
+        """Newest first: programmes of `within_areas` and the areas under them, and of `exact_areas` alone (not
+        what lies under those); `query` matches the title ignoring case and diacritics."""
         stmt = select(ProgrammeRow).order_by(ProgrammeRow.id.desc()).limit(limit).offset(offset)
         if within_areas is not None:
-            stmt = stmt.where(within_areas_clause(ProgrammeRow.area_code, within_areas))
+            clause = within_areas_clause(ProgrammeRow.area_code, within_areas)
+            stmt = stmt.where(or_(clause, ProgrammeRow.area_code.in_(exact_areas)) if exact_areas else clause)
         if topic:
             stmt = stmt.where(ProgrammeRow.topic == topic)
+        if query and (folded := fold(query)):
+            stmt = stmt.where(ProgrammeRow.title_folded.contains(folded, autoescape=True))
         return [_programme(r) for r in self.session.scalars(stmt)]
 
     def media(self, programme_ids: Sequence[int]) -> dict[int, builtins.list[tuple[MediaRef | None, str]]]:
@@ -139,6 +161,7 @@ class SqlScheduleRepository:
         return (
             tuple(self.session.execute(select(func.count(ScheduleRow.id), func.max(ScheduleRow.updated_at))).one()),
             tuple(self.session.execute(select(func.count(DeviceRow.id), func.max(DeviceRow.created_at),
+                                              func.max(DeviceRow.updated_at),  # zones moved (same row count)
                                               func.sum(DeviceRow.disabled.cast(Integer)))).one()),
             self.session.scalar(select(func.count()).select_from(DeviceZoneRow)),
             self.session.scalar(select(func.max(AudioAssetRow.updated_at))),

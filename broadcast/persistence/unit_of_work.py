@@ -5,10 +5,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.persistence.audio_repository import SqlAudioRepository
 from broadcast.persistence.bridge_repository import SqlBridgeRepository
+from broadcast.persistence.calendar_link_repository import SqlCalendarLinkRepository
 from broadcast.persistence.delivery_repository import SqlDeliveryRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
+from broadcast.persistence.pronunciation_repository import SqlPronunciationRepository
 from broadcast.persistence.report_repository import SqlReportRepository
 from broadcast.persistence.repositories import (
     SqlAreaRepository,
@@ -36,6 +38,7 @@ class SqlUnitOfWork:
             self.areas = SqlAreaRepository(self.session)
             self.zones = SqlZoneRepository(self.session)
             self.users = SqlUserRepository(self.session)
+            self.calendar_links = SqlCalendarLinkRepository(self.session)
             self.audit = SqlAuditRepository(self.session)
             self.login_throttle = SqlLoginThrottleRepository(self.session)
             self.revoked_tokens = SqlRevokedTokenRepository(self.session)
@@ -50,6 +53,7 @@ class SqlUnitOfWork:
             self.policies = SqlPolicyRepository(self.session)
             self.reports = SqlReportRepository(self.session)
             self.bridge = SqlBridgeRepository(self.session)
+            self.pronunciations = SqlPronunciationRepository(self.session)
         self._depth += 1
         return self
 

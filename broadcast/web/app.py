@@ -11,6 +11,7 @@ from broadcast.web.errors import install_error_handlers
 from broadcast.web.middleware import AuthGateMiddleware, BodyLimitMiddleware, BodyLimits, MetricsMiddleware
 from broadcast.web.openapi import install_openapi
 from broadcast.web.pages import install_pages
+from broadcast.web.pages.emergency_recordings import MAX_BYTES as RECORDING_MAX_BYTES
 from broadcast.web.routes import (
     areas,
     audio,
@@ -18,13 +19,16 @@ from broadcast.web.routes import (
     bridge,
     devices,
     emergencies,
+    emergency_chime,
     health,
     media,
     playlog,
     programmes,
+    pronunciations,
     reports,
     schedules,
     users,
+    vocabularies,
 )
 
 API_PREFIX = "/api/v1"
@@ -40,11 +44,20 @@ def body_limits(settings: Settings) -> BodyLimits:
     return BodyLimits(settings.max_body_bytes, {
         ("POST", f"{API_PREFIX}/audio"): settings.audio_max_bytes + MULTIPART_OVERHEAD,
         ("POST", f"{API_PREFIX}/audio/tts"): document,
+        ("PUT", f"{API_PREFIX}/emergency-chime"): emergency_chime.MAX_BYTES + MULTIPART_OVERHEAD,
         ("POST", f"{API_PREFIX}/schedules"): document,
         ("PUT", f"{API_PREFIX}/schedules/{{schedule_id}}"): document,
         ("POST", f"{API_PREFIX}/emergencies"): document,
         ("POST", f"{API_PREFIX}/emergencies/cap"): document,
         ("POST", f"{API_PREFIX}/bridge/bulletins"): document,
+        ("PUT", f"{API_PREFIX}/zones/{{zone_id}}/devices"): document,
+        ("POST", "/khan-cap/xac-nhan"): RECORDING_MAX_BYTES + MULTIPART_OVERHEAD,  # emergency page: a recording
+        ("POST", "/khan-cap/sua"): document,  # TTS text again, URL-encoded
+        ("POST", "/khan-cap/gui"): document,
+        ("POST", "/thiet-bi/khu-vuc/{zone_id}"): document,  # a zone's device ids
+        ("POST", "/thu-vien/tai-len"): settings.audio_max_bytes + MULTIPART_OVERHEAD,  # the library page's upload
+        ("POST", "/thu-vien/doc-van-ban"): document,  # a text to read, URL-encoded (up to 9 bytes a letter)
+        ("POST", "/thu-vien/doc-thu"): document,
     })
 
 
@@ -74,7 +87,8 @@ def create_app(container: Container, runtime=None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, areas, users, devices, audio, programmes, schedules, playlog, emergencies, reports, bridge):
+    for module in (auth, areas, users, devices, audio, programmes, schedules, playlog, emergencies, reports, bridge,
+                   vocabularies, pronunciations, emergency_chime):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

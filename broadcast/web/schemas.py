@@ -60,12 +60,24 @@ class GrantOut(BaseModel):
     area_code: str
 
 
+class GrantIn(StrictModel):
+    role: str = Field(max_length=32)
+    area_code: str = Field(max_length=16)
+
+
 class UserIn(StrictModel):
+    """One role at one area (role, area_code), or several in `grants`; both together add up."""
+
     username: str = Field(max_length=64)
     password: str = Field(max_length=256)
-    role: str
-    area_code: str = Field(max_length=16)
+    role: str | None = Field(default=None, max_length=32)
+    area_code: str | None = Field(default=None, max_length=16)
+    grants: list[GrantIn] = Field(default_factory=list, max_length=20)
     full_name: str = Field(default="", max_length=200)
+
+
+class GrantsIn(StrictModel):
+    grants: list[GrantIn] = Field(min_length=1, max_length=20)
 
 
 class PasswordChangeIn(StrictModel):

@@ -28,9 +28,18 @@ PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosni
 MIN_GZIP_BYTES = 512
 
 
+def page_headers(tile_origin: str) -> dict[str, str]:
+    """PAGE_HEADERS, the CSP admitting the device map's tile host when one is configured."""
+    if not tile_origin:
+        return PAGE_HEADERS
+    return {**PAGE_HEADERS, "Content-Security-Policy": CSP.replace("img-src 'self' data:",
+                                                                   f"img-src 'self' data: {tile_origin}")}
+
+
 class Pages:
     def __init__(self, container: Container, assets: AssetStore):
         self.container = container
+        self.headers = page_headers(container.settings.map_tile_origin)
         tz = ZoneInfo(container.settings.timezone)
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -59,15 +68,15 @@ class Pages:
             request=request, principal=principal, csrf_token=session.csrf_token(request),
             menu=navigation(principal, self.menu_paths(request)) if isinstance(principal, Principal) else [],
             flash=session.read_flash(request), current=request.url.path, **context)
-        response = self.html(request, html, status)
+        response = self.html(request, html, status, self.headers)
         session.set_csrf_nonce(request, response, self.container)
         if request.cookies.get(session.FLASH_COOKIE):
             response.delete_cookie(session.FLASH_COOKIE, path="/")
         return response
 
     @staticmethod
-    def html(request: Request, html: str, status: int = 200) -> Response:
-        body, headers = html.encode(), dict(PAGE_HEADERS)
+    def html(request: Request, html: str, status: int = 200, base_headers: dict[str, str] = PAGE_HEADERS) -> Response:
+        body, headers = html.encode(), dict(base_headers)
         if len(body) >= MIN_GZIP_BYTES and accepts_gzip(request):
             body, headers["Content-Encoding"] = gzipped(body), "gzip"
         return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=headers)

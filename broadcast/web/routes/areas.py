@@ -6,9 +6,11 @@ from fastapi import APIRouter, Query
 
 from broadcast.domain.areas import AreaLevel
 from broadcast.services import areas as area_service
+from broadcast.services import device_zones
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
 from broadcast.web.openapi import errors
 from broadcast.web.schemas import AreaOut, ZoneIn, ZoneOut
+from broadcast.web.schemas_devices import ZoneDevicesIn, ZoneDevicesOut
 
 router = APIRouter(tags=["areas"])
 Limit = Annotated[int, Query(ge=1, le=5000)]
@@ -40,3 +42,12 @@ def list_zones(uow: UowDep, principal: PrincipalDep, commune: str | None = None,
                offset: Offset = 0) -> list[ZoneOut]:
     return [ZoneOut.of(z) for z in area_service.list_zones(uow, principal, commune_code=commune, limit=limit,
                                                            offset=offset)]
+
+
+@router.put("/zones/{zone_id}/devices", response_model=ZoneDevicesOut, responses=errors(403, 404))
+def set_zone_devices(zone_id: str, body: ZoneDevicesIn, uow: UowDep, container: ContainerDep,
+                     actor: ActorDep) -> ZoneDevicesOut:
+    """The zone's devices become exactly these (devices of its commune); the others leave it. Audited."""
+    members = device_zones.set_zone_members(uow, container.clock, actor, zone_id, body.devices)
+    container.wake_compile()
+    return ZoneDevicesOut(zone_id=zone_id, devices=members)
