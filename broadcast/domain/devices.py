@@ -116,6 +116,7 @@ class DeviceQuery:
     zone_id: str | None = None
     online: bool | None = None
     stale_schedule: bool | None = None  # newest published version not yet acknowledged
+    search: str | None = None  # part of the name or id, case and diacritics ignored
     include_disabled: bool = True
     limit: int = 100
     offset: int = 0

@@ -5,10 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from broadcast.domain.devices import DeviceQuery
+from broadcast.services import device_commands, device_zones
 from broadcast.services import devices as device_service
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
 from broadcast.web.openapi import errors
 from broadcast.web.schemas import DeviceCredentialsOut, DeviceIn, DeviceOut
+from broadcast.web.schemas_devices import CommandOut, DeviceZonesIn, VolumeIn
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -37,9 +39,12 @@ def register(body: DeviceIn, uow: UowDep, container: ContainerDep, actor: ActorD
 @router.get("", response_model=list[DeviceOut], responses=errors(403, 404))
 def list_devices(uow: UowDep, principal: PrincipalDep, area: str | None = None, zone: str | None = None,
                  online: bool | None = None, stale: bool | None = None,
+                 q: Annotated[str | None, Query(max_length=100)] = None,
                  limit: Annotated[int, Query(ge=1, le=10000)] = 100,
                  offset: Annotated[int, Query(ge=0)] = 0) -> list[DeviceOut]:
-    query = DeviceQuery(area_code=area, zone_id=zone, online=online, stale_schedule=stale, limit=limit, offset=offset)
+    """`q`: part of the name or id, case and Vietnamese diacritics ignored."""
+    query = DeviceQuery(area_code=area, zone_id=zone, online=online, stale_schedule=stale, search=q, limit=limit,
+                        offset=offset)
     return [DeviceOut.of(d, s) for d, s in device_service.list_devices(uow, principal, query)]
 
 
@@ -70,3 +75,28 @@ def enable(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep
     device = device_service.set_disabled(uow, container.clock, actor, device_id, False)
     container.sync_broker()
     return DeviceOut.of(device)
+
+
+@router.put("/{device_id}/zones", response_model=DeviceOut, responses=errors(403, 404))
+def set_zones(device_id: str, body: DeviceZonesIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> DeviceOut:
+    """The device's zones (villages, residential groups of its commune) become exactly these; audited. Its next
+    schedule document lists them, so it starts listening on their command topics."""
+    device = device_zones.set_device_zones(uow, container.clock, actor, device_id, body.zones)
+    container.wake_compile()
+    return DeviceOut.of(device)
+
+
+@router.post("/{device_id}/volume", response_model=CommandOut, status_code=202, responses=errors(403, 404))
+def set_volume(device_id: str, body: VolumeIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> CommandOut:
+    """A signed set_volume command on the device's topic; its next status reports the volume."""
+    cmd_id = device_commands.set_volume(uow, container.clock, container.signer, actor, device_id, body.volume)
+    container.wake_delivery()
+    return CommandOut(cmd_id=cmd_id, action="set_volume", device_id=device_id)
+
+
+@router.post("/{device_id}/resync", response_model=CommandOut, status_code=202, responses=errors(403, 404))
+def resync(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> CommandOut:
+    """A signed resync command: the device fetches its retained schedule again and reports its status."""
+    cmd_id = device_commands.resync(uow, container.clock, container.signer, actor, device_id)
+    container.wake_delivery()
+    return CommandOut(cmd_id=cmd_id, action="resync", device_id=device_id)
