@@ -18,9 +18,9 @@ from broadcast.domain.audit import SYSTEM_ACTOR, AuditEntry
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.delivery import AckReport
 from broadcast.domain.errors import InvalidInput
-from broadcast.domain.text import spreadsheet_cell
+from broadcast.domain.text import printable, spreadsheet_cell
 from broadcast.services.areas import get_area
-from broadcast.services.ports import Clock, PlayLogEntry, PlayLogQuery, UnitOfWork
+from broadcast.services.ports import Clock, CommandFacts, PlayLogEntry, PlayLogQuery, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,14 @@ def _version(ref_id: str) -> int | None:
     return int(ref_id) if ref_id.isdigit() else None
 
 
+def _command_title(facts: CommandFacts) -> str:
+    """An emergency is known by its reason ("Bão số 3 đổ bộ..."), on one line; other commands by what they are."""
+    if facts.emergency_id is None:
+        return "Lệnh phát trực tiếp"
+    reason = " ".join(printable(facts.emergency_reason or "").split())
+    return reason[:300] or "Phát khẩn cấp"
+
+
 def entries_from_acks(uow: UnitOfWork, acks: Sequence[AckReport]) -> list[PlayLogEntry]:
     """Play-log rows for the outcome acks of a batch, enriched with a few set-based look-ups.
 
@@ -91,7 +99,7 @@ def entries_from_acks(uow: UnitOfWork, acks: Sequence[AckReport]) -> list[PlayLo
             extra: dict[str, Any] = {"item_id": ack.ref_id[:128], "title": "Lệnh phát trực tiếp"}
             if facts is not None:
                 extra.update(planned_start=facts.issued_at, priority=facts.priority, emergency_id=facts.emergency_id,
-                             title="Phát khẩn cấp" if facts.emergency_id is not None else "Lệnh phát trực tiếp")
+                             title=_command_title(facts))
         else:
             key = (ack.device_id, _version(ack.ref_id) or -1)
             if key not in items:
@@ -158,6 +166,11 @@ def csv_row(e: PlayLogEntry, tz: tzinfo) -> list[str]:
             text(e.schedule_id), text(e.emergency_id), PRIORITY_LABELS_VI.get(e.priority or "", text(e.priority)),
             _local(e.planned_start, tz), _local(e.planned_end, tz), _local(e.started_at, tz), _local(e.ended_at, tz),
             OUTCOME_LABELS_VI.get(e.outcome, e.outcome), text(e.reason), _local(e.recorded_at, tz)]
+
+
+def csv_file_name(now: datetime, tz: tzinfo) -> str:
+    """'Nhật ký phát 28-11-2026 08h35.csv': when the export was made, local time."""
+    return f"Nhật ký phát {now.astimezone(tz):%d-%m-%Y %Hh%M}.csv"
 
 
 def csv_chunks(entries: Iterable[PlayLogEntry], tz: tzinfo, rows_per_chunk: int = 500) -> Iterator[str]:

@@ -1,4 +1,5 @@
-"""Use cases for accounts: create, list, reset a password, disable and enable (signing in: services.sessions)."""
+"""Use cases for accounts: create (one or more roles, each at an area), change roles, list, reset a password,
+disable and enable (signing in: services.sessions)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,22 +23,64 @@ def parse_role(value: str) -> Role:
         ) from None
 
 
+MAX_GRANTS = 20
+
+
+def parse_grants(pairs: Sequence[tuple[str, str]]) -> tuple[Grant, ...]:
+    """(role, area code) pairs as grants, in order, without repeats; at least one."""
+    if any(not (area or "").strip() for _, area in pairs):
+        raise InvalidInput("Mỗi vai trò cần chọn một khu vực.", code="grant_without_area")
+    grants = tuple(dict.fromkeys(Grant(parse_role(role), area.strip()) for role, area in pairs))
+    if not grants:
+        raise InvalidInput("Tài khoản cần ít nhất một vai trò tại một khu vực.", code="no_grant")
+    if len(grants) > MAX_GRANTS:
+        raise InvalidInput(f"Một tài khoản có tối đa {MAX_GRANTS} vai trò.", code="too_many_grants")
+    return grants
+
+
+def _require_grantable(uow: UnitOfWork, actor: Actor, grants: Sequence[Grant]) -> None:
+    """The actor must manage users in the area of every grant given (so no one grants beyond their own areas)."""
+    for grant in grants:
+        actor.require(Action.MANAGE_USERS, get_area(uow, grant.area_code).chain())
+
+
 def create_user(uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, actor: Actor, *, username: str, password: str,
-                role: str, area_code: str, full_name: str = "") -> User:
+                role: str | None = None, area_code: str | None = None, full_name: str = "",
+                grants: Sequence[tuple[str, str]] = ()) -> User:
+    """An account with one role at one area (role, area_code) or several (grants: (role, area code) pairs)."""
     check_username(username)
     full_name = clean_text(full_name, "Họ và tên")
-    grant = Grant(parse_role(role), area_code)
+    pairs = [*([(role, area_code or "")] if role is not None or area_code is not None else []), *grants]
+    checked = parse_grants([(r or "", a) for r, a in pairs])
     check_password_strength(password, username)
     with uow:
-        area = get_area(uow, area_code)
-        actor.require(Action.MANAGE_USERS, area.chain())
+        _require_grantable(uow, actor, checked)
         if uow.users.get_by_username(username):
             raise AlreadyExists(f"Tên đăng nhập {username} đã tồn tại.", code="user_exists")
         user = uow.users.add(username=username, full_name=full_name.strip(), password_hash=hasher.hash(password),
-                             grants=[grant], created_at=clock.now())
-        audit(uow, clock, actor, "user.create", "user", username, area_code=area.code, role=grant.role.value)
+                             grants=list(checked), created_at=clock.now())
+        audit(uow, clock, actor, "user.create", "user", username, area_code=checked[0].area_code,
+              role=checked[0].role.value, grants=[f"{g.role.value}@{g.area_code}" for g in checked])
         uow.commit()
         return user
+
+
+def set_grants(uow: UnitOfWork, clock: Clock, actor: Actor, *, username: str,
+               grants: Sequence[tuple[str, str]]) -> User:
+    """Replace an account's roles and areas. The actor must manage users where the account holds roles now and
+    where it will; no one changes their own grants (an admin cannot lift or lose their own rights by mistake)."""
+    checked = parse_grants(grants)
+    with uow:
+        user = _managed_user(uow, actor, username)
+        if actor.principal is not None and actor.principal.user_id == user.id:
+            raise InvalidInput("Không thể tự thay đổi vai trò của chính mình.", code="cannot_change_own_grants")
+        _require_grantable(uow, actor, checked)
+        uow.users.set_grants(user.id, checked)
+        audit(uow, clock, actor, "user.set_grants", "user", username, area_code=checked[0].area_code,
+              before=[f"{g.role.value}@{g.area_code}" for g in user.grants],
+              after=[f"{g.role.value}@{g.area_code}" for g in checked])
+        uow.commit()
+        return _reloaded(uow, user)
 
 
 def list_users(uow: UnitOfWork, principal: Principal, *, limit: int, offset: int) -> Sequence[User]:

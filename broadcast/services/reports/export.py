@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 from broadcast.domain.text import spreadsheet_cell
@@ -18,11 +19,28 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "xlsx": XLSX_MEDIA_TYPE}
 
 
+SHEET_TITLE_MAX = 31  # Excel's limit
+
+
+def _zone_label(moment: datetime) -> str:
+    """"UTC+07" for Asia/Ho_Chi_Minh (whose tzname is "+07"), the zone's own abbreviation otherwise."""
+    name = moment.tzname() or ""
+    return f"UTC{name}" if name[:1] in "+-" else name
+
+
 def header_lines(report: Report) -> list[list[str]]:
+    """Title, area, period and when it was made, as officers read them: dd/mm/yyyy, local time (build_report
+    gives generated_at in the deployment's zone)."""
     lines = [[report.title], ["Khu vực", f"{report.area_name} ({report.area_code})"],
-             ["Kỳ báo cáo", f"{report.first.isoformat()} đến {report.last.isoformat()}"],
-             ["Lập lúc", report.generated_at.isoformat(timespec="seconds")]]
+             ["Kỳ báo cáo", f"{report.first:%d/%m/%Y} đến {report.last:%d/%m/%Y}"],
+             ["Lập lúc", f"{report.generated_at:%H:%M:%S %d/%m/%Y} ({_zone_label(report.generated_at)})"]]
     return [[spreadsheet_cell(cell) for cell in line] for line in lines]
+
+
+def file_name(report: Report, extension: str) -> str:
+    """'Báo cáo tổng hợp - Thành phố Hà Nội - 01-11-2026 đến 30-11-2026.xlsx' (web/downloads.py adds the ASCII
+    fallback)."""
+    return f"{report.title} - {report.area_name} - {report.first:%d-%m-%Y} đến {report.last:%d-%m-%Y}.{extension}"
 
 
 def to_json(report: Report) -> dict[str, Any]:
@@ -59,13 +77,23 @@ def to_csv(report: Report) -> str:
     return buffer.getvalue()
 
 
+def _words_within(text: str, limit: int) -> str:
+    """The longest run of whole words of `text` that fits `limit` characters (a word longer than the limit alone
+    is cut), without trailing punctuation: "PBGDPL theo xã, phường" never becomes "PBGDPL theo xã, phư"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[: limit + 1] else text[:limit]
+    return cut[:limit].rstrip(" ,;.-–") or text[:limit]
+
+
 def _sheet_title(title: str, taken: set[str]) -> str:
-    """Excel: at most 31 characters, none of []:*?/\\, unique in the workbook."""
-    clean = "".join(" " if ch in "[]:*?/\\" else ch for ch in title)[:31].strip() or "Sheet"
-    candidate, n = clean, 2
-    while candidate in taken:
+    """Excel: at most 31 characters, none of []:*?/\\, unique in the workbook; cut between words."""
+    clean = " ".join("".join(" " if ch in "[]:*?/\\" else ch for ch in title).split()).strip("'") or "Trang"
+    base = _words_within(clean, SHEET_TITLE_MAX)
+    candidate, n = base, 2
+    while candidate.casefold() in {t.casefold() for t in taken}:  # Excel compares sheet names ignoring case
         suffix = f" ({n})"
-        candidate, n = clean[: 31 - len(suffix)] + suffix, n + 1
+        candidate, n = _words_within(clean, SHEET_TITLE_MAX - len(suffix)) + suffix, n + 1
     taken.add(candidate)
     return candidate
 

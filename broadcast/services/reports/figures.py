@@ -394,5 +394,6 @@ def build_report(uow_factory: Callable[[], UnitOfWork], clock: Clock, tz: tzinfo
                  "emergencies": emergency_section(f), "approvals": approval_section(decisions, f.names)}
         sections = [summary_section(parts), *parts.values()]
     return Report(kind=kind, title=KINDS[kind], area_code=area.code, area_name=area.name, first=request.first,
-                  last=request.last, generated_at=clock.now(), sections=sections, chart=chart_for(kind, sections, f),
+                  last=request.last, generated_at=clock.now().astimezone(tz), sections=sections,
+                  chart=chart_for(kind, sections, f),
                   stored_days=f.stored_days, live_days=f.live_days)

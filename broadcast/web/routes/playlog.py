@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from broadcast.services import playlog as playlog_service
 from broadcast.services.ports import PlayLogEntry, PlayLogQuery
 from broadcast.web.deps import ContainerDep, PrincipalDep, UowDep
+from broadcast.web.downloads import attachment
 from broadcast.web.openapi import errors
 
 router = APIRouter(prefix="/playlog", tags=["playlog"])
@@ -55,6 +56,7 @@ def list_playlog(request: Request, uow: UowDep, container: ContainerDep, princip
                  since: Annotated[datetime | None, Query(alias="from")] = None,
                  until: Annotated[datetime | None, Query(alias="to")] = None,
                  by: Literal["planned", "recorded"] = "planned",
+                 q: Annotated[str | None, Query(max_length=100, description="Part of the title")] = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
                  format: Literal["json", "csv"] | None = None):
     """Ordered by planned start. `from`/`to` without an offset are local time (the server's time zone).
@@ -68,15 +70,15 @@ def list_playlog(request: Request, uow: UowDep, container: ContainerDep, princip
 
     query = PlayLogQuery(area_code=area, device_id=device, programme_id=programme, schedule_id=schedule,
                          emergency_id=emergency, outcome=outcome, since=aware(since), until=aware(until),
-                         by_recorded=by == "recorded", limit=limit, offset=offset)
+                         by_recorded=by == "recorded", title_contains=(q or "").strip() or None, limit=limit,
+                         offset=offset)
     if not _wants_csv(request, format):
         return [PlayLogOut.of(e) for e in playlog_service.list_playlog(uow, principal, query)]
     # Authorize before the first byte: a refusal must still be a 403, not a broken download.
     scoped = playlog_service.scoped_query(uow, principal, PlayLogQuery(**{**query.__dict__, "limit": None,
                                                                           "offset": 0}))
     rows = playlog_service.stream_playlog(container.uow(), scoped)
-    stamp = container.clock.now().astimezone(tz).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         (chunk.encode() for chunk in playlog_service.csv_chunks(rows, tz)),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="nhat-ky-phat-{stamp}.csv"'})
+        headers={"Content-Disposition": attachment(playlog_service.csv_file_name(container.clock.now(), tz))})

@@ -11,6 +11,7 @@ from broadcast.services.reports import figures as reports_service
 from broadcast.services.reports.aggregates import local_day
 from broadcast.web.charts import bar_chart_svg
 from broadcast.web.deps import ContainerDep, PrincipalDep
+from broadcast.web.downloads import attachment
 from broadcast.web.openapi import errors
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -27,10 +28,6 @@ def _build(container, principal, kind: str, area: str, first: date | None, last:
                                             last=last or today)
     return reports_service.build_report(container.uow, container.clock, settings.tz, principal, request,
                                         retention_days=settings.retention_days)
-
-
-def _filename(report: reports_service.Report, extension: str) -> str:
-    return f"bao-cao-{report.kind}-{report.area_code}-{report.first:%Y%m%d}-{report.last:%Y%m%d}.{extension}"
 
 
 @router.get("/{kind}.svg", response_class=Response,
@@ -57,4 +54,4 @@ def report(kind: str, container: ContainerDep, principal: PrincipalDep, area: Ar
     else:
         body = reports_export.to_xlsx(report)
     return Response(body, media_type=reports_export.MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(report, format)}"'})
+                    headers={"Content-Disposition": attachment(reports_export.file_name(report, format))})

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Query
 
 from broadcast.domain.audit import AuditQuery
 from broadcast.services.audit_log import query_audit
-from broadcast.services.users import create_user, list_users, set_disabled
+from broadcast.services.users import create_user, list_users, set_disabled, set_grants
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
 from broadcast.web.openapi import errors
-from broadcast.web.schemas import AuditOut, UserIn, UserOut
+from broadcast.web.schemas import AuditOut, GrantsIn, UserIn, UserOut
 
 router = APIRouter(tags=["users"])
 
@@ -18,8 +18,16 @@ router = APIRouter(tags=["users"])
 @router.post("/users", response_model=UserOut, status_code=201, responses=errors(403, 404, 409))
 def create(body: UserIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> UserOut:
     user = create_user(uow, container.clock, container.hasher, actor, username=body.username, password=body.password,
-                       role=body.role, area_code=body.area_code, full_name=body.full_name)
+                       role=body.role, area_code=body.area_code, full_name=body.full_name,
+                       grants=[(g.role, g.area_code) for g in body.grants])
     return UserOut.of(user)
+
+
+@router.put("/users/{username}/grants", response_model=UserOut, responses=errors(403, 404, 422))
+def replace_grants(username: str, body: GrantsIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> UserOut:
+    """Replace the account's roles and areas (one or more); the change applies to its next request."""
+    return UserOut.of(set_grants(uow, container.clock, actor, username=username,
+                                 grants=[(g.role, g.area_code) for g in body.grants]))
 
 
 @router.post("/users/{username}/disable", response_model=UserOut, responses=errors(403, 404, 422))

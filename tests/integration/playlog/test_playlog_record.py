@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from broadcast import protocol
 from broadcast.domain.delivery import CommandPublication
-from broadcast.persistence.models import DeviceAckRow, PlayLogRow
+from broadcast.persistence.models import DeviceAckRow, EmergencyRow, PlayLogRow
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +116,32 @@ def test_command_outcomes_carry_emergency_and_issue_time(world):
     assert as_utc(hk.planned_start) == issued and as_utc(hk.started_at) == started
     assert (got["vt-0001"].outcome, got["vt-0001"].emergency_id, got["vt-0001"].commune_code) == ("missed", 7, "26506")
     assert "hk-0002" not in got  # a command never sent to it: its acks are no proof of play (issue #11)
+
+
+def test_an_emergency_is_logged_under_its_reason(world):
+    """Officers read the play log by title: an emergency's is its reason (on one line), not "Phát khẩn cấp"."""
+    container, clock = world.container, world.clock
+    issued = clock.now()
+    with container.engine.begin() as connection:
+        connection.execute(insert(EmergencyRow).values(
+            id=31, status="active", reason="Bão số 3 đổ bộ,\nđề nghị người dân  ở trong nhà", targets={},
+            stream_url="http://127.0.0.1:9/vov1", area_code="00070", created_by="test", created_at=issued,
+            expires_at=issued + timedelta(minutes=30)))
+    uow = container.uow()
+    with uow:
+        for cmd_id, emergency_id in (("cmd-emg-31", 31), ("cmd-live-1", None)):
+            uow.commands.add(cmd_id=cmd_id, action="play_now", priority="emergency" if emergency_id else "priority",
+                             issued_at=issued, expires_at=issued + timedelta(minutes=30), created_by="test",
+                             emergency_id=emergency_id,
+                             publications=[CommandPublication(cmd_id, "zone", "01", {"type": "command"})],
+                             tracked_devices=["hk-0001"])
+        uow.commit()
+    started = issued + timedelta(seconds=3)
+    world.feed(world.ack("hk-0001", "played", ref=protocol.command_ref("cmd-emg-31"), started_at=started,
+                         ended_at=started + timedelta(minutes=2)),
+               world.ack("hk-0001", "played", ref=protocol.command_ref("cmd-live-1"), started_at=started,
+                         ended_at=started + timedelta(minutes=1)))
+    got = {r.item_id: r for r in rows(container, device_id="hk-0001")}
+    assert (got["cmd-emg-31"].title, got["cmd-emg-31"].emergency_id) == (
+        "Bão số 3 đổ bộ, đề nghị người dân ở trong nhà", 31)
+    assert got["cmd-live-1"].title == "Lệnh phát trực tiếp"
