@@ -55,7 +55,8 @@ class AudioMeta:
             raise InvalidInput(f"Chủ đề không hợp lệ: {self.topic!r}.", code="invalid_topic")
         if self.profile not in ("speech", "music"):
             raise InvalidInput("Kiểu nội dung phải là speech (lời nói) hoặc music (âm nhạc).", code="invalid_profile")
-        return AudioMeta(title, self.language, self.topic, self.profile, self.area_code)
+        area_code = (self.area_code or "").strip() or None  # a form's empty field is a missing one
+        return AudioMeta(title, self.language, self.topic, self.profile, area_code)
 
 
 @dataclass(frozen=True)

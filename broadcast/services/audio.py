@@ -34,6 +34,19 @@ def _owner_area(uow: UnitOfWork, actor: Actor, area_code: str | None) -> Area | 
     return area
 
 
+AREA_CODE_MISSING = ("Thiếu khu vực của tệp âm thanh (trường area_code): hãy chọn xã, phường hoặc tỉnh sở hữu tệp. "
+                     "Chỉ quản trị viên mới thêm được tệp vào thư viện dùng chung.")
+
+
+def _new_asset_area(uow: UnitOfWork, actor: Actor, area_code: str | None) -> Area | None:
+    """The area a new asset goes to. Without one it goes to the shared library, which only an administrator may
+    choose: anyone else left the field out, and is told so rather than refused a right they never asked for."""
+    if area_code is None and actor.principal is not None and not actor.principal.may(Action.MANAGE_USERS, None):
+        raise InvalidInput(AREA_CODE_MISSING, code="area_code_required",
+                           details=[{"field": "area_code", "problem": "missing"}])
+    return _owner_area(uow, actor, area_code)
+
+
 def _area_chain(uow: UnitOfWork, area_code: str | None) -> tuple[str, ...] | None:
     return get_area(uow, area_code).chain() if area_code else None
 
@@ -45,7 +58,7 @@ def upload_audio(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPr
     meta = meta.checked()
     original_name = clean_text(original_name, "Tên tệp")  # officers see it: no bidi trick such as "a\u202e3pm.exe"
     with uow:
-        _owner_area(uow, actor, meta.area_code)
+        _new_asset_area(uow, actor, meta.area_code)
     checked = processor.check(upload, original_name)  # raises on anything that is not sound
     with uow:
         now = clock.now()
@@ -76,7 +89,7 @@ def request_tts(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPro
                            code="tts_language_unsupported")
     processor.check_text(text, voice)
     with uow:
-        _owner_area(uow, actor, meta.area_code)
+        _new_asset_area(uow, actor, meta.area_code)
         asset = uow.audio.add(AudioAsset(
             id=0, title=meta.title, kind="tts", language="vi", topic=meta.topic, area_code=meta.area_code,
             profile="speech", status=AssetStatus.PROCESSING, original_name="tts.wav", created_by=actor.name,

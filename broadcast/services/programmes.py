@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from broadcast.domain.audio import LANGUAGES, TOPICS, AssetStatus
+from broadcast.domain.audio import LANGUAGES, TOPICS, AssetStatus, AudioAsset
 from broadcast.domain.auth import Action, Principal
-from broadcast.domain.errors import InvalidInput, NotFound, PermissionDenied
+from broadcast.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from broadcast.domain.priority import Priority
 from broadcast.domain.scheduling import SOURCES, LegalRef, MediaRef, Programme
 from broadcast.domain.text import clean_text
@@ -67,20 +67,24 @@ def _cleaned(draft: ProgrammeDraft) -> ProgrammeDraft:
     return replace(draft, title=clean_text(draft.title, "Tên chương trình"), legal_refs=refs)
 
 
+def _check_assets(uow: UnitOfWork, actor: Actor, asset_ids: Sequence[int]) -> None:
+    for asset_id in asset_ids:
+        asset = uow.audio.get(asset_id)
+        if asset is None:
+            raise NotFound(f"Không tìm thấy tệp âm thanh số {asset_id}.", code="audio_not_found")
+        if asset.area_code is not None:
+            actor.require(Action.READ, get_area(uow, asset.area_code).chain())
+        if asset.status is AssetStatus.FAILED:
+            raise InvalidInput(f"Tệp âm thanh số {asset_id} bị lỗi xử lý, không dùng được.", code="audio_failed")
+
+
 def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: ProgrammeDraft) -> Programme:
     draft = _cleaned(draft)
     priority = _check(draft)
     with uow:
         area = get_area(uow, draft.area_code)
         actor.require(Action.EDIT_SCHEDULES, area.chain())
-        for asset_id in draft.asset_ids:
-            asset = uow.audio.get(asset_id)
-            if asset is None:
-                raise NotFound(f"Không tìm thấy tệp âm thanh số {asset_id}.", code="audio_not_found")
-            if asset.area_code is not None:
-                actor.require(Action.READ, get_area(uow, asset.area_code).chain())
-            if asset.status is AssetStatus.FAILED:
-                raise InvalidInput(f"Tệp âm thanh số {asset_id} bị lỗi xử lý, không dùng được.", code="audio_failed")
+        _check_assets(uow, actor, draft.asset_ids)
         programme = uow.programmes.add(Programme(
             id=0, title=draft.title.strip(), topic=draft.topic, language=draft.language, source=draft.source,
             priority=priority, area_code=area.code, created_by=actor.name, created_at=clock.now(),
@@ -91,6 +95,53 @@ def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: Program
               title=programme.title, priority=priority.value)
         uow.commit()
         return programme
+
+
+def update_programme(uow: UnitOfWork, clock: Clock, actor: Actor, programme_id: int,
+                     draft: ProgrammeDraft) -> Programme:
+    """Change a programme no schedule uses yet. Once one does, what it plays was (or will be) approved as it is: a
+    change then is a new programme, so an approver never finds a schedule playing something else than decided."""
+    draft = _cleaned(draft)
+    priority = _check(draft)
+    with uow:
+        current = uow.programmes.get(programme_id)
+        if current is None:
+            raise NotFound(f"Không tìm thấy chương trình số {programme_id}.", code="programme_not_found")
+        actor.require(Action.EDIT_SCHEDULES, get_area(uow, current.area_code).chain())
+        area = get_area(uow, draft.area_code)
+        actor.require(Action.EDIT_SCHEDULES, area.chain())
+        if current.bulletin_id:
+            raise Conflict("Chương trình này là bản tin nhận từ hệ thống trung ương, không sửa được.",
+                           code="programme_from_bulletin")
+        if uow.schedules.uses_programme(programme_id):
+            raise Conflict("Chương trình đã có lịch phát dùng đến nên không sửa được; hãy tạo bản sao rồi sửa bản sao.",
+                           code="programme_in_use")
+        _check_assets(uow, actor, draft.asset_ids)
+        programme = uow.programmes.save(replace(
+            current, title=draft.title.strip(), topic=draft.topic, language=draft.language, source=draft.source,
+            priority=priority, area_code=area.code, asset_ids=tuple(draft.asset_ids), stream_url=draft.stream_url,
+            stream_duration_ms=draft.stream_duration_ms, legal_refs=tuple(draft.legal_refs)))
+        audit(uow, clock, actor, "programme.update", "programme", programme.id, area_code=area.code,
+              title=programme.title, priority=priority.value)
+        uow.commit()
+        return programme
+
+
+def may_edit_programme(uow: AreaUnitOfWork, principal: Principal, programme: Programme) -> bool:
+    """Whether the principal may change this programme or make a copy of it in the same area."""
+    return principal.may(Action.EDIT_SCHEDULES, get_area(uow, programme.area_code).chain())
+
+
+def reusable_provinces(uow: AreaUnitOfWork, principal: Principal) -> frozenset[str]:
+    """Provinces whose own programmes the principal reads only by `may_read_programme`'s reuse rule: the province
+    of each commune it works in, when it has no right on the province itself."""
+    readable = principal.areas_for(Action.READ)
+    found = set()
+    for code in readable:
+        area = uow.areas.get(code)
+        if area is not None and area.parent_code and area.parent_code not in readable:
+            found.add(area.parent_code)
+    return frozenset(found)
 
 
 def may_read_programme(uow: AreaUnitOfWork, principal: Principal, programme: Programme) -> bool:
@@ -116,11 +167,34 @@ def get_programme(uow: UnitOfWork, principal: Principal, programme_id: int) -> P
         return programme
 
 
-def list_programmes(uow: UnitOfWork, principal: Principal, *, topic: str | None, limit: int,
-                    offset: int) -> Sequence[Programme]:
+def list_programmes(uow: UnitOfWork, principal: Principal, *, topic: str | None, limit: int, offset: int,
+                    area_code: str | None = None, query: str | None = None) -> Sequence[Programme]:
+    """Every programme the principal may read (`may_read_programme`): those of its areas, and its communes'
+    province programmes, which they reuse. `area_code` narrows to one area, `query` searches the titles."""
     with uow:
-        return uow.programmes.list(within_areas=frozenset(principal.areas_for(Action.READ)), topic=topic,
-                                   limit=limit, offset=offset)
+        provinces = reusable_provinces(uow, principal)
+        within, exact = frozenset(principal.areas_for(Action.READ)), provinces
+        if area_code:
+            area = get_area(uow, area_code)
+            if principal.may(Action.READ, area.chain()):
+                within, exact = frozenset({area.code}), frozenset()
+            elif area.code in provinces:
+                within, exact = frozenset(), frozenset({area.code})
+            else:
+                raise PermissionDenied(f"Tài khoản {principal.username} không có quyền xem chương trình của khu vực "
+                                       "này.")
+        return uow.programmes.list(within_areas=within, exact_areas=exact, topic=topic, query=query, limit=limit,
+                                   offset=offset)
+
+
+def programme_contents(uow: UnitOfWork, principal: Principal, programme_id: int,
+                       ) -> tuple[Programme, list[AudioAsset]]:
+    """A programme and its audio in playing order: whoever may read (and so schedule) a programme may hear what it
+    plays, a province programme's audio included."""
+    programme = get_programme(uow, principal, programme_id)
+    with uow:
+        assets = [uow.audio.get(asset_id) for asset_id in programme.asset_ids]
+    return programme, [a for a in assets if a is not None]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/audio", tags=["audio"])
 CHUNK = 1024 * 1024
 
 
-def _spool_upload(file: UploadFile, directory: Path, limit: int) -> Path:
+def spool_upload(file: UploadFile, directory: Path, limit: int) -> Path:
     """Copy the upload to a private temp file in chunks, refusing it past the size limit."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     handle = tempfile.NamedTemporaryFile(dir=directory, prefix="upload-", delete=False)
@@ -43,7 +43,7 @@ def upload(container: ContainerDep, uow: UowDep, actor: ActorDep, file: Annotate
            language: Annotated[str, Form()] = "vi", topic: Annotated[str, Form()] = "other",
            profile: Annotated[str, Form()] = "speech") -> AudioOut:
     settings = container.settings
-    temp = _spool_upload(file, settings.data_dir / "uploads", settings.audio_max_bytes)
+    temp = spool_upload(file, settings.data_dir / "uploads", settings.audio_max_bytes)
     try:
         asset = audio_service.upload_audio(
             uow, container.clock, actor, container.audio, container.jobs, container.uow, upload=temp,
