@@ -1,7 +1,8 @@
 """Vietnamese text-to-speech: a pluggable engine, then the usual normalization.
 
 espeak-ng is the default engine (robotic but offline and free); anything with
-``synthesize(text, voice, out_path)`` can replace it.
+``synthesize(text, voice, out_path)`` can replace it. Every text is first made
+speakable (text_normalizer: figures, dates, legal citations, abbreviations).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -16,6 +18,7 @@ from .config import AudioConfig, Profile
 from .errors import TextEmptyError, TextTooLongError, ToolMissingError, TtsError, UnknownVoiceError
 from .fsutil import temp_path
 from .normalize import NormalizeResult, normalize
+from .text_normalizer import normalize_vi
 
 VOICES = ("vi", "vi-vn-x-central", "vi-vn-x-south")
 
@@ -64,13 +67,15 @@ def check_text(text: str, config: AudioConfig) -> str:
 
 
 def synthesize_to_file(text: str, out_path: str | Path, *, voice: str = "vi",
-                       engine: TtsEngine | None = None, config: AudioConfig | None = None) -> Path:
-    """Raw engine output (not normalized) for ``text``; removes it on failure."""
+                       engine: TtsEngine | None = None, config: AudioConfig | None = None,
+                       pronunciations: Mapping[str, str] | None = None) -> Path:
+    """Raw engine output (not loudness-normalized) for ``text`` read as an officer reads it; removes it on
+    failure. ``pronunciations``: the abbreviation dictionary (default: the built-in one)."""
     config = config or AudioConfig()
     cleaned = check_text(text, config)
     out = Path(out_path)
     try:
-        (engine or EspeakNgEngine()).synthesize(cleaned, voice, out)
+        (engine or EspeakNgEngine()).synthesize(normalize_vi(cleaned, pronunciations), voice, out)
     except BaseException:
         out.unlink(missing_ok=True)
         raise

@@ -4,6 +4,11 @@ Targets become zone topics (a province's zone is its code, a commune's "{provinc
 one publish reaches a whole area; devices are tracked one by one for reach. The audio is ready before anything is
 written: a library asset must be ready, and text is synthesized and rendered in the request (an emergency cannot
 wait behind the render queue). Nothing is written when a target, the audio or the authorization is wrong.
+
+Every message (text, recording, library file, CAP or bulletin) becomes one new rendition: the attention chime,
+then the message `repeat` times with pauses (LOAXA_EMERGENCY_REPEAT). A warning has no minimum length: "Cháy!"
+is as valid as a minute of instructions. A live relay (stream_url) plays as it is: a command carries either
+media or a stream (spec section 3), so it has no chime.
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ class EmergencyTools:
     processor: AudioProcessor
     public_url: str  # media URLs devices download from
     work_dir: Path  # scratch space for TTS
+    repeat: int = 2  # times the message is said after the chime
 
 
 @dataclass(frozen=True)
@@ -221,7 +227,6 @@ def plan_targets(uow: EmergencyUnitOfWork, actor: Actor, *, areas: Sequence[str]
 
 @dataclass(frozen=True)
 class _Audio:
-    existing_id: int | None = None
     new_asset: AudioAsset | None = None  # rendered now; added in the same transaction as the emergency
     media: list[protocol.Media] | None = None
     duration_ms: int | None = None
@@ -231,7 +236,8 @@ def _media_item(public_url: str, sha256: str, size: int, duration_ms: int) -> pr
     return protocol.build_media(sha256, protocol.media_url(public_url, sha256), size, duration_ms)
 
 
-def _library_audio(uow: EmergencyUnitOfWork, actor: Actor, tools: EmergencyTools, audio_id: int) -> _Audio:
+def _library_asset(uow: EmergencyUnitOfWork, actor: Actor, audio_id: int) -> AudioAsset:
+    """A ready library asset the actor may read."""
     asset = uow.audio.get(audio_id)
     if asset is None:
         raise NotFound(f"Không tìm thấy tệp âm thanh số {audio_id}.", code="audio_not_found")
@@ -241,14 +247,21 @@ def _library_audio(uow: EmergencyUnitOfWork, actor: Actor, tools: EmergencyTools
     if asset.status is not AssetStatus.READY or not asset.sha256:
         raise InvalidInput(f"Tệp âm thanh số {audio_id} chưa sẵn sàng để phát (trạng thái: {asset.status.value}).",
                            code="audio_not_ready")
-    return _Audio(existing_id=asset.id, media=[_media_item(tools.public_url, asset.sha256, asset.bytes or 0,
-                                                           asset.duration_ms or 0)],
-                  duration_ms=asset.duration_ms or 0)
+    return asset
+
+
+def _library_file(tools: EmergencyTools, asset: AudioAsset) -> AudioFile:
+    path = tools.processor.media_path(asset.sha256 or "")
+    if path is None:
+        raise InvalidInput(f"Không tìm thấy tệp âm thanh số {asset.id} trong kho; hãy tải lên lại.",
+                           code="audio_missing")
+    return AudioFile(path, asset.original_name)
 
 
 def _rendered_audio(tools: EmergencyTools, actor: Actor, request: EmergencyRequest, reason: str,
-                    owner: str) -> _Audio:
-    """Synthesize or take the downloaded file, render it for loudspeakers; raises InvalidInput on bad audio."""
+                    owner: str, library: AudioAsset | None) -> _Audio:
+    """Synthesize the text, or take the library's or the downloaded file, and render it after the chime, repeated;
+    raises InvalidInput on bad audio."""
     processor = tools.processor
     if request.text is not None:
         text = request.text.strip()
@@ -257,25 +270,26 @@ def _rendered_audio(tools: EmergencyTools, actor: Actor, request: EmergencyReque
         wav = tools.work_dir / f"emergency-{uuid.uuid4().hex}.wav"
         try:
             processor.synthesize(text, request.voice, wav)
-            rendered = processor.render(wav, "tts.wav", "speech", None)
+            rendered = processor.render_alert(wav, "tts.wav", repeat=tools.repeat)
         finally:
             wav.unlink(missing_ok=True)
         kind, name, tts_text, voice = "tts", "tts.wav", text, request.voice
     else:
-        assert request.audio_file is not None
-        checked = processor.check(request.audio_file.path, request.audio_file.name)
-        rendered = processor.render(request.audio_file.path, request.audio_file.name, "speech", checked)
-        kind, name, tts_text, voice = "upload", request.audio_file.name, None, None
+        message = _library_file(tools, library) if library is not None else request.audio_file
+        assert message is not None
+        rendered = processor.render_alert(message.path, message.name, repeat=tools.repeat)
+        kind, name, tts_text, voice = "upload", message.name, None, None
     now = tools.clock.now()
     asset = _asset(rendered, kind=kind, name=name, title=f"Khẩn cấp: {reason}"[:300], owner=owner,
-                   created_by=actor.name, now=now, tts_text=tts_text, voice=voice)
+                   created_by=actor.name, now=now, tts_text=tts_text, voice=voice,
+                   language=library.language if library is not None else "vi")
     return _Audio(new_asset=asset, media=[_media_item(tools.public_url, rendered.sha256, rendered.bytes,
                                                       rendered.duration_ms)], duration_ms=rendered.duration_ms)
 
 
 def _asset(rendered: RenderedAudio, *, kind: str, name: str, title: str, owner: str, created_by: str,
-           now: datetime, tts_text: str | None, voice: str | None) -> AudioAsset:
-    return AudioAsset(id=0, title=title, kind=kind, language="vi", topic="other", area_code=owner, profile="speech",
+           now: datetime, tts_text: str | None, voice: str | None, language: str = "vi") -> AudioAsset:
+    return AudioAsset(id=0, title=title, kind=kind, language=language, topic="other", area_code=owner, profile="speech",
                       status=AssetStatus.READY, original_name=name, created_by=created_by, created_at=now,
                       original_sha256=rendered.original_sha256, sha256=rendered.sha256, bytes=rendered.bytes,
                       duration_ms=rendered.duration_ms, loudness=rendered.loudness,
@@ -304,9 +318,10 @@ def prepare_emergency(uow: EmergencyUnitOfWork, tools: EmergencyTools, actor: Ac
     with uow:
         plan = plan_targets(uow, actor, areas=request.areas, zones=request.zones, devices=request.devices,
                             test_only=request.test_only)
-        audio = _library_audio(uow, actor, tools, request.audio_id) if request.audio_id is not None else _Audio()
-    if request.text is not None or request.audio_file is not None:
-        audio = _rendered_audio(tools, actor, request, reason, plan.owner)
+        library = _library_asset(uow, actor, request.audio_id) if request.audio_id is not None else None
+    audio = _Audio()
+    if request.stream_url is None:
+        audio = _rendered_audio(tools, actor, request, reason, plan.owner, library)
     return Prepared(request, reason, expires_at, plan, audio)
 
 
@@ -317,9 +332,7 @@ def stage_emergency(uow: EmergencyUnitOfWork, tools: EmergencyTools, actor: Acto
     now = tools.clock.now()
     if now >= prepared.expires_at - timedelta(seconds=5):
         raise InvalidInput("Thời hạn hiệu lực đã qua trong lúc chuẩn bị âm thanh.", code="expired")
-    audio_id = audio.existing_id
-    if audio.new_asset is not None:
-        audio_id = uow.audio.add(audio.new_asset).id
+    audio_id = uow.audio.add(audio.new_asset).id if audio.new_asset is not None else None
     if audio.duration_ms is not None:
         end = now + timedelta(seconds=math.ceil(audio.duration_ms / 1000))
     else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import argon2
 import pytest
@@ -14,6 +15,7 @@ from broadcast.services.areas import create_zone
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device
 from tests.support.app import CUA_NAM, HOAN_KIEM, VUNG_TAU, make_container, wipe
+from tests.support.audio_fixtures import generate
 from tests.support.http_servers import http_servers  # noqa: F401 - fixture re-export
 
 
@@ -73,15 +75,23 @@ def registry(container) -> Registry:
 
 
 def ready_asset(container, *, area: str | None = HOAN_KIEM, status: AssetStatus = AssetStatus.READY,
-                duration_ms: int = 12_345) -> int:
-    """A library row as a finished render leaves it (the file itself is not needed by the API)."""
+                recording: Path | None = None, seconds: float = 2.0) -> int:
+    """A library row as a finished upload leaves it; a ready one has its real rendition in the store (an emergency
+    plays it after the chime). `recording`: the uploaded file, else `seconds` of speech-like sound."""
     uow = container.uow()
+    rendered = None
+    if status is AssetStatus.READY:
+        source = recording or generate(container.settings.data_dir / "canh-bao.wav", kind="speechlike",
+                                       seconds=seconds)
+        rendered = container.audio.render(source, source.name, "speech", container.audio.check(source, source.name))
+    files = {} if rendered is None else {"original_sha256": rendered.original_sha256, "sha256": rendered.sha256,
+                                         "bytes": rendered.bytes, "duration_ms": rendered.duration_ms}
     with uow:
         now = container.clock.now()
         asset = uow.audio.add(AudioAsset(
             id=0, title="Cảnh báo lũ", kind="upload", language="vi", topic="disaster", area_code=area,
-            profile="speech", status=status, original_name="canh-bao.mp3", created_by="test", created_at=now,
-            sha256="ab" * 32 if status is AssetStatus.READY else None, bytes=98_765, duration_ms=duration_ms))
+            profile="speech", status=status, original_name="canh-bao.wav", created_by="test", created_at=now,
+            **files))
         uow.commit()
         return asset.id
 

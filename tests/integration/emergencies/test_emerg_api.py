@@ -136,15 +136,21 @@ def test_audio_must_be_ready(container, client, registry, operator):
 
 
 def test_ready_audio_goes_as_media_with_end_after_its_duration(container, client, registry, operator):
-    asset = ready_asset(container, duration_ms=12_345)
+    require_binary("ffmpeg")
+    asset = ready_asset(container, seconds=3.0)
     response = client.post(URL, headers=operator.headers, json=body(stream_url=None, audio_id=asset))
     assert response.status_code == 201, response.text
-    (doc,) = publications(container, response.json()["cmd_id"]).values()
-    sha = "ab" * 32
+    out = response.json()
+    alert = client.get(f"/api/v1/audio/{out['audio_id']}", headers=operator.headers).json()
+    assert out["audio_id"] != asset and alert["original_name"] == "canh-bao.wav"  # chime + message twice
+    assert alert["duration_ms"] > 2 * 3000
+    (doc,) = publications(container, out["cmd_id"]).values()
+    sha = alert["sha256"]
     assert doc["media"] == [{"sha256": sha, "url": f"{container.settings.public_url}/media/{sha}.mp3",
-                             "bytes": 98_765, "duration_ms": 12_345}]
+                             "bytes": alert["bytes"], "duration_ms": alert["duration_ms"]}]
     assert "stream_url" not in doc
-    assert protocol.parse_time(doc["end"]) - protocol.parse_time(doc["issued_at"]) == timedelta(seconds=13)
+    span = protocol.parse_time(doc["end"]) - protocol.parse_time(doc["issued_at"])
+    assert span == timedelta(seconds=math.ceil(alert["duration_ms"] / 1000))
 
 
 def test_text_is_spoken_now_and_kept_in_the_library(container, client, registry, operator):

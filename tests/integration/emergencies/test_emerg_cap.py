@@ -191,7 +191,7 @@ def test_audio_resource_is_downloaded_and_rendered(container, client, clock, reg
     emergency = response.json()["emergency"]
     asset = client.get(f"/api/v1/audio/{emergency['audio_id']}", headers=operator.headers).json()
     assert asset["kind"] == "upload" and asset["status"] == "ready" and asset["original_name"] == "ban-tin.mp3"
-    assert 3500 <= asset["duration_ms"] <= 4500
+    assert 11_100 <= asset["duration_ms"] <= 12_100  # the chime (1.6 s), then a 1 s pause and the 4 s message, twice
     (doc,) = publications(container, emergency["cmd_id"]).values()
     assert doc["media"][0]["sha256"] == asset["sha256"]
     assert not list((container.settings.data_dir / "emergency-work").glob("cap-*"))  # temp file removed

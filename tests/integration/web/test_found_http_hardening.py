@@ -149,10 +149,11 @@ def test_values_a_column_cannot_hold_are_invalid_input(container):
 
 
 def test_deleting_audio_an_emergency_played_is_409(container, client, admin):
-    asset = ready_asset(container)
+    library = ready_asset(container)
     started = client.post("/api/v1/emergencies", headers=admin.headers,
-                          json={"targets": {"areas": [HOAN_KIEM]}, "reason": "Lũ quét", "audio_id": asset})
+                          json={"targets": {"areas": [HOAN_KIEM]}, "reason": "Lũ quét", "audio_id": library})
     assert started.status_code == 201, started.text
+    asset = started.json()["audio_id"]  # the alert as played: the chime, then the library file repeated
     response = client.delete(f"/api/v1/audio/{asset}", headers=admin.headers)
     assert response.status_code == 409
     error = error_of(response)

@@ -38,8 +38,9 @@ HOAN_KIEM_DEVICES = ["hk-0", "hk-1", "hk-t", "hk-v0"]  # enabled, by id
 class FakeProcessor:
     """The audio library as the use case sees it: records what it was asked, writes and renders nothing real."""
 
-    def __init__(self) -> None:
+    def __init__(self, media_dir: Path) -> None:
         self.calls: list[str] = []
+        self.media_dir = media_dir  # renditions the library holds, by sha256
 
     def check(self, path: Path, original_name: str) -> CheckedAudio:
         self.calls.append("check")
@@ -58,6 +59,16 @@ class FakeProcessor:
         self.calls.append(f"synthesize:{voice}")
         out_path.write_bytes(b"RIFF")
 
+    def media_path(self, sha256: str) -> Path | None:
+        path = self.media_dir / f"{sha256}.mp3"
+        return path if path.is_file() else None
+
+    def render_alert(self, message: Path, original_name: str, *, repeat: int) -> RenderedAudio:
+        assert message.exists(), "rendered from a file that is gone"
+        self.calls.append(f"render_alert:{original_name}:{repeat}")
+        return RenderedAudio(original_sha256="cd" * 32, sha256="ab" * 32, bytes=96_000, duration_ms=12_300,
+                             loudness={"integrated_lufs": -16.0}, silences=[])
+
 
 @pytest.fixture
 def db(db: FakeDatabase) -> FakeDatabase:
@@ -70,8 +81,8 @@ def db(db: FakeDatabase) -> FakeDatabase:
 
 @pytest.fixture
 def tools(clock, signer, tmp_path) -> EmergencyTools:
-    return EmergencyTools(clock=clock, signer=signer, processor=FakeProcessor(), public_url="https://loa.example.vn",
-                          work_dir=tmp_path / "tts")
+    return EmergencyTools(clock=clock, signer=signer, processor=FakeProcessor(tmp_path / "media"),
+                          public_url="https://loa.example.vn", work_dir=tmp_path / "tts", repeat=3)
 
 
 def request(**overrides) -> EmergencyRequest:
@@ -142,7 +153,7 @@ def test_a_test_alert_goes_only_to_test_devices_on_their_own_topics(db, tools):
     assert refused.value.code == "no_test_devices"
 
 
-def test_library_audio_must_be_ready_and_plays_for_its_duration(db, tools, clock):
+def test_library_audio_must_be_ready_and_is_played_after_the_chime_repeated(db, tools, clock):
     asset = AudioAsset(id=7, title="Cảnh báo lũ", kind="upload", language="vi", topic="disaster", area_code=HOAN_KIEM,
                        profile="speech", status=AssetStatus.PROCESSING, original_name="lu.wav", created_by="seed",
                        created_at=SEEDED_AT)
@@ -151,17 +162,25 @@ def test_library_audio_must_be_ready_and_plays_for_its_duration(db, tools, clock
         start_emergency(db.uow(), tools, WARD_OPERATOR, request(stream_url=None, audio_id=7))
     assert refused.value.code == "audio_not_ready" and nothing_written(db)
     db.add(replace(asset, status=AssetStatus.READY, sha256="ef" * 32, bytes=490_000, duration_ms=61_500))
+    with pytest.raises(InvalidInput) as refused:  # the row says ready, the rendition is gone
+        start_emergency(db.uow(), tools, WARD_OPERATOR, request(stream_url=None, audio_id=7))
+    assert refused.value.code == "audio_missing" and nothing_written(db)
+    tools.processor.media_dir.mkdir()
+    (tools.processor.media_dir / f"{'ef' * 32}.mp3").write_bytes(b"ID3")
     emergency = start_emergency(db.uow(), tools, WARD_OPERATOR, request(stream_url=None, audio_id=7))
+    assert tools.processor.calls == ["render_alert:lu.wav:3"]
     (doc,) = documents(db, emergency.cmd_id).values()
-    assert doc["media"] == [protocol.build_media("ef" * 32, protocol.media_url("https://loa.example.vn", "ef" * 32),
-                                                 490_000, 61_500)]
-    assert protocol.parse_time(doc["end"]) == clock.now() + timedelta(seconds=math.ceil(61.5))
-    assert emergency.audio_id == 7
+    assert doc["media"] == [protocol.build_media("ab" * 32, protocol.media_url("https://loa.example.vn", "ab" * 32),
+                                                 96_000, 12_300)]
+    assert protocol.parse_time(doc["end"]) == clock.now() + timedelta(seconds=math.ceil(12.3))
+    alert = db.tables.audio[emergency.audio_id]  # the alert as broadcast is kept beside the library file
+    assert emergency.audio_id != 7 and alert.kind == "upload" and alert.original_name == "lu.wav"
+    assert alert.title == "Khẩn cấp: Lũ quét trên sông Hồng" and alert.duration_ms == 12_300
 
 
 def test_text_is_spoken_rendered_and_kept_in_the_library_with_the_emergency(db, tools):
     emergency = start_emergency(db.uow(), tools, WARD_OPERATOR, request(stream_url=None, text="Sơ tán ngay."))
-    assert tools.processor.calls == ["check_text", "synthesize:vi", "render:speech"]
+    assert tools.processor.calls == ["check_text", "synthesize:vi", "render_alert:tts.wav:3"]
     asset = db.tables.audio[emergency.audio_id]
     assert asset.status is AssetStatus.READY and asset.tts_text == "Sơ tán ngay." and asset.sha256 == "ab" * 32
     assert asset.area_code == HOAN_KIEM and asset.title == "Khẩn cấp: Lũ quét trên sông Hồng"
