@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from broadcast.bootstrap import Container
 from broadcast.devices.publisher import GatewayPublisher
+from broadcast.persistence.maintenance import refresh_planner_statistics
 from broadcast.scheduler.timer import Timer
 from broadcast.services.audio import resume_pending
 from broadcast.services.delivery import DeliveryInbox, flush_outbox
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_JOB = "delivery.flush"
 PURGE_JOB = "retention.purge"
+MAINTAIN_JOB = "database.statistics"
 AGGREGATE_JOB = "reports.aggregate"
 COMPILE_JOB = "schedule.compile"
 BRIDGE_PULL_JOB = "bridge.pull"
@@ -87,6 +89,10 @@ class Runtime:
         counts = purge_expired(c.uow, c.clock, c.settings.retention_days)
         return {**counts, "revoked_tokens": purge_revoked_tokens(c.uow(), c.clock)}
 
+    def maintain(self) -> None:
+        """Fresh planner statistics: the play log grows by a fleet's day every day (persistence/maintenance.py)."""
+        refresh_planner_statistics(self.container.engine)
+
     def aggregate(self) -> list:
         """Daily figures per commune: yesterday, days still missing, days that got late proof of play."""
         c = self.container
@@ -106,6 +112,8 @@ class Runtime:
             self.timer.every(COMPILE_JOB, self.compile_every_s, self.compile, grace_s=60)
         self.timer.daily(AGGREGATE_JOB, 2, 15, self.aggregate)  # before the purge: figures outlive the play log
         self.timer.daily(PURGE_JOB, 2, 30, self.purge)  # nightly, local time, when few devices report
+        self.timer.daily(MAINTAIN_JOB, 2, 45, self.maintain)
+        self.maintain()  # a database restored or bulk-loaded meanwhile gets statistics before the first page
         if c.settings.bridge_enabled:
             self._start_bridge()
         self.timer.start()
