@@ -32,6 +32,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from broadcast.bootstrap import build_container  # noqa: E402
+from broadcast.persistence.maintenance import refresh_planner_statistics  # noqa: E402
 from broadcast.persistence.migrate import upgrade  # noqa: E402
 from broadcast.persistence.models import AreaRow, DeviceRow  # noqa: E402
 from broadcast.services.area_catalog import official_areas  # noqa: E402
@@ -105,6 +106,7 @@ def seed(container, *, devices: int, days: int, plays_per_day: int) -> tuple[lis
             connection.exec_driver_sql(sql, batch)
             rows += len(batch)
     print(f"  {rows:,} play-log rows over {days} days: {time.perf_counter() - t0:.1f} s", flush=True)
+    refresh_planner_statistics(container.engine)  # what a running scheduler does at start and nightly
     return ids, communes
 
 
