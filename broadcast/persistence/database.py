@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcast.domain.errors import Conflict, InvalidInput
+from broadcast.persistence.folding import register_sqlite_fold
 
 # A unique key hit by two writers racing (SQLite's extended result codes, PostgreSQL's SQLSTATE).
 _SQLITE_UNIQUE = {1555, 2067}  # SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
@@ -81,6 +82,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    register_sqlite_fold(dbapi_connection)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from broadcast.domain.text import fold
+from broadcast.persistence.folding import folded
 from broadcast.persistence.models import (
     AreaRow,
     AuditRow,
@@ -129,7 +131,7 @@ class SqlPlayLogRepository:
             if value is not None:
                 stmt = stmt.where(column == value)
         if query.title_contains:
-            stmt = stmt.where(func.lower(PlayLogRow.title).contains(query.title_contains.lower(), autoescape=True))
+            stmt = stmt.where(folded(PlayLogRow.title).contains(fold(query.title_contains), autoescape=True))
         timed = PlayLogRow.recorded_at if query.by_recorded else PlayLogRow.planned_start
         if query.since is not None:
             stmt = stmt.where(timed >= _utc(query.since))

@@ -95,6 +95,8 @@ def test_filters_by_area_outcome_title_and_local_days(client, logged):
     assert "download_failed" in failed[0] and "ưu tiên" in failed[0]
     by_title = rows_of(client.get("/nhat-ky-phat", params={"q": "bản tin TỐI", "tu": "", "den": ""}).text)
     assert len(by_title) == 2
+    typed_bare = rows_of(client.get("/nhat-ky-phat", params={"q": "BAN TIN toi hoan kiem", "tu": "", "den": ""}).text)
+    assert len(typed_bare) == 1  # as typed on a phone without Vietnamese keyboard: diacritics and case ignored
     in_ward = rows_of(client.get("/nhat-ky-phat", params={"khu_vuc": CUA_NAM, "tu": "", "den": ""}).text)
     assert len(in_ward) == 1 and "Cửa Nam" in in_ward[0] and "bỏ lỡ" in in_ward[0]
     # 27/11 in Hà Nội runs 26/11 17:00 to 27/11 17:00 UTC: the two evening bulletins and the routine plays of
