@@ -75,7 +75,7 @@ def test_upload_two_files_with_progress(site, browser, measurements, sounds):
     page.get_by_label("Chủ đề", exact=True).first.select_option(label="Hòa giải ở cơ sở")
     page.get_by_role("button", name="Tải lên").click()
     progress = page.locator("[data-upload] ~ [data-progress] li")
-    progress.nth(1).get_by_text("Đã tải lên; đang chuẩn hóa âm lượng.").wait_for()
+    progress.nth(1).get_by_text("Đã tải lên; tình trạng chuẩn hóa âm lượng ở thẻ của tệp bên dưới.").wait_for()
     assert progress.count() == 2
     assert page.locator("[data-progress] progress").evaluate_all("bars => bars.map(b => b.value)") == [100, 100]
     for title in ("Tin hoa giai", "Nhac hieu"):  # the file names, the title being left empty

@@ -55,7 +55,7 @@ function send(form, file, fileName, title, line) {
     xhr.addEventListener("load", () => {
       if (xhr.status === 202) {
         line.bar.value = 100;
-        finish(line, "Đã tải lên; đang chuẩn hóa âm lượng.", true);
+        finish(line, "Đã tải lên; tình trạng chuẩn hóa âm lượng ở thẻ của tệp bên dưới.", true);
         showCard(xhr.responseText);
         resolve(true);
       } else {
