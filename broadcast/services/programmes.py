@@ -137,10 +137,11 @@ def reusable_provinces(uow: AreaUnitOfWork, principal: Principal) -> frozenset[s
     of each commune it works in, when it has no right on the province itself."""
     readable = principal.areas_for(Action.READ)
     found = set()
-    for code in readable:
-        area = uow.areas.get(code)
-        if area is not None and area.parent_code and area.parent_code not in readable:
-            found.add(area.parent_code)
+    with uow:  # callers may hold no transaction: a repository used outside one would keep its connection
+        for code in readable:
+            area = uow.areas.get(code)
+            if area is not None and area.parent_code and area.parent_code not in readable:
+                found.add(area.parent_code)
     return frozenset(found)
 
 
@@ -153,8 +154,9 @@ def may_read_programme(uow: AreaUnitOfWork, principal: Principal, programme: Pro
         return True
     if area.parent_code is not None:
         return False
-    return any((found := uow.areas.get(code)) is not None and found.parent_code == area.code
-               for code in principal.areas_for(Action.READ))
+    with uow:
+        return any((found := uow.areas.get(code)) is not None and found.parent_code == area.code
+                   for code in principal.areas_for(Action.READ))
 
 
 def get_programme(uow: UnitOfWork, principal: Principal, programme_id: int) -> Programme:
