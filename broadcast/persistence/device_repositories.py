@@ -135,10 +135,21 @@ class SqlDeviceRepository:
         return [d.id for d in self.directory() if wanted.intersection(d.all_zones())]
 
     def directory(self) -> Sequence[Device]:
-        rows = self.session.execute(select(DeviceRow, AreaRow.parent_code)
-                                    .join(AreaRow, AreaRow.code == DeviceRow.commune_code)
-                                    .where(DeviceRow.disabled.is_(False)).order_by(DeviceRow.id))
-        return [_device(row, province or "") for row, province in rows]
+        """Every enabled device, by plain column queries: ORM objects for ten thousand devices cost 0.3-0.8 s, which
+        the schedule form and the approvals inbox (the reach of a schedule) pay on every view."""
+        zones: dict[str, list[str]] = {}
+        for device_id, zone_id in self.session.execute(
+                select(DeviceZoneRow.device_id, DeviceZoneRow.zone_id).order_by(DeviceZoneRow.zone_id)):
+            zones.setdefault(device_id, []).append(zone_id)
+        d = DeviceRow
+        rows = self.session.execute(
+            select(d.id, d.name, d.commune_code, AreaRow.parent_code, d.vendor, d.model, d.latitude, d.longitude,
+                   d.connection, d.test_device)
+            .join(AreaRow, AreaRow.code == d.commune_code).where(d.disabled.is_(False)).order_by(d.id))
+        return [Device(id=i, name=name, commune_code=commune, province_code=province or "",
+                       zones=tuple(zones.get(i, ())), vendor=vendor, model=model, latitude=lat, longitude=lon,
+                       connection=Connection(connection), disabled=False, test_device=test)
+                for i, name, commune, province, vendor, model, lat, lon, connection, test in rows]
 
 
 class SqlCommandRepository:
