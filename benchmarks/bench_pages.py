@@ -43,7 +43,7 @@ from broadcast.services.reports import aggregates  # noqa: E402
 from broadcast.services.users import create_user  # noqa: E402
 from broadcast.settings import load_settings  # noqa: E402
 from broadcast.web.app import create_app  # noqa: E402
-from broadcast.web.pages import page_modules  # noqa: E402
+from broadcast.web.pages import page_paths  # noqa: E402
 
 PROVINCE = "37"
 PASSWORD = "Bench-Trang-2026!x"
@@ -116,23 +116,6 @@ def seed(container, *, devices: int, days: int, plays_per_day: int) -> tuple[lis
     return ids, communes
 
 
-def page_paths(app, samples: dict[str, str]) -> list[str]:
-    """Every GET page route; a route with parameters is timed when `samples` gives a value for each of them."""
-    paths = []
-    for module in page_modules():
-        for route in module.router.routes:
-            if "GET" not in getattr(route, "methods", ()) or route.path in ("/dang-nhap", "/dang-xuat"):
-                continue
-            path = route.path
-            for name in route.param_convertors:
-                if name not in samples:
-                    break
-                path = path.replace("{" + name + "}", samples[name])
-            else:
-                paths.append(path)
-    return sorted(set(paths))
-
-
 def timed(client: TestClient, path: str, requests: int) -> tuple[list[float], int, int]:
     for _ in range(3):
         client.get(path)
@@ -181,7 +164,7 @@ def main() -> None:
             print(f"{'GET /healthz (reference)':44} {statistics.median(reference):8.1f} {floor:8.1f} "
                   f"{'':>8} {1.0:10.1f}x")
             worst = 0.0
-            for path in page_paths(app, samples):
+            for path in page_paths(samples, skip=("/dang-nhap", "/dang-xuat")):
                 times, size, status = timed(client, path, args.requests)
                 if not path.endswith((".csv", ".json", "/tai-ve")):  # files and map data are not pages
                     worst = max(worst, p95(times))

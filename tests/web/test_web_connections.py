@@ -6,26 +6,11 @@ import pytest
 
 from broadcast.services.context import Actor
 from broadcast.services.devices import DeviceSpec, register_device
-from broadcast.web.pages import page_modules
+from broadcast.web.pages import page_paths
 from tests.support.app import HANOI, HOAN_KIEM, add_user
 from tests.support.web import sign_in
 
 pytestmark = pytest.mark.integration
-
-
-def page_paths(samples: dict[str, str]) -> list[str]:
-    """Every GET page, a page with parameters when `samples` has a value for each."""
-    paths = set()
-    for module in page_modules():
-        for route in module.router.routes:
-            if "GET" not in getattr(route, "methods", ()) or route.path == "/dang-xuat":
-                continue
-            if all(name in samples for name in route.param_convertors):
-                path = route.path
-                for name in route.param_convertors:
-                    path = path.replace("{" + name + "}", samples[name])
-                paths.add(path)
-    return sorted(paths)
 
 
 @pytest.mark.parametrize("username, role, area", [("quan-tri-hn", "admin", HANOI),

@@ -24,6 +24,22 @@ def page_modules() -> list:
     return found
 
 
+def page_paths(samples: dict[str, str], skip: tuple[str, ...] = ("/dang-xuat",)) -> list[str]:
+    """Every GET address the pages serve; an address with parameters when `samples` gives a value for each (the
+    benchmark and the tests that visit every page use this, so a new page is visited without being listed)."""
+    paths = set()
+    for module in page_modules():
+        for route in module.router.routes:
+            if "GET" not in getattr(route, "methods", ()) or route.path in skip:
+                continue
+            if all(name in samples for name in route.param_convertors):
+                path = route.path
+                for name in route.param_convertors:
+                    path = path.replace("{" + name + "}", samples[name])
+                paths.add(path)
+    return sorted(paths)
+
+
 def install_pages(app: FastAPI, container: Container) -> None:
     """Static files, /docs and the pages; call after the API routes."""
     assets = install_assets(app, container.settings.frontend_dir)
