@@ -6,6 +6,7 @@ should run it per database (APScheduler 3.x keeps no shared job store).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -93,6 +94,12 @@ class Runtime:
         """Fresh planner statistics: the play log grows by a fleet's day every day (persistence/maintenance.py)."""
         refresh_planner_statistics(self.container.engine)
 
+    def _maintain_logged(self) -> None:
+        try:
+            self.maintain()
+        except Exception:  # the nightly job tries again; pages are only slower meanwhile
+            log.exception("refreshing the database's planner statistics failed")
+
     def aggregate(self) -> list:
         """Daily figures per commune: yesterday, days still missing, days that got late proof of play."""
         c = self.container
@@ -113,7 +120,9 @@ class Runtime:
         self.timer.daily(AGGREGATE_JOB, 2, 15, self.aggregate)  # before the purge: figures outlive the play log
         self.timer.daily(PURGE_JOB, 2, 30, self.purge)  # nightly, local time, when few devices report
         self.timer.daily(MAINTAIN_JOB, 2, 45, self.maintain)
-        self.maintain()  # a database restored or bulk-loaded meanwhile gets statistics before the first page
+        # A database restored or bulk-loaded meanwhile gets statistics soon, without holding up start-up (ANALYZE of
+        # a year's play log takes seconds, and waits for the write lock behind any job already writing).
+        threading.Thread(target=self._maintain_logged, name="db-statistics", daemon=True).start()
         if c.settings.bridge_enabled:
             self._start_bridge()
         self.timer.start()

@@ -18,7 +18,7 @@ class ServedApi:
 
     def __enter__(self) -> ServedApi:
         self.thread.start()
-        wait_for(lambda: self.server.started, 20, what="uvicorn started")
+        wait_for(lambda: self.server.started, 60, what="uvicorn started")  # a loaded 2-core CI machine
         return self
 
     def __exit__(self, *exc) -> None:
