@@ -6,6 +6,7 @@ Sending hands the file to the emergency service, which renders it in the request
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
@@ -64,8 +65,6 @@ def discard_recording(directory: Path, user_id: int, token: str) -> None:
 def _sweep(directory: Path) -> None:
     cutoff = time.time() - KEEP_S
     for old in directory.glob("recording-*"):
-        try:
+        with contextlib.suppress(OSError):  # another request may take or remove it meanwhile: nothing to sweep then
             if old.stat().st_mtime < cutoff:
                 old.unlink(missing_ok=True)
-        except OSError:
-            pass
