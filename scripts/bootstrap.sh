@@ -38,6 +38,8 @@ missing_packages() {
     has_cmd mosquitto && has_cmd mosquitto_passwd || pkgs+=(mosquitto)
     has_cmd mosquitto_pub && has_cmd mosquitto_sub || pkgs+=(mosquitto-clients)
     has_cmd espeak-ng || pkgs+=(espeak-ng)
+    has_cmd icecast2 || pkgs+=(icecast2)  # live broadcasts and relays are served by a private Icecast
+    has_cmd nats-server || pkgs+=(nats-server)  # the clustered broker of a multi-machine set-up
     has_cmd shellcheck || pkgs+=(shellcheck)  # the suite lints these scripts
     [[ -x /usr/bin/chromium ]] || pkgs+=(chromium)  # the web tests drive Debian's Chromium
     has_cmd npm || pkgs+=(npm)  # installs the web app's front-end libraries (frontend/package-lock.json)
