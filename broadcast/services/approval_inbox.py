@@ -17,6 +17,9 @@ from broadcast.services.programmes import playable, programme_of
 from broadcast.services.schedule_checks import devices_reached
 
 INBOX_LIMIT = 100
+# Up to this many schedules, one reach query each beats loading every device once (about ten queries' worth at
+# 10,000 devices); more, and one pass over the directory serves them all.
+DIRECTORY_FROM = 10
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def approval_inbox(uow: UnitOfWork, principal: Principal, *, limit: int = INBOX_
         if not scope:
             return []
         found = uow.schedules.list(within_areas=scope, status=ScheduleStatus.SUBMITTED.value, limit=limit)
-        directory = uow.devices.directory()
+        directory = uow.devices.directory() if len(found) > DIRECTORY_FROM else None
         ordered = sorted(found, key=lambda s: (s.submitted_at is None, s.submitted_at, s.id))
         return [_awaiting(uow, principal, s, directory) for s in ordered]
 

@@ -41,10 +41,9 @@ def target_choices(uow: UnitOfWork, principal: Principal) -> TargetChoices:
     with uow:
         scope = frozenset(granted)
         zones = tuple(uow.zones.list(within_areas=scope, limit=MAX_ZONES)) if scope else ()
-        listed = uow.devices.list(DeviceQuery(within_areas=scope, include_disabled=False,
-                                              limit=MAX_DEVICES + 1)) if scope else []
-    return TargetChoices(areas, zones, tuple(d for d, _ in listed[:MAX_DEVICES]),
-                         len(listed) > MAX_DEVICES)
+        listed = uow.devices.list_plain(DeviceQuery(within_areas=scope, include_disabled=False,
+                                                    limit=MAX_DEVICES + 1)) if scope else []
+    return TargetChoices(areas, zones, tuple(listed[:MAX_DEVICES]), len(listed) > MAX_DEVICES)
 
 
 def summarize_targets(uow: UnitOfWork, actor: Actor, *, areas: Sequence[str], zones: Sequence[str],

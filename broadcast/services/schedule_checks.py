@@ -35,11 +35,12 @@ NO_DEVICE = ("Lịch phát này chưa tới được cụm loa nào: hãy chọn
 
 def devices_reached(uow: ScheduleUnitOfWork, targets: TargetSet,
                     directory: Sequence[Device] | None = None) -> tuple[str, ...]:
-    """Ids of the enabled devices the targets reach, as the compiler resolves them (scheduler.compiler.hits)."""
-    wanted = compiler_targets(targets)
+    """Ids of the enabled devices the targets reach, as the compiler resolves them (scheduler.compiler.hits):
+    over `directory` when the caller holds every device already, else in the database."""
     if directory is None:
         with uow:
-            directory = uow.devices.directory()
+            return tuple(uow.devices.reached_by(targets))
+    wanted = compiler_targets(targets)
     return tuple(sorted(d.id for d in directory if hits(wanted, device_info(d))))
 
 

@@ -34,7 +34,9 @@ from broadcast.domain.delivery import (
 )
 from broadcast.domain.devices import Device, DeviceState
 from broadcast.domain.policy import PolicyOverride
-from broadcast.domain.scheduling import MediaRef, Programme, Schedule, ScheduleStatus
+from broadcast.domain.scheduling import MediaRef, Programme, Schedule, ScheduleStatus, TargetSet
+from broadcast.scheduler.compiler import hits
+from broadcast.services.planning import compiler_targets, device_info
 from broadcast.services.ports import Emergency
 from broadcast.services.reports.ports import PresenceEvent
 
@@ -180,6 +182,10 @@ class FakeDevices(_Repository):
 
     def directory(self) -> Sequence[Device]:
         return [d for _, d in sorted(self._t.devices.items()) if not d.disabled]
+
+    def reached_by(self, targets: TargetSet) -> list[str]:
+        wanted = compiler_targets(targets)
+        return [d.id for d in self.directory() if hits(wanted, device_info(d))]
 
     def ids_in_zones(self, zone_ids: Sequence[str]) -> list[str]:
         wanted = set(zone_ids)
