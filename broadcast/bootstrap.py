@@ -25,6 +25,7 @@ from broadcast.services.bridge.bulletins import BridgeTools
 from broadcast.services.devices import broker_accounts
 from broadcast.services.emergencies import EmergencyTools
 from broadcast.services.pronunciations import pronunciation_overrides
+from broadcast.services.reports.uptime_cache import UptimeCache
 from broadcast.services.sessions import LoginPolicy
 from broadcast.settings import Settings
 
@@ -70,6 +71,7 @@ class Container:
     broker_sync: BrokerSync | None = None  # when LOAXA_MQTT_CONFIG_DIR names the broker's files
     wake_delivery: WakeUp = field(default_factory=WakeUp)
     wake_compile: WakeUp = field(default_factory=WakeUp)
+    report_uptime: UptimeCache = field(default_factory=UptimeCache)  # today's device-time, a minute per area
     _signer: DocumentSigner | None = field(default=None, repr=False)
 
     @property

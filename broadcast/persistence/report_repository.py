@@ -54,13 +54,16 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _id_chunks(ids: Iterable[str] | None):
-    """Chunks of ids for IN (...), or a single None meaning "no filter"."""
-    return [None] if ids is None else list(_chunks(set(ids)))
-
-
 def _in_area(column, area: str | None):
     return True if area is None else within_areas_clause(column, frozenset({area}))
+
+
+def _presence_in_area(area: str | None):
+    """Presence changes of the area's devices, by a subquery: a province's ten thousand ids as bound parameters
+    cost more than the query itself."""
+    if area is None:
+        return True
+    return DevicePresenceRow.device_id.in_(select(DeviceRow.id).where(_in_area(DeviceRow.commune_code, area)))
 
 
 class SqlReportRepository:
@@ -139,35 +142,20 @@ class SqlReportRepository:
                        _in_area(DeviceRow.commune_code, area)))
         return [DeviceSpan(d, c, _aware(at)) for d, c, at in self.session.execute(stmt)]
 
-    def presence_before(self, at: datetime, device_ids: Iterable[str] | None) -> dict[str, bool]:
-        """Each device's state as of `at`: its last recorded change before it (absent: never heard).
+    def presence_before(self, at: datetime, area: str | None) -> dict[str, bool]:
+        """Each device's state as of `at`: its last recorded change before it (absent: never heard)."""
+        last = (select(func.max(DevicePresenceRow.id).label("id"))
+                .where(DevicePresenceRow.at < _utc(at), _presence_in_area(area))
+                .group_by(DevicePresenceRow.device_id).subquery())
+        return {device_id: bool(online) for device_id, online in self.session.execute(
+            select(DevicePresenceRow.device_id, DevicePresenceRow.online)
+            .join(last, last.c.id == DevicePresenceRow.id))}
 
-        device_ids None: every device, in one statement (the nightly job's case).
-        """
-        found = {}
-        for chunk in _id_chunks(device_ids):
-            query = select(func.max(DevicePresenceRow.id).label("id")).where(DevicePresenceRow.at < _utc(at))
-            if chunk is not None:
-                query = query.where(DevicePresenceRow.device_id.in_(chunk))
-            last = query.group_by(DevicePresenceRow.device_id).subquery()
-            for device_id, online in self.session.execute(
-                    select(DevicePresenceRow.device_id, DevicePresenceRow.online)
-                    .join(last, last.c.id == DevicePresenceRow.id)):
-                found[device_id] = bool(online)
-        return found
-
-    def presence_events(self, start: datetime, end: datetime,
-                        device_ids: Iterable[str] | None) -> list[PresenceEvent]:
-        events: list[PresenceEvent] = []
-        for chunk in _id_chunks(device_ids):
-            stmt = (select(DevicePresenceRow.device_id, DevicePresenceRow.online, DevicePresenceRow.at)
-                    .where(DevicePresenceRow.at >= _utc(start), DevicePresenceRow.at < _utc(end))
-                    .order_by(DevicePresenceRow.at, DevicePresenceRow.id))
-            if chunk is not None:
-                stmt = stmt.where(DevicePresenceRow.device_id.in_(chunk))
-            events.extend(PresenceEvent(d, bool(o), _aware(at)) for d, o, at in self.session.execute(stmt))
-        events.sort(key=lambda e: e.at)
-        return events
+    def presence_events(self, start: datetime, end: datetime, area: str | None) -> list[PresenceEvent]:
+        stmt = (select(DevicePresenceRow.device_id, DevicePresenceRow.online, DevicePresenceRow.at)
+                .where(DevicePresenceRow.at >= _utc(start), DevicePresenceRow.at < _utc(end), _presence_in_area(area))
+                .order_by(DevicePresenceRow.at, DevicePresenceRow.id))
+        return [PresenceEvent(d, bool(o), _aware(at)) for d, o, at in self.session.execute(stmt)]
 
     def emergency_reach(self, start: datetime, end: datetime, area: str | None) -> list[EmergencyReach]:
         """Per emergency started in [start, end) and commune: devices tracked and reached. Test alerts excluded."""

@@ -27,6 +27,7 @@ from broadcast.services.reports.ports import (
     PlayedItem,
     PresenceEvent,
 )
+from broadcast.services.reports.uptime_cache import UptimeCache
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +127,12 @@ def uptime(devices: Sequence[DeviceSpan], before: dict[str, bool], events: Seque
 
 # ---------------------------------------------------------------- one day
 
-def compute_day(uow: UnitOfWork, day: date, tz: tzinfo, *, now: datetime, area: str | None = None) -> DayFigures:
+def compute_day(uow: UnitOfWork, day: date, tz: tzinfo, *, now: datetime, area: str | None = None,
+                uptime_cache: UptimeCache | None = None) -> DayFigures:
     """Figures of one local day from the play log, presence changes and command deliveries (inside `uow`).
 
-    For today, device-time stops at `now`. `area` limits the work to one province or commune (live figures).
+    For today, device-time stops at `now`. `area` limits the work to one province or commune (live figures);
+    `uptime_cache` lets a page reuse the device-time it computed less than a minute ago.
     """
     start, end = day_bounds(day, tz)
     until = min(end, now)
@@ -144,11 +147,14 @@ def compute_day(uow: UnitOfWork, day: date, tz: tzinfo, *, now: datetime, area: 
         if outcome in ("played", "missed", "failed", "preempted"):
             rows[commune][outcome] = n
     if until > start:
-        devices = repo.device_spans(until, area)
-        ids = None if area is None else [d.device_id for d in devices]  # None: all devices, no IN list
-        before = repo.presence_before(start, ids) if devices else {}
-        events = repo.presence_events(start, until, ids) if devices else []
-        for commune, (count, ratio) in uptime(devices, before, events, start, until).items():
+        def device_time(until: datetime = until) -> dict[str, tuple[int, float | None]]:
+            devices = repo.device_spans(until, area)
+            before = repo.presence_before(start, area) if devices else {}
+            events = repo.presence_events(start, until, area) if devices else []
+            return uptime(devices, before, events, start, until)
+
+        figures = device_time() if uptime_cache is None else uptime_cache.get(area, day, now, device_time).rows
+        for commune, (count, ratio) in figures.items():
             rows[commune].update(devices=count, uptime_ratio=ratio)
     for reach in repo.emergency_reach(start, end, area):
         row = rows[reach.commune_code]

@@ -22,6 +22,7 @@ from broadcast.services.areas import get_area
 from broadcast.services.ports import Clock, UnitOfWork
 from broadcast.services.reports import aggregates
 from broadcast.services.reports.ports import AirtimeAggregate, CommuneDay, Decision
+from broadcast.services.reports.uptime_cache import UptimeCache
 
 KINDS = {"summary": "Báo cáo tổng hợp", "legal-education": "Báo cáo phổ biến, giáo dục pháp luật",
          "outcomes": "Kết quả phát theo xã, phường", "uptime": "Thiết bị trực tuyến và thời gian hoạt động",
@@ -127,7 +128,7 @@ def check_request(request: ReportRequest) -> None:
 # ---------------------------------------------------------------- gathering
 
 def gather(uow_factory: Callable[[], UnitOfWork], clock: Clock, tz: tzinfo, area: Area, first: date, last: date, *,
-           retention_days: int) -> Figures:
+           retention_days: int, uptime_cache: UptimeCache | None = None) -> Figures:
     now = clock.now()
     today = aggregates.local_day(now, tz)
     aggregates.refresh(uow_factory, clock, tz, first, last, retention_days=retention_days)
@@ -141,7 +142,7 @@ def gather(uow_factory: Callable[[], UnitOfWork], clock: Clock, tz: tzinfo, area
             stored = (stored_last - first).days + 1
         live = 0
         if first <= today <= last:
-            figures = aggregates.compute_day(uow, today, tz, now=now, area=area.code)
+            figures = aggregates.compute_day(uow, today, tz, now=now, area=area.code, uptime_cache=uptime_cache)
             airtime += figures.airtime
             communes += figures.communes
             live = 1
@@ -360,15 +361,17 @@ def chart_for(kind: str, sections: list[Section], f: Figures) -> Chart:
 # ---------------------------------------------------------------- the use case
 
 def build_report(uow_factory: Callable[[], UnitOfWork], clock: Clock, tz: tzinfo, principal: Principal | None,
-                 request: ReportRequest, *, retention_days: int) -> Report:
-    """The report asked for; `principal` None is the operator's command line (every area)."""
+                 request: ReportRequest, *, retention_days: int, uptime_cache: UptimeCache | None = None) -> Report:
+    """The report asked for; `principal` None is the operator's command line (every area). `uptime_cache`: pages
+    and the API reuse today's device-time for a minute (services/reports/uptime_cache.py)."""
     check_request(request)
     uow = uow_factory()
     with uow:
         area = get_area(uow, request.area_code)
         if principal is not None:
             principal.require(Action.READ, area.chain())
-    f = gather(uow_factory, clock, tz, area, request.first, request.last, retention_days=retention_days)
+    f = gather(uow_factory, clock, tz, area, request.first, request.last, retention_days=retention_days,
+               uptime_cache=uptime_cache)
     kind = request.kind
     sections: list[Section]
     if kind in ("approvals", "summary", "uptime"):

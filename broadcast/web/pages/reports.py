@@ -65,7 +65,8 @@ def cell(value: object) -> str:
 
 def _build(container, principal, form: ReportForm) -> reports_service.Report:
     return reports_service.build_report(container.uow, container.clock, container.settings.tz, principal,
-                                        form.request(), retention_days=container.settings.retention_days)
+                                        form.request(), retention_days=container.settings.retention_days,
+                                        uptime_cache=container.report_uptime)
 
 
 def _form(request: Request, container, uow, principal) -> tuple[ReportForm, list]:

@@ -27,7 +27,7 @@ def _build(container, principal, kind: str, area: str, first: date | None, last:
     request = reports_service.ReportRequest(kind=kind, area_code=area, first=first or today.replace(day=1),
                                             last=last or today)
     return reports_service.build_report(container.uow, container.clock, settings.tz, principal, request,
-                                        retention_days=settings.retention_days)
+                                        retention_days=settings.retention_days, uptime_cache=container.report_uptime)
 
 
 @router.get("/{kind}.svg", response_class=Response,
