@@ -35,7 +35,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from broadcast.bootstrap import build_container  # noqa: E402
 from broadcast.persistence.maintenance import refresh_planner_statistics  # noqa: E402
 from broadcast.persistence.migrate import upgrade  # noqa: E402
-from broadcast.persistence.models import AreaRow, DeviceRow  # noqa: E402
+from broadcast.persistence.models import AreaRow, DeviceRow, ProgrammeRow, ScheduleRow  # noqa: E402
 from broadcast.services.area_catalog import official_areas  # noqa: E402
 from broadcast.services.areas import seed_areas  # noqa: E402
 from broadcast.services.context import Actor  # noqa: E402
@@ -72,6 +72,7 @@ def seed(container, *, devices: int, days: int, plays_per_day: int) -> tuple[lis
                  "last_seen": now - timedelta(seconds=rng.randrange(3600))}
                 for n, d in enumerate(ids[start:start + CHUNK], start)])
     print(f"  {devices} devices in {len(communes)} communes: {time.perf_counter() - t0:.1f} s", flush=True)
+    schedules(container, communes, now)
     t0 = time.perf_counter()
     rows = 0
     day0 = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -114,6 +115,24 @@ def seed(container, *, devices: int, days: int, plays_per_day: int) -> tuple[lis
                               retention_days=max(container.settings.retention_days, days + 1))
     print(f"  daily figures of {len(done)} days: {time.perf_counter() - t0:.1f} s", flush=True)
     return ids, communes
+
+
+def schedules(container, communes: list[str], now: datetime) -> None:
+    """A relay programme and twelve schedules of it: four approved, eight waiting in the approvers' inbox (the
+    province's and seven communes'), so the inbox and calendar pages have a schedule's reach to count."""
+    start = (now + timedelta(days=1)).strftime("%Y-%m-%dT06:00:00")
+    with container.engine.begin() as connection:
+        programme = connection.execute(insert(ProgrammeRow).returning(ProgrammeRow.id), [{
+            "title": "Tiếp sóng Đài Tiếng nói Việt Nam", "title_folded": "tiep song dai tieng noi viet nam",
+            "topic": "other", "language": "vi", "source": "province", "priority": "normal",
+            "stream_url": "http://127.0.0.1:9/vov1.mp3", "stream_duration_ms": 900_000, "area_code": PROVINCE,
+            "created_by": "quan-tri", "created_at": now}]).scalar_one()
+        connection.execute(insert(ScheduleRow), [{
+            "programme_id": programme, "status": "approved" if n < 4 else "submitted",
+            "targets": {"areas": [PROVINCE if n in (0, 4) else communes[n % len(communes)]]},
+            "start_local": start, "rrule": "FREQ=DAILY;COUNT=30", "volume": 80, "area_code": PROVINCE,
+            "author": "can-bo", "approver": "lanh-dao" if n < 4 else None, "created_at": now, "updated_at": now,
+            "submitted_at": now - timedelta(minutes=n), "decided_at": now if n < 4 else None} for n in range(12)])
 
 
 def timed(client: TestClient, path: str, requests: int) -> tuple[list[float], int, int, float]:
