@@ -25,8 +25,8 @@ def a_small_fleet(container) -> list[str]:
     rng = random.Random(3)
     ids = [f"loa-{n:02d}" for n in range(30)]
     with container.engine.begin() as connection:
-        connection.execute(insert(ZoneRow), [{"id": z, "commune_code": HOAN_KIEM, "name": z, "kind": "village", "created_by": "t",
-                                              "created_at": NOW} for z in ZONES])
+        connection.execute(insert(ZoneRow), [{"id": z, "commune_code": HOAN_KIEM, "name": z, "kind": "village",
+                                              "created_by": "t", "created_at": NOW} for z in ZONES])
         connection.execute(insert(DeviceRow), [
             {"id": d, "name": d, "commune_code": COMMUNES[n % 3], "connection": "cellular",
              "mqtt_password_hash": "$7$x", "created_at": NOW, "disabled": n % 7 == 6} for n, d in enumerate(ids)])
