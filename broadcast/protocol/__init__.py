@@ -43,7 +43,17 @@ from broadcast.protocol.signing import (
     verify,
     verify_or_raise,
 )
-from broadcast.protocol.status import Playing, Status, StatusValue, build_status, offline_status, parse_status
+from broadcast.protocol.status import (
+    HealthDoc,
+    HealthValue,
+    Playing,
+    Status,
+    StatusValue,
+    build_status,
+    offline_status,
+    parse_health,
+    parse_status,
+)
 from broadcast.protocol.topics import Topics, parse_device_topic, parse_zone_topic
 from broadcast.protocol.wire import (
     ACK_STAGES,
@@ -136,6 +146,9 @@ __all__ = [
     "parse_signed_command",
     "Playing",
     "Status",
+    "HealthDoc",
+    "HealthValue",
+    "parse_health",
     "build_status",
     "offline_status",
     "parse_status",

@@ -11,7 +11,9 @@ from broadcast.protocol.topics import _check_device_id, _check_zone_id
 from broadcast.protocol.wire import (
     ACTIONS,
     CMD_ID_RE,
+    POWER_STATES,
     Action,
+    Power,
     Priority,
     ProtocolError,
     _int,
@@ -34,6 +36,7 @@ class Command(TypedDict):
     expires_at: str
     priority: NotRequired[Priority]
     volume: NotRequired[int]
+    power: NotRequired[Power]
     media: NotRequired[list[Media]]
     stream_url: NotRequired[str]
     end: NotRequired[str]
@@ -50,6 +53,7 @@ def build_command(
     expires_at: str | datetime,
     priority: Priority | None = None,
     volume: int | None = None,
+    power: Power | None = None,
     media: Sequence[Media] | None = None,
     stream_url: str | None = None,
     end: str | datetime | None = None,
@@ -64,6 +68,8 @@ def build_command(
         doc["priority"] = priority
     if volume is not None:
         doc["volume"] = volume
+    if power is not None:
+        doc["power"] = power
     if media is not None:
         doc["media"] = list(media)
     if stream_url is not None:
@@ -92,6 +98,9 @@ def parse_command(payload: bytes) -> Command:
     _time(doc, "expires_at")
     _priority(doc, optional=action != "play_now")
     _int(doc, "volume", lo=0, hi=100, optional=action != "set_volume")
+    if action == "set_power" or "power" in doc:
+        if action != "set_power" or _require(doc, "power") not in POWER_STATES:
+            raise ProtocolError("bad_field", "trường 'power' chỉ có ở lệnh set_power, là 'on' hoặc 'off'")
     if action == "play_now":
         _media_or_stream(doc, "lệnh play_now")
         _time(doc, "end", optional=True)

@@ -37,7 +37,8 @@ ITEM_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 PRIORITIES: tuple[str, ...] = ("normal", "priority", "emergency")
 
 
-ACTIONS: tuple[str, ...] = ("play_now", "stop", "set_volume", "resync")
+ACTIONS: tuple[str, ...] = ("play_now", "stop", "set_volume", "resync", "set_power", "reboot")  # 9.2: the last two
+POWER_STATES: tuple[str, ...] = ("on", "off")
 
 
 ACK_STAGES: tuple[str, ...] = (
@@ -55,7 +56,8 @@ VIETNAM_TZ = timezone(timedelta(hours=7))
 Priority = Literal["normal", "priority", "emergency"]
 
 
-Action = Literal["play_now", "stop", "set_volume", "resync"]
+Action = Literal["play_now", "stop", "set_volume", "resync", "set_power", "reboot"]
+Power = Literal["on", "off"]
 
 
 AckStage = Literal[

@@ -338,7 +338,7 @@ def test_schedule_missing_fields(field):
 @pytest.mark.parametrize("over,code", [
     ({"type": "schedule"}, "wrong_type"),
     ({"cmd_id": "has space"}, "bad_field"),
-    ({"action": "reboot"}, "unknown_action"),
+    ({"action": "self_destruct"}, "unknown_action"),
     ({"expires_at": "tomorrow"}, "bad_time"),
     ({"priority": "high"}, "bad_field"),
     ({"volume": 100.0}, "bad_field"),
