@@ -24,6 +24,7 @@ from broadcast.protocol.signer import DocumentSigner
 from broadcast.services.bridge.bulletins import BridgeTools
 from broadcast.services.devices import broker_accounts
 from broadcast.services.emergencies import EmergencyTools
+from broadcast.services.fleet_health import fleet_figures
 from broadcast.services.pronunciations import pronunciation_overrides
 from broadcast.services.reports.uptime_cache import UptimeCache
 from broadcast.services.sessions import LoginPolicy
@@ -143,15 +144,20 @@ def build_container(settings: Settings, *, clock: SystemClock | None = None) -> 
     engine = make_engine(settings.effective_database_url)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir / "token_secret")
     session_factory = make_session_factory(engine)
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    # Fleet figures per commune are read from the database when Prometheus scrapes, not kept in the process:
+    # any node answers the same, and nothing drifts.
+    metrics.watch_fleet(lambda: fleet_figures(lambda: SqlUnitOfWork(session_factory), clock, settings.tz))
     return Container(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        clock=clock or SystemClock(),
+        clock=clock,
         hasher=Argon2PasswordHasher(settings.password_hash_memory_kib),
         tokens=JwtTokenIssuer(secret, timedelta(minutes=settings.token_ttl_minutes)),
         login_policy=LoginPolicy(settings.login_max_failures, settings.login_block_seconds),
-        metrics=Metrics(),
+        metrics=metrics,
         audio=LibraryAudioProcessor.for_settings(
             settings, pronunciations=lambda: pronunciation_overrides(SqlUnitOfWork(session_factory))),
         jobs=ThreadJobQueue(workers=1, name="loaxa-audio"),

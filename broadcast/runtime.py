@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from broadcast.bootstrap import Container
@@ -18,6 +19,7 @@ from broadcast.services.audio import resume_pending
 from broadcast.services.delivery import DeliveryInbox, flush_outbox
 from broadcast.services.delivery.commands import flush_commands
 from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
+from broadcast.services.fleet_health import purge_health_history
 from broadcast.services.playlog import purge_expired, record_play
 from broadcast.services.reports import aggregates
 from broadcast.services.sessions import purge_revoked_tokens
@@ -45,7 +47,8 @@ class Runtime:
     def __init__(self, container: Container, *, flush_every_s: float = 2.0, compile_every_s: float | None = 15.0):
         """compile_every_s None: schedules are staged by someone else (tests that stage documents themselves)."""
         self.container = container
-        self.inbox = DeliveryInbox(container.uow, on_acks=record_play)  # proof of play in the ack transaction
+        self.inbox = DeliveryInbox(container.uow, on_acks=record_play,  # proof of play in the ack transaction
+                                   health_bucket=timedelta(minutes=container.settings.health_bucket_minutes))
         self.gateway = container.gateway(self.inbox)
         self.publisher = GatewayPublisher(self.gateway)
         self.timer = Timer(container.settings.timezone)
@@ -88,7 +91,8 @@ class Runtime:
     def purge(self) -> dict[str, int]:
         c = self.container
         counts = purge_expired(c.uow, c.clock, c.settings.retention_days)
-        return {**counts, "revoked_tokens": purge_revoked_tokens(c.uow(), c.clock)}
+        health = purge_health_history(c.uow, c.clock, c.settings.health_retention_days)
+        return {**counts, "health_samples": health, "revoked_tokens": purge_revoked_tokens(c.uow(), c.clock)}
 
     def maintain(self) -> None:
         """Fresh planner statistics: the play log grows by a fleet's day every day (persistence/maintenance.py)."""

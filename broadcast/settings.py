@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     horizon_days: int = Field(default=7, ge=1, le=31)
     retention_days: int = Field(default=730, ge=30)
     delivery_timeout_s: int = Field(default=120, ge=5)
+    # Device health history (docs/fleet-health.md): one row per device per bucket, kept this many days.
+    health_bucket_minutes: int = Field(default=5, ge=1, le=60)
+    health_retention_days: int = Field(default=30, ge=1, le=730)
 
     # Bridge to the central source information system (docs/bridge.md); disabled while the base URL is empty.
     bridge_base_url: str = ""  # e.g. https://lgsp.example.gov.vn/ttnguon/api/v1 (an LGSP gateway prefix is fine)

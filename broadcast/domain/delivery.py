@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from broadcast.domain.devices import STAGE_PROGRESS, AckStage
+from broadcast.protocol.status import HealthValue
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class StatusReport:
     clock_offset_ms: int | None = None
     storage_free_bytes: int | None = None
     schedule_version: int | None = None
+    health: HealthValue | None = None  # spec section 9.1, from devices with capability `health`
 
 
 @dataclass(frozen=True)

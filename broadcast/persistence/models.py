@@ -530,3 +530,7 @@ class DailyCommuneRow(Base):
     emergency_devices: Mapped[int] = mapped_column(Integer, default=0)
     emergency_reached: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[datetime]
+
+
+# Feature tables in their own modules, on this Base (imported here so Base.metadata holds every table).
+from broadcast.persistence import models_health  # noqa: E402,F401

@@ -9,6 +9,7 @@ from broadcast.persistence.calendar_link_repository import SqlCalendarLinkReposi
 from broadcast.persistence.delivery_repository import SqlDeliveryRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
+from broadcast.persistence.health_repository import SqlHealthRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
 from broadcast.persistence.pronunciation_repository import SqlPronunciationRepository
 from broadcast.persistence.report_repository import SqlReportRepository
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
             self.reports = SqlReportRepository(self.session)
             self.bridge = SqlBridgeRepository(self.session)
             self.pronunciations = SqlPronunciationRepository(self.session)
+            self.health = SqlHealthRepository(self.session)
         self._depth += 1
         return self
 

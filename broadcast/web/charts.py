@@ -48,3 +48,47 @@ def bar_chart_svg(title: str, bars: Sequence[tuple[str, float]], unit: str = "")
                      f'{escape(_number(value))} {escape(unit)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+LINE_HEIGHT = 220
+LINE_COLOR = "#b5542d"
+
+
+def line_chart_svg(title: str, points: Sequence[tuple[str, float]], unit: str = "",
+                   band: Sequence[tuple[float, float]] | None = None) -> str:
+    """An SVG line of (label, value) points in order, with the first and last labels under the axis; `band`
+    (low, high per point) shades the range each point stands for (a bucket's minimum and maximum)."""
+    height, left, right, top, bottom = LINE_HEIGHT, 70, 20, 44, 40
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+             f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13" role="img" '
+             f'aria-label="{escape(title, {chr(34): "&quot;"})}">',
+             f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+             f'<text x="12" y="26" font-size="16" font-weight="bold">{escape(title)}</text>']
+    if not points:
+        parts.append(f'<text x="12" y="{top + 20}" fill="#666666">Chưa có số liệu.</text></svg>')
+        return "\n".join(parts)
+    values = [v for _, v in points] + [x for pair in (band or ()) for x in pair]
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - 1, high + 1
+
+    def x(n: int) -> float:
+        return left + (n / max(len(points) - 1, 1)) * plot_w
+
+    def y(v: float) -> float:
+        return top + (high - v) / (high - low) * plot_h
+
+    if band:
+        upper = " ".join(f"{x(n):.1f},{y(hi):.1f}" for n, (_, hi) in enumerate(band))
+        lower = " ".join(f"{x(n):.1f},{y(lo):.1f}" for n, (lo, _) in reversed(list(enumerate(band))))
+        parts.append(f'<polygon points="{upper} {lower}" fill="{LINE_COLOR}" fill-opacity="0.15"/>')
+    line = " ".join(f"{x(n):.1f},{y(v):.1f}" for n, (_, v) in enumerate(points))
+    parts.append(f'<polyline points="{line}" fill="none" stroke="{LINE_COLOR}" stroke-width="2"/>')
+    for value in (high, low):
+        parts.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">'
+                     f'{escape(_number(value))} {escape(unit)}</text>')
+    parts.append(f'<text x="{left}" y="{height - 14}">{escape(points[0][0])}</text>')
+    parts.append(f'<text x="{WIDTH - right}" y="{height - 14}" text-anchor="end">{escape(points[-1][0])}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)

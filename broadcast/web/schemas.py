@@ -142,6 +142,20 @@ class DeviceStateOut(BaseModel):
     recent_acks: list[dict] = Field(default_factory=list)
 
 
+class HealthOut(BaseModel):
+    """The newest health a device sent (spec section 9.1); members it does not measure are null."""
+
+    at: datetime
+    temperature_c: int | None
+    supply_mv: int | None
+    amplifier: str | None
+    speaker_line: str | None
+    rssi_dbm: int | None
+    network: str | None
+    uptime_s: int | None
+    power: str | None
+
+
 class DeviceOut(BaseModel):
     id: str
     name: str
@@ -157,6 +171,7 @@ class DeviceOut(BaseModel):
     disabled: bool
     test_device: bool
     state: DeviceStateOut | None = None
+    health: HealthOut | None = None  # on a single device: its newest health (section 9.1)
 
     @classmethod
     def of(cls, device, state=None) -> DeviceOut:

@@ -3,11 +3,12 @@ delivery stages, and proof of play through the on_acks hook."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from broadcast.domain.delivery import AckReport, StatusReport
 from broadcast.domain.devices import AckStage
+from broadcast.domain.health import HealthReading, fold_readings
 from broadcast.protocol import AckValue, StatusValue
 from broadcast.services.ports import DeliveryUnitOfWork
 from broadcast.services.reports.ports import PresenceEvent
@@ -20,7 +21,7 @@ def status_report(value: StatusValue, received_at: datetime) -> StatusReport:
         device_id=value.device_id, online=True, received_at=received_at, firmware=value.firmware,
         volume=value.volume, playing_item=value.playing_item, playing_since=value.playing_since,
         clock_offset_ms=value.clock_offset_ms, storage_free_bytes=value.storage_free_bytes,
-        schedule_version=value.schedule_version)
+        schedule_version=value.schedule_version, health=value.health)
 
 
 def ack_report(value: AckValue, received_at: datetime) -> AckReport:
@@ -54,9 +55,11 @@ class DeliveryInbox(Generic[U]):
 
     `on_acks` receives the unit of work the factory made, so a hook may use more of it than delivery does."""
 
-    def __init__(self, uow_factory: Callable[[], U], on_acks: Callable[[U, Sequence[AckReport]], object] | None = None):
+    def __init__(self, uow_factory: Callable[[], U], on_acks: Callable[[U, Sequence[AckReport]], object] | None = None,
+                 *, health_bucket: timedelta = timedelta(minutes=5)):
         self._uow_factory = uow_factory
         self._on_acks = on_acks  # e.g. the play log (proof of play) hooks in here
+        self._health_bucket = health_bucket
 
     def handle(self, batch: Iterable[Any]) -> None:
         statuses, acks = [], []
@@ -75,6 +78,10 @@ class DeliveryInbox(Generic[U]):
                 # Presence changes before the flags are overwritten: uptime reports are computed from them.
                 uow.reports.add_presence(presence_changes(flags, statuses))
                 uow.delivery.record_statuses(statuses, known=flags.keys())
+                readings = [HealthReading(s.device_id, s.received_at, s.health) for s in statuses
+                            if s.health is not None and s.device_id in flags]
+                if readings:
+                    uow.health.record(readings, fold_readings(readings, self._health_bucket))
             if acks:
                 new = uow.delivery.record_acks(acks, known=flags.keys())
                 if new and self._on_acks:

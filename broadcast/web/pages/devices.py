@@ -26,6 +26,7 @@ from broadcast.services.device_activity import device_activity
 from broadcast.services.devices import list_devices
 from broadcast.web.deps import ContainerDep, UowDep
 from broadcast.web.errors import status_for
+from broadcast.web.pages.device_health import health_context
 from broadcast.web.pages.session import CsrfChecked, PageActor, PagePrincipal, PageRoute, flash, redirect
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -182,7 +183,7 @@ def _device_context(container, uow, principal: Principal, device_id: str) -> dic
         zones = list_zones(uow, principal, commune_code=activity.device.commune_code, limit=1000, offset=0)
     return {"a": activity, "stage_labels": STAGE_LABELS, "connection_labels": CONNECTION_LABELS,
             "commune_zones": zones, "refresh_s": STATE_REFRESH_S,
-            "now": container.clock.now()}
+            "now": container.clock.now(), **health_context(container, uow, principal, device_id)}
 
 
 @router.get("/thiet-bi/{device_id}", name="device")

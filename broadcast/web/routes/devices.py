@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -7,10 +8,11 @@ from fastapi import APIRouter, Query
 from broadcast.domain.devices import DeviceQuery
 from broadcast.services import device_commands, device_zones
 from broadcast.services import devices as device_service
+from broadcast.services.fleet_health import device_health
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
 from broadcast.web.openapi import errors
 from broadcast.web.schemas import DeviceCredentialsOut, DeviceIn, DeviceOut
-from broadcast.web.schemas_devices import CommandOut, DeviceZonesIn, VolumeIn
+from broadcast.web.schemas_devices import CommandOut, DeviceHealthOut, DeviceZonesIn, VolumeIn
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -49,9 +51,22 @@ def list_devices(uow: UowDep, principal: PrincipalDep, area: str | None = None, 
 
 
 @router.get("/{device_id}", response_model=DeviceOut, responses=errors(403, 404))
-def get_device(device_id: str, uow: UowDep, principal: PrincipalDep) -> DeviceOut:
+def get_device(device_id: str, uow: UowDep, container: ContainerDep, principal: PrincipalDep,
+               actor: ActorDep) -> DeviceOut:
     device, state = device_service.get_device(uow, principal, device_id)
-    return DeviceOut.of(device, state)
+    out = DeviceOut.of(device, state)
+    out.health = DeviceHealthOut.of(device_health(uow, container.clock, actor, device_id,
+                                                  history=False)).current
+    return out
+
+
+@router.get("/{device_id}/health", response_model=DeviceHealthOut, responses=errors(403, 404, 422))
+def get_health(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep,
+               start: Annotated[datetime | None, Query(alias="from", description="Mặc định: 24 giờ trước")] = None,
+               end: Annotated[datetime | None, Query(alias="to", description="Mặc định: bây giờ")] = None,
+               ) -> DeviceHealthOut:
+    """The newest health and the history in buckets (LOAXA_HEALTH_BUCKET_MINUTES), at most 31 days at once."""
+    return DeviceHealthOut.of(device_health(uow, container.clock, actor, device_id, start=start, end=end))
 
 
 @router.post("/{device_id}/rotate-secret", response_model=DeviceCredentialsOut, responses=errors(403, 404))
