@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from rich.live import Live
 from broadcast import protocol as p
 from device_sim.credentials import CredentialsError, load_credentials
 from device_sim.device import events
+from device_sim.faults import FAULTS
 from device_sim.fleet import FaultPlan, Fleet, apply_faults, make_specs
 from device_sim.summary import render
 
@@ -43,6 +45,23 @@ def _fraction(name: str, value: float) -> float:
     return value
 
 
+def _fault_plans(values: list[str]) -> list[tuple[str, float, float]]:
+    """`NAME:FRACTION[@SECONDS]`, e.g. amplifier_fault:0.01@30: one percent of the fleet, thirty seconds in."""
+    plans = []
+    for value in values:
+        name, _, rest = value.partition(":")
+        share, _, after = rest.partition("@")
+        try:
+            plan = (name, float(share), float(after or 0))
+        except ValueError:
+            raise typer.BadParameter(
+                f"--fault {value!r}: viết TÊN:TỈ_LỆ[@GIÂY], ví dụ amplifier_fault:0.01@30") from None
+        if name not in FAULTS or not 0 < plan[1] <= 1 or plan[2] < 0:
+            raise typer.BadParameter(f"--fault {value!r}: lỗi là một trong {', '.join(FAULTS)}, tỉ lệ trong (0, 1]")
+        plans.append(plan)
+    return plans
+
+
 def sim(
     devices: Annotated[int, typer.Option("--devices", "-n", help="Số thiết bị (khi không có --credentials)")] = 10,
     broker: Annotated[str, typer.Option(
@@ -66,11 +85,15 @@ def sim(
     duration: Annotated[float | None, typer.Option(help="Chạy trong S giây rồi dừng")] = None,
     seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên")] = 1,
     live: Annotated[bool, typer.Option(help="Bảng tóm tắt trực tiếp")] = True,
+    fault: Annotated[list[str] | None, typer.Option(
+        "--fault", help="Gây lỗi cho một phần thiết bị khi đang chạy: TÊN:TỈ_LỆ[@GIÂY] (lặp lại được); TÊN là "
+                        + ", ".join(FAULTS))] = None,
     log_events: Annotated[bool, typer.Option(
         help="Ghi một dòng cho mỗi việc thiết bị làm (kết nối, nhận lịch, phát, lỗi): cho vài chục thiết bị")] = False,
 ) -> None:
     """Chạy các thiết bị mô phỏng nói giao thức v1 qua broker MQTT thật."""
     key = _public_key(public_key, public_key_file)
+    injections = _fault_plans(fault or [])
     faults = FaultPlan(
         offline_fraction=_fraction("--offline-fraction", offline_fraction),
         drop_ack_rate=_fraction("--drop-acks", drop_acks),
@@ -100,14 +123,15 @@ def sim(
         events.addHandler(handler)
         events.setLevel(logging.INFO)
     try:
-        stats = asyncio.run(_run(fleet, duration, live))
+        stats = asyncio.run(_run(fleet, duration, live, injections))
     finally:
         events.removeHandler(handler)
         events.setLevel(logging.NOTSET)
     Console().print(render(stats, elapsed_s=stats.pop("_elapsed", 0.0), sim_time=stats.pop("_sim_time", "")))
 
 
-async def _run(fleet: Fleet, duration: float | None, live: bool) -> dict:
+async def _run(fleet: Fleet, duration: float | None, live: bool,
+               injections: Sequence[tuple[str, float, float]] = ()) -> dict:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -117,6 +141,8 @@ async def _run(fleet: Fleet, duration: float | None, live: bool) -> dict:
             pass
     await fleet.start()
     t0 = time.monotonic()
+    for n, (name, share, after) in enumerate(injections):
+        loop.call_later(after, fleet.inject_fault, name, share, n)
 
     def table():
         return render(fleet.stats(), elapsed_s=time.monotonic() - t0,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import paho.mqtt.client as mqtt
 
 from broadcast import protocol as p
+from device_sim.health import HealthModel
 from device_sim.media import MediaError
 from device_sim.tls import handshake
 from mqtt_io.client_factory import make_client, takes_presock
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from device_sim.fleet import Fleet
 
 FIRMWARE = "loaxa-sim-1.0"
+CAPABILITIES = ("audio", "relay", "health", "power", "reboot")
+EMERGENCY_RANK = p.priority_rank("emergency")
+REBOOT_S = 3.0  # a controller's restart, before it connects again with its stored schedule
 MAX_KEPT_ACKS = 500
 
 
@@ -123,6 +127,7 @@ class SimDevice:
         self.done: dict[str, str] = {}  # item_id -> final stage
         self._failed_items: dict[str, str] = {}
         self.volume = 80
+        self.health = HealthModel(rng, booted_at=fleet.clock.now())  # section 9.1; faults: device_sim/faults.py
         self.current: Play | None = None
         self._pending: dict[str, PendingCommand] = {}
         self._cmd_seq = 0
@@ -369,7 +374,7 @@ class SimDevice:
         doc = p.build_status(
             self.id, at=self._fmt(self.now()), schedule_version=self.version, volume=self.volume,
             playing=self._playing_doc(), firmware=FIRMWARE, clock_offset_ms=self.spec.clock_skew_ms,
-            storage_free_bytes=8 * 1024**3, capabilities=("audio", "relay"),
+            storage_free_bytes=8 * 1024**3, capabilities=CAPABILITIES, health=self.health.reading(self.now()),
         )
         self._publish(self.t_status, p.encode(doc), retain=True)
         self.counters.status_published += 1
@@ -515,11 +520,52 @@ class SimDevice:
         elif action == "set_volume":
             self.volume = doc["volume"]
             self.publish_status()
+        elif action in ("set_power", "reboot"):
+            self._control(doc, ref, now)
         elif action == "resync":
             if self.connected:
                 # Subscribing again makes the broker resend the retained schedule.
                 self.client.subscribe(self.t_schedule, 1)
             self.publish_status()
+
+    def _control(self, doc: p.Command, ref: dict[str, Any], now: float) -> None:
+        """Section 9.2: switch the amplifier relay, or restart the controller; `played` when done."""
+        if doc["action"] == "set_power":
+            self.set_power(doc["power"], now)
+            self._ack(ref, "played", started_at=now, ended_at=now)
+            return
+        self._ack(ref, "played", started_at=now, ended_at=now)  # before the link goes: a reboot is done by then
+        if self.current is not None:
+            self._end_current("preempted", now, reason="reboot")
+        self.health.booted_at = now
+        self.go_offline()  # the link drops without DISCONNECT (the broker sends the last will)
+        self.fleet.loop.call_later(self.fleet.clock.real_delay(REBOOT_S), self.go_online)
+
+    def set_power(self, power: str, now: float) -> None:
+        """While off, scheduled items are missed (reason power_off); only an emergency play_now switches it on."""
+        if power == self.health.power:
+            return
+        self.health.power = power
+        if power == "off" and self.current is not None and self.current.rank < EMERGENCY_RANK:
+            self._end_current("preempted", now, reason="power_off")
+        self.publish_status()
+        self._tick()
+
+    def _power_off_misses(self, now: float) -> None:
+        """What falls due while the relay is off is missed, except an emergency, which switches it on."""
+        ref = p.schedule_ref(self.version) if self.version is not None else None
+        for st, en, item in self._items:
+            iid = item["item_id"]
+            if st <= now < en and iid not in self.done and ref is not None:
+                self.done[iid] = "missed"
+                self._ack(ref, "missed", item_id=iid, reason="power_off")
+        for cmd_id, pc in list(self._pending.items()):
+            if pc.rank >= EMERGENCY_RANK:
+                self.health.power = "on"
+                self.publish_status()
+                return
+            del self._pending[cmd_id]
+            self._ack(p.command_ref(cmd_id), "missed", reason="power_off")
 
     def _queue_play_now(self, doc: dict[str, Any], now: float) -> None:
         self._cmd_seq += 1
@@ -672,6 +718,8 @@ class SimDevice:
         now = self.now()
         if self.current is not None and now >= self.current.end:
             self._end_current("played", self.current.end)
+        if self.health.power == "off":
+            self._power_off_misses(now)
 
         ref = p.schedule_ref(self.version) if self.version is not None else None
         due: tuple[float, dict[str, Any]] | None = None

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from broadcast import protocol as p
+from device_sim import faults
 from device_sim.clock import SimClock
 from device_sim.device import DeviceSpec, SimDevice
 from device_sim.loop_io import LoopIO
@@ -301,6 +302,17 @@ class Fleet:
             d._backoff = 0.0  # no jitter: a storm
             d.drop_link()
         return [d.id for d in chosen]
+
+    def inject_fault(self, fault: str, fraction: float, seed: int | None = None) -> list[str]:
+        """Give `fault` (device_sim/faults.py FAULTS) to a seeded share of the fleet; returns the device ids."""
+        chosen = faults.choose(self.devices.values(), fraction, seed)
+        for device in chosen:
+            faults.inject(device, fault)
+        return [d.id for d in chosen]
+
+    def clear_faults(self, device_ids: Iterable[str] | None = None) -> None:
+        for device_id in (device_ids if device_ids is not None else list(self.devices)):
+            faults.clear(self.devices[device_id])
 
     # ------------------------------------------------------------------ inspection
 
