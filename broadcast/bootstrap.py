@@ -25,6 +25,7 @@ from broadcast.services.bridge.bulletins import BridgeTools
 from broadcast.services.devices import broker_accounts
 from broadcast.services.emergencies import EmergencyTools
 from broadcast.services.fleet_health import fleet_figures
+from broadcast.services.notifications import Notifier
 from broadcast.services.pronunciations import pronunciation_overrides
 from broadcast.services.reports.uptime_cache import UptimeCache
 from broadcast.services.sessions import LoginPolicy
@@ -81,6 +82,10 @@ class Container:
         if self._signer is None:
             self._signer = DocumentSigner.from_file(self.settings.effective_signing_key_file)
         return self._signer
+
+    @property
+    def notifier(self) -> Notifier:
+        return Notifier(self.settings.tz, self.settings.public_url.rstrip("/"))
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)

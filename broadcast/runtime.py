@@ -11,10 +11,13 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from broadcast.adapters.smtp_sender import SmtpSender
+from broadcast.adapters.webhook_sender import HttpWebhookSender
 from broadcast.bootstrap import Container
 from broadcast.devices.publisher import GatewayPublisher
 from broadcast.persistence.maintenance import refresh_planner_statistics
 from broadcast.scheduler.timer import Timer
+from broadcast.services import alerts, notifications
 from broadcast.services.audio import resume_pending
 from broadcast.services.delivery import DeliveryInbox, flush_outbox
 from broadcast.services.delivery.commands import flush_commands
@@ -36,6 +39,9 @@ PURGE_JOB = "retention.purge"
 MAINTAIN_JOB = "database.statistics"
 AGGREGATE_JOB = "reports.aggregate"
 COMPILE_JOB = "schedule.compile"
+ALERTS_JOB = "alerts.evaluate"
+NOTIFY_JOB = "notifications.deliver"
+DIGEST_JOB = "notifications.digest"
 BRIDGE_PULL_JOB = "bridge.pull"
 BRIDGE_SEND_JOB = "bridge.send"
 BRIDGE_REPORT_JOB = "bridge.report"
@@ -58,6 +64,9 @@ class Runtime:
         self._compiled_at = 0.0  # monotonic time of the last full compilation
         self._compiled: Compiled | None = None
         self.bridge: BridgeJobs | None = None  # when the central system is configured
+        s = container.settings
+        self._email = SmtpSender(s.smtp_url, s.smtp_from) if s.smtp_url else None
+        self._webhooks = HttpWebhookSender(s.fetch_policy)
 
     def flush(self) -> int:
         """Commands first: an emergency must not wait behind a fleet's schedules."""
@@ -109,6 +118,25 @@ class Runtime:
         c = self.container
         return aggregates.nightly(c.uow, c.clock, c.settings.tz, retention_days=c.settings.retention_days)
 
+    def evaluate_alerts(self) -> alerts.PassReport:
+        c = self.container
+        report = alerts.evaluate(c.uow, c.clock, c.settings.tz, notify=c.notifier)
+        if report.opened or report.resolved:
+            log.info("alerts: %s opened, %s resolved over %s devices in %.2f s", report.opened, report.resolved,
+                     report.devices, report.seconds)
+            self.timer.wake(NOTIFY_JOB)
+        return report
+
+    def deliver_notifications(self) -> int:
+        c = self.container
+        return notifications.deliver(c.uow, c.clock, self._email, self._webhooks)
+
+    def stage_digest(self) -> int:
+        c = self.container
+        staged = notifications.stage_daily_digest(c.uow, c.clock, c.settings.tz, c.settings.public_url.rstrip("/"))
+        self.timer.wake(NOTIFY_JOB)
+        return staged
+
     def start(self) -> None:
         c = self.container
         # The broker admits what the registry says from the start, even after changes made while it was down.
@@ -124,6 +152,9 @@ class Runtime:
         self.timer.daily(AGGREGATE_JOB, 2, 15, self.aggregate)  # before the purge: figures outlive the play log
         self.timer.daily(PURGE_JOB, 2, 30, self.purge)  # nightly, local time, when few devices report
         self.timer.daily(MAINTAIN_JOB, 2, 45, self.maintain)
+        self.timer.every(ALERTS_JOB, c.settings.alert_evaluate_s, self.evaluate_alerts, grace_s=120)
+        self.timer.every(NOTIFY_JOB, c.settings.notify_every_s, self.deliver_notifications, grace_s=120)
+        self.timer.daily(DIGEST_JOB, 6, 30, self.stage_digest)  # before the morning broadcasts
         # A database restored or bulk-loaded meanwhile gets statistics soon, without holding up start-up (ANALYZE of
         # a year's play log takes seconds, and waits for the write lock behind any job already writing).
         threading.Thread(target=self._maintain_logged, name="db-statistics", daemon=True).start()
@@ -158,3 +189,4 @@ class Runtime:
         self.container.wake_compile.register(None)
         self.timer.stop()
         self.gateway.stop()
+        self._webhooks.close()

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     # Device health history (docs/fleet-health.md): one row per device per bucket, kept this many days.
     health_bucket_minutes: int = Field(default=5, ge=1, le=60)
     health_retention_days: int = Field(default=30, ge=1, le=730)
+    # Alerts (docs/fleet-health.md): every rule evaluated this often; thresholds per area through the API.
+    alert_evaluate_s: int = Field(default=30, ge=5, le=3600)
+    # Notifications: e-mail through SMTP (empty: none; smtp://, smtp+starttls:// or smtps://), webhooks always.
+    smtp_url: str = ""
+    smtp_from: str = "LoaXa <loaxa@localhost>"
+    notify_every_s: int = Field(default=10, ge=1, le=3600)
 
     # Bridge to the central source information system (docs/bridge.md); disabled while the base URL is empty.
     bridge_base_url: str = ""  # e.g. https://lgsp.example.gov.vn/ttnguon/api/v1 (an LGSP gateway prefix is fine)
@@ -166,6 +172,14 @@ class Settings(BaseSettings):
         if value and (parts.scheme not in ("http", "https") or not parts.hostname):
             raise ValueError("phải là URL http(s):// (must be an http(s) URL)")
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("smtp", "smtp+starttls", "smtps") or not parts.hostname):
+            raise ValueError("phải có dạng smtp://máy:cổng, smtp+starttls://... hoặc smtps://...")
+        return value
 
     @field_validator("fetch_allow")
     @classmethod

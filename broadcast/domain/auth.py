@@ -26,13 +26,15 @@ class Action(StrEnum):
     SEND_EMERGENCY = "send_emergency"
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
-    MANAGE_POLICY = "manage_policy"  # allowed windows (quiet hours), daily minutes, weekdays
+    MANAGE_POLICY = "manage_policy"  # allowed windows (quiet hours), daily minutes, weekdays, alert thresholds
+    ACKNOWLEDGE_ALERTS = "acknowledge_alerts"  # the commune's officers and leaders take a fault in hand
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.EDITOR: frozenset({Action.READ, Action.MANAGE_ZONES, Action.MANAGE_AUDIO, Action.EDIT_SCHEDULES}),
-    Role.APPROVER: frozenset({Action.READ, Action.APPROVE_SCHEDULES}),
+    Role.EDITOR: frozenset({Action.READ, Action.MANAGE_ZONES, Action.MANAGE_AUDIO, Action.EDIT_SCHEDULES,
+                            Action.ACKNOWLEDGE_ALERTS}),
+    Role.APPROVER: frozenset({Action.READ, Action.APPROVE_SCHEDULES, Action.ACKNOWLEDGE_ALERTS}),
     Role.EMERGENCY_OPERATOR: frozenset({Action.READ, Action.SEND_EMERGENCY}),
     Role.VIEWER: frozenset({Action.READ}),
 }
@@ -48,6 +50,7 @@ ACTION_LABELS_VI: dict[Action, str] = {
     Action.MANAGE_USERS: "quản lý tài khoản",
     Action.READ_AUDIT: "xem nhật ký kiểm toán",
     Action.MANAGE_POLICY: "đặt quy định giờ phát",
+    Action.ACKNOWLEDGE_ALERTS: "xác nhận cảnh báo",
 }
 
 

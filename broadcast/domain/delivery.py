@@ -114,3 +114,14 @@ def advanced_deliveries(acks: Sequence[AckReport], stages: dict[tuple[str, str],
             stages[key] = ack.stage
             changed[key] = ack
     return changed
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    cmd_id: str
+    action: str
+    priority: str | None
+    issued_at: datetime
+    expires_at: datetime
+    created_by: str
+    emergency_id: int | None

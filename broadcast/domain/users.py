@@ -29,6 +29,7 @@ class User:
     disabled: bool
     grants: tuple[Grant, ...]
     token_epoch: int = 0  # tokens of an older epoch are revoked (password change, disabling)
+    email: str | None = None  # alerts and the daily digest of the account's areas
 
     @property
     def home_area(self) -> str | None:

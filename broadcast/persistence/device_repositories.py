@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcast.domain.delivery import CommandPublication
+from broadcast.domain.delivery import CommandInfo, CommandPublication
 from broadcast.domain.devices import Connection, Device, DeviceQuery, DeviceState
 from broadcast.domain.scheduling import TargetSet
 from broadcast.domain.text import fold
@@ -242,6 +242,22 @@ class SqlCommandRepository:
         rows = self.session.execute(select(CommandDeliveryRow.stage, func.count())
                                     .where(CommandDeliveryRow.cmd_id == cmd_id).group_by(CommandDeliveryRow.stage))
         return {stage: n for stage, n in rows}
+
+    def info(self, cmd_id: str) -> CommandInfo | None:
+        row = self.session.get(CommandRow, cmd_id)
+        if row is None:
+            return None
+        return CommandInfo(row.cmd_id, row.action, row.priority, _aware(row.issued_at), _aware(row.expires_at),
+                           row.created_by, row.emergency_id)
+
+    def deliveries(self, cmd_id: str, within_areas: frozenset[str]) -> builtins.list[tuple[str, str | None]]:
+        """(device, stage) of the tracked devices in those areas, by device id."""
+        rows = self.session.execute(
+            select(CommandDeliveryRow.device_id, CommandDeliveryRow.stage)
+            .join(DeviceRow, DeviceRow.id == CommandDeliveryRow.device_id)
+            .where(CommandDeliveryRow.cmd_id == cmd_id, within_areas_clause(DeviceRow.commune_code, within_areas))
+            .order_by(CommandDeliveryRow.device_id))
+        return [(d, s) for d, s in rows]
 
     def exists(self, cmd_id: str) -> bool:
         return self.session.get(CommandRow, cmd_id) is not None

@@ -108,6 +108,7 @@ class UserRow(Base):
     # Tokens carry the epoch they were issued in; a password change or disabling bumps it (revokes them all).
     token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
+    email: Mapped[str | None] = mapped_column(String(254))  # alerts and the daily digest of the user's areas
     grants: Mapped[list[GrantRow]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="GrantRow.id"
     )
@@ -533,4 +534,4 @@ class DailyCommuneRow(Base):
 
 
 # Feature tables in their own modules, on this Base (imported here so Base.metadata holds every table).
-from broadcast.persistence import models_health  # noqa: E402,F401
+from broadcast.persistence import models_health, models_notify  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Tables for device health and alerts (migrations 0015, 0018).
+"""Tables for device health and alerts (migrations 0015, 0016).
 
 Kept beside models.py, on the same Base, so each feature's tables read together.
 """
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadcast.persistence.models import Base
@@ -46,3 +46,35 @@ class DeviceHealthSampleRow(Base):
     amplifier_faults: Mapped[int] = mapped_column(Integer)  # samples with the amplifier in fault
     line_faults: Mapped[int] = mapped_column(Integer)  # samples with the speaker line open or short
     power_off: Mapped[int] = mapped_column(Integer)  # samples with the amplifier relay off
+
+
+class AlertRow(Base):
+    """One per (device, cause) while unresolved (a partial unique index); resolved ones stay as history."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    commune_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    cause: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending open acknowledged resolved
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+    clear_since: Mapped[datetime | None]
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(String(1000))
+    resolved_at: Mapped[datetime | None]
+    __table_args__ = (Index("uq_alert_unresolved", "device_id", "cause", unique=True,
+                            sqlite_where=text("state != 'resolved'"), postgresql_where=text("state != 'resolved'")),)
+
+
+class AlertThresholdRow(Base):
+    """An area's overrides of the alert thresholds (domain/alerts.py Thresholds); a commune inherits the rest."""
+
+    __tablename__ = "alert_thresholds"
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), primary_key=True)
+    overrides: Mapped[dict] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

@@ -136,7 +136,7 @@ class SqlUserRepository:
     def _user(row: UserRow) -> User:
         return User(id=row.id, username=row.username, full_name=row.full_name, password_hash=row.password_hash,
                     disabled=row.disabled, grants=tuple(Grant(Role(g.role), g.area_code) for g in row.grants),
-                    token_epoch=row.token_epoch)
+                    token_epoch=row.token_epoch, email=row.email)
 
     def get(self, user_id: int) -> User | None:
         row = self.session.get(UserRow, user_id)
@@ -156,6 +156,9 @@ class SqlUserRepository:
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         self.session.get_one(UserRow, user_id).password_hash = password_hash
+
+    def set_email(self, user_id: int, email: str | None) -> None:
+        self.session.get_one(UserRow, user_id).email = email
 
     def set_disabled(self, user_id: int, disabled: bool) -> None:
         self.session.get_one(UserRow, user_id).disabled = disabled

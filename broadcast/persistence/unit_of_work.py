@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcast.persistence.alert_repository import SqlAlertRepository
 from broadcast.persistence.audio_repository import SqlAudioRepository
 from broadcast.persistence.bridge_repository import SqlBridgeRepository
 from broadcast.persistence.calendar_link_repository import SqlCalendarLinkRepository
@@ -10,6 +11,7 @@ from broadcast.persistence.delivery_repository import SqlDeliveryRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.health_repository import SqlHealthRepository
+from broadcast.persistence.notification_repository import SqlNotificationRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
 from broadcast.persistence.pronunciation_repository import SqlPronunciationRepository
 from broadcast.persistence.report_repository import SqlReportRepository
@@ -56,6 +58,8 @@ class SqlUnitOfWork:
             self.bridge = SqlBridgeRepository(self.session)
             self.pronunciations = SqlPronunciationRepository(self.session)
             self.health = SqlHealthRepository(self.session)
+            self.alerts = SqlAlertRepository(self.session)
+            self.notifications = SqlNotificationRepository(self.session)
         self._depth += 1
         return self
 

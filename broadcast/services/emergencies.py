@@ -178,8 +178,9 @@ def _owner(chains: Sequence[Sequence[str]]) -> str:
 
 
 def plan_targets(uow: EmergencyUnitOfWork, actor: Actor, *, areas: Sequence[str], zones: Sequence[str],
-                 devices: Sequence[str], test_only: bool) -> EmergencyPlan:
-    """Resolve every target (unknown -> NotFound) and require the right to send emergencies on each."""
+                 devices: Sequence[str], test_only: bool, action: Action = Action.SEND_EMERGENCY) -> EmergencyPlan:
+    """Resolve every target (unknown -> NotFound) and require `action` (sending emergencies, or managing devices
+    for remote commands) on each."""
     chains: list[list[str]] = []
     zone_ids: list[str] = []
     for code in dict.fromkeys(areas):
@@ -205,7 +206,7 @@ def plan_targets(uow: EmergencyUnitOfWork, actor: Actor, *, areas: Sequence[str]
         explicit.append(device)
         chains.append(list(device.area_chain()))
     for chain in chains:
-        actor.require(Action.SEND_EMERGENCY, chain)
+        actor.require(action, chain)
 
     zone_ids = list(dict.fromkeys(zone_ids))
     wanted = set(zone_ids)

@@ -2,6 +2,7 @@
 disable and enable (signing in: services.sessions)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from broadcast.domain.auth import Action, Grant, Principal, Role
@@ -120,6 +121,25 @@ def set_password(uow: UnitOfWork, clock: Clock, hasher: PasswordHasher, actor: A
         audit(uow, clock, actor, "user.set_password", "user", username, area_code=user.home_area)
         uow.commit()
         return user
+
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+
+
+def set_email(uow: UnitOfWork, clock: Clock, actor: Actor, *, username: str, email: str | None) -> User:
+    """Where the account's alerts and digest go (None or empty: nowhere); one's own, or as a user manager."""
+    email = (email or "").strip() or None
+    if email is not None and not EMAIL_RE.match(email):
+        raise InvalidInput("Địa chỉ thư điện tử không hợp lệ.", code="invalid_email")
+    with uow:
+        own = actor.principal is not None and actor.principal.username == username
+        user = uow.users.get_by_username(username) if own else _managed_user(uow, actor, username)
+        if user is None:
+            raise NotFound(f"Không tìm thấy tài khoản {username}.", code="user_not_found")
+        uow.users.set_email(user.id, email)
+        audit(uow, clock, actor, "user.email", "user", username, area_code=user.home_area, email=email)
+        uow.commit()
+        return _reloaded(uow, user)
 
 
 def set_disabled(uow: UnitOfWork, clock: Clock, actor: Actor, *, username: str, disabled: bool) -> User:

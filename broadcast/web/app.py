@@ -13,10 +13,12 @@ from broadcast.web.openapi import install_openapi
 from broadcast.web.pages import install_pages
 from broadcast.web.pages.emergency_recordings import MAX_BYTES as RECORDING_MAX_BYTES
 from broadcast.web.routes import (
+    alerts,
     areas,
     audio,
     auth,
     bridge,
+    commands,
     devices,
     emergencies,
     emergency_chime,
@@ -51,6 +53,7 @@ def body_limits(settings: Settings) -> BodyLimits:
         ("POST", f"{API_PREFIX}/emergencies/cap"): document,
         ("POST", f"{API_PREFIX}/bridge/bulletins"): document,
         ("PUT", f"{API_PREFIX}/zones/{{zone_id}}/devices"): document,
+        ("POST", f"{API_PREFIX}/commands"): document,  # up to 10,000 device ids
         ("POST", "/khan-cap/xac-nhan"): RECORDING_MAX_BYTES + MULTIPART_OVERHEAD,  # emergency page: a recording
         ("POST", "/khan-cap/sua"): document,  # TTS text again, URL-encoded
         ("POST", "/khan-cap/gui"): document,
@@ -88,7 +91,7 @@ def create_app(container: Container, runtime=None) -> FastAPI:
     install_openapi(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, areas, users, devices, audio, programmes, schedules, playlog, emergencies, reports, bridge,
-                   vocabularies, pronunciations, emergency_chime):
+                   vocabularies, pronunciations, emergency_chime, alerts, commands):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -91,11 +91,13 @@ class UserOut(BaseModel):
     full_name: str
     disabled: bool
     grants: list[GrantOut]
+    email: str | None = None
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(id=user.id, username=user.username, full_name=user.full_name, disabled=user.disabled,
-                   grants=[GrantOut(role=g.role.value, area_code=g.area_code) for g in user.grants])
+                   grants=[GrantOut(role=g.role.value, area_code=g.area_code) for g in user.grants],
+                   email=user.email)
 
 
 class AuditOut(BaseModel):

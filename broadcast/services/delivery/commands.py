@@ -26,6 +26,7 @@ class CommandRequest:
     tracked_devices: Sequence[str] = ()  # whose acks count for reach
     priority: protocol.Priority | None = None
     volume: int | None = None
+    power: protocol.Power | None = None  # set_power (spec 9.2)
     media: Sequence[protocol.Media] | None = None
     stream_url: str | None = None
     end: datetime | None = None
@@ -46,7 +47,8 @@ def stage_command(uow: CommandStaging, clock: Clock, signer: Signer, request: Co
     now = clock.now()
     cmd_id = uuid.uuid4().hex
     base = protocol.build_command(cmd_id, request.action, issued_at=now, expires_at=now + request.ttl,
-                                  priority=request.priority, volume=request.volume, media=request.media,
+                                  priority=request.priority, volume=request.volume, power=request.power,
+                                  media=request.media,
                                   stream_url=request.stream_url, end=request.end, ref_cmd_id=request.ref_cmd_id)
     publications = [
         CommandPublication(cmd_id, kind, target, signer.sign({**base, "target": {kind: target}}))

@@ -34,6 +34,10 @@ ACTIONS_VI = {
     "emergency.start": "Phát khẩn cấp", "emergency.stop": "Dừng phát khẩn cấp",
     "emergency.cap_ignored": "Bỏ qua cảnh báo CAP", "bridge.bulletin_accepted": "Nhận bản tin từ cấp trên",
     "bridge.bulletin_refused": "Từ chối bản tin từ cấp trên", "retention.purge": "Xóa dữ liệu quá hạn lưu trữ",
+    "alert.acknowledge": "Nhận xử lý cảnh báo", "alert.thresholds": "Đặt ngưỡng cảnh báo",
+    "webhook.create": "Thêm webhook", "webhook.delete": "Xóa webhook", "user.email": "Đặt địa chỉ thư",
+    "command.set_volume": "Đặt âm lượng từ xa", "command.set_power": "Bật, tắt nguồn loa từ xa",
+    "command.reboot": "Khởi động lại thiết bị", "command.resync": "Đồng bộ lịch phát từ xa",
 }
 
 

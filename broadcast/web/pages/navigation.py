@@ -21,6 +21,7 @@ class MenuItem:
 class Link:
     label: str
     path: str
+    badge: int = 0  # a count that wants attention (open alerts)
 
 
 # In the order of the issue's pages; a page registers its route under the name here and appears by itself.
@@ -32,12 +33,14 @@ MENU = (
     MenuItem("Duyệt lịch", "approvals", Action.APPROVE_SCHEDULES),
     MenuItem("Khẩn cấp", "emergency", Action.SEND_EMERGENCY),
     MenuItem("Thiết bị", "devices", Action.READ),
+    MenuItem("Cảnh báo", "alerts", Action.READ),
     MenuItem("Nhật ký phát", "playlog", Action.READ),
     MenuItem("Quản trị", "administration", Action.MANAGE_USERS),
 )
 
 
-def navigation(principal: Principal, paths: Mapping[str, str]) -> list[Link]:
-    """The menu of this principal; `paths` maps the names of the routes the app serves to their paths."""
-    return [Link(item.label, paths[item.route]) for item in MENU
+def navigation(principal: Principal, paths: Mapping[str, str], badges: Mapping[str, int] | None = None) -> list[Link]:
+    """The menu of this principal; `paths` maps the names of the routes the app serves to their paths, `badges`
+    route names to counts shown beside them."""
+    return [Link(item.label, paths[item.route], (badges or {}).get(item.route, 0)) for item in MENU
             if item.route in paths and principal.areas_for(item.action)]

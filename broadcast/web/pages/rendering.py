@@ -13,6 +13,7 @@ from starlette.routing import NoMatchFound
 from broadcast.bootstrap import Container
 from broadcast.domain.auth import Principal
 from broadcast.domain.errors import DomainError
+from broadcast.services.alerts import count_open
 from broadcast.web.assets import AssetStore, accepts_gzip, gzipped
 from broadcast.web.errors import status_for
 from broadcast.web.pages import session
@@ -64,9 +65,13 @@ class Pages:
 
     def render(self, request: Request, template: str, *, status: int = 200, **context: object) -> Response:
         principal = context.pop("principal", None) or getattr(request.state, "principal", None)
+        menu = []
+        if isinstance(principal, Principal):
+            badges = {"alerts": count_open(self.container.uow(), principal)}  # one indexed count per page
+            menu = navigation(principal, self.menu_paths(request), badges)
         html = self.env.get_template(template).render(
-            request=request, principal=principal, csrf_token=session.csrf_token(request),
-            menu=navigation(principal, self.menu_paths(request)) if isinstance(principal, Principal) else [],
+            request=request, principal=principal, csrf_token=session.csrf_token(request), menu=menu,
+            alerts_open=sum(link.badge for link in menu),
             flash=session.read_flash(request), current=request.url.path, **context)
         response = self.html(request, html, status, self.headers)
         session.set_csrf_nonce(request, response, self.container)

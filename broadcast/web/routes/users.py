@@ -4,13 +4,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from broadcast.domain.audit import AuditQuery
 from broadcast.services.audit_log import query_audit
-from broadcast.services.users import create_user, list_users, set_disabled, set_grants
+from broadcast.services.users import create_user, list_users, set_disabled, set_email, set_grants
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
 from broadcast.web.openapi import errors
-from broadcast.web.schemas import AuditOut, GrantsIn, UserIn, UserOut
+from broadcast.web.schemas import AuditOut, GrantsIn, StrictModel, UserIn, UserOut
 
 router = APIRouter(tags=["users"])
 
@@ -28,6 +29,16 @@ def replace_grants(username: str, body: GrantsIn, uow: UowDep, container: Contai
     """Replace the account's roles and areas (one or more); the change applies to its next request."""
     return UserOut.of(set_grants(uow, container.clock, actor, username=username,
                                  grants=[(g.role, g.area_code) for g in body.grants]))
+
+
+class EmailIn(StrictModel):
+    email: str | None = Field(default=None, max_length=254, description="Trống: không nhận thư")
+
+
+@router.put("/users/{username}/email", response_model=UserOut, responses=errors(403, 404, 422))
+def put_email(username: str, body: EmailIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> UserOut:
+    """Where alerts and the daily digest of the account's areas are e-mailed (one's own, or a user manager's)."""
+    return UserOut.of(set_email(uow, container.clock, actor, username=username, email=body.email))
 
 
 @router.post("/users/{username}/disable", response_model=UserOut, responses=errors(403, 404, 422))

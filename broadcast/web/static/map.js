@@ -17,7 +17,7 @@ function popup(point) {
   link.href = point.url;
   link.textContent = point.name;
   const state = document.createElement("div");
-  state.textContent = `${point.id} · ${point.online ? "trực tuyến" : "mất kết nối"}`;
+  state.textContent = `${point.id} · ${point.state_text || (point.online ? "trực tuyến" : "mất kết nối")}`;
   wrap.append(link, state);
   return wrap;
 }
@@ -45,13 +45,13 @@ async function draw(box) {
   }
   const dots = data.points.map((point) =>
     L.circleMarker([point.lat, point.lon], {
-      radius: 8, weight: 2, color: "#ffffff", fillOpacity: 0.9, fillColor: point.online ? ONLINE : OFFLINE,
+      radius: 8, weight: 2, color: "#ffffff", fillOpacity: 0.9, fillColor: point.colour || (point.online ? ONLINE : OFFLINE),
     }).bindPopup(popup(point)).bindTooltip(point.name));
   if (dots.length) {
     const group = L.featureGroup(dots).addTo(map);
     map.fitBounds(group.getBounds(), { padding: [24, 24], maxZoom: 15 });
   }
-  const parts = [`${dots.length} thiết bị trên bản đồ (xanh: trực tuyến, cam: mất kết nối).`];
+  const parts = [`${dots.length} thiết bị trên bản đồ (${data.legend || "xanh: trực tuyến, cam: mất kết nối"}).`];
   if (data.without_location) parts.push(`${data.without_location} thiết bị chưa có tọa độ nên chỉ có trong danh sách.`);
   if (data.truncated) parts.push("Chỉ hiện một phần: hãy lọc theo địa bàn để xem đủ.");
   if (!tiles) parts.push("Chưa cấu hình nền bản đồ: các điểm hiện trên nền trơn theo tọa độ.");
