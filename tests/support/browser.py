@@ -163,7 +163,8 @@ def check(page, name: str, width: int, measurements: dict) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     scroll = page.evaluate("document.scrollingElement.scrollWidth")
     assert scroll <= width, f"{name}: {scroll} CSS px wide at a {width} px viewport"
-    assert serious_violations(page) == [], name
+    violations = serious_violations(page)
+    assert violations == [], (name, violations)
     measurements[name] = measure(page)
     assert measurements[name]["total_bytes"] <= MAX_PAGE_BYTES, measurements[name]
 

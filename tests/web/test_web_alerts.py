@@ -42,7 +42,7 @@ def test_the_page_lists_alerts_and_every_page_shows_the_badge(container, client,
     assert "Cụm loa cn-0001" not in page and "10,10 V" not in page  # Cửa Nam is not this leader's
     assert "Nhận xử lý" in page
     home = client.get("/").text
-    assert 'class="badge"' in home and 'href="/canh-bao"' in home
+    assert 'class="count-badge"' in home and 'href="/canh-bao"' in home
 
 
 def test_taking_an_alert_in_hand_with_a_note(container, client, faults):
@@ -54,7 +54,7 @@ def test_taking_an_alert_in_hand_with_a_note(container, client, faults):
     assert done.status_code == 303 and done.headers["location"].startswith("/canh-bao")
     page = client.get("/canh-bao?trang-thai=acknowledged").text
     assert "Đang xử lý" in page and "lanh-dao-hk" in page and "Thợ đến chiều nay" in page
-    assert 'class="badge"' not in client.get("/").text  # nothing open any more
+    assert 'class="count-badge"' not in client.get("/").text  # nothing open any more
 
 
 def test_a_viewer_sees_no_acknowledge_control_and_the_map_is_coloured(container, client, faults):

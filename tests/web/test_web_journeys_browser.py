@@ -372,7 +372,7 @@ def test_a_viewer_and_another_communes_editor_see_and_do_only_what_they_may(site
     sign_in(page, site.base, "theo-doi-ha-noi")
     menu = page.locator("nav[aria-label='Danh mục chính'] ul a").evaluate_all("links => links.map(a => a.href)")
     paths = [urlsplit(u).path for u in menu]
-    assert paths == ["/", "/thu-vien", "/chuong-trinh", "/lich-phat", "/thiet-bi", "/nhat-ky-phat"]
+    assert paths == ["/", "/thu-vien", "/chuong-trinh", "/lich-phat", "/thiet-bi", "/canh-bao", "/nhat-ky-phat"]
     for path in [*paths, "/bao-cao", "/thiet-bi/khu-vuc", f"/lich-phat/{pending}", f"/thiet-bi/{HK_DEVICES[0]}"]:
         response = page.goto(site.base + path)
         assert response is not None and response.status == 200, path

@@ -255,15 +255,19 @@ def uptime_section(f: Figures, counts: dict[str, tuple[int, int]]) -> Section:
     grouped = _by_commune(f.communes)
     up_all = total_all = 0.0
     for commune in sorted(set(grouped) | set(counts)):
-        up, total = _weighted_uptime(grouped.get(commune, ()))
+        days = grouped.get(commune, ())
+        up, total = _weighted_uptime(days)
         up_all, total_all = up_all + up, total_all + total
-        devices, online = counts.get(commune, (0, 0))
+        now_devices, online = counts.get(commune, (0, 0))
+        # The period's own fleet (the most devices any of its days counted), not today's: a report of last year
+        # must not count loudspeakers installed since.
+        devices = max((d.devices or 0 for d in days), default=now_devices)
         rows.append({"commune_code": commune, "commune_name": f.names.get(commune, ""), "devices": devices,
                      "online": online, "uptime": percent(up, total)})
     rows.append({"commune_code": "", "commune_name": TOTAL_LABEL, "devices": sum(r["devices"] for r in rows),
                  "online": sum(r["online"] for r in rows), "uptime": percent(up_all, total_all)})
     return Section("thiet_bi", "Thiết bị trực tuyến và thời gian hoạt động", (
-        *COMMUNE_COLUMNS, Column("devices", "Số cụm loa"), Column("online", "Đang trực tuyến"),
+        *COMMUNE_COLUMNS, Column("devices", "Số cụm loa trong kỳ"), Column("online", "Đang trực tuyến (hiện tại)"),
         Column("uptime", "Thời gian hoạt động trong kỳ (%)")), rows)
 
 
