@@ -56,9 +56,12 @@ def test_menu_shows_only_what_the_role_may_use():
         principal = Principal(1, "x", (Grant(role, "00070"),))
         return [item.label for item in navigation(principal, every_page)]
 
-    assert labels(Role.VIEWER) == ["Trang chủ", "Thư viện", "Chương trình", "Lịch phát", "Thiết bị", "Nhật ký phát"]
+    assert labels(Role.VIEWER) == ["Trang chủ", "Thư viện", "Chương trình", "Lịch phát", "Thiết bị", "Cảnh báo",
+                                   "Nhật ký phát"]
     assert "Duyệt lịch" in labels(Role.APPROVER) and "Khẩn cấp" not in labels(Role.APPROVER)
     assert "Khẩn cấp" in labels(Role.EMERGENCY_OPERATOR) and "Quản trị" not in labels(Role.EMERGENCY_OPERATOR)
     assert labels(Role.ADMIN) == [item.label for item in MENU]
     only_home = navigation(Principal(1, "x", (Grant(Role.ADMIN, "01"),)), {"home": "/"})
     assert [(link.label, link.path) for link in only_home] == [("Trang chủ", "/")]  # pages not served: no link
+    counted = navigation(Principal(1, "x", (Grant(Role.VIEWER, "01"),)), every_page, {"alerts": 3})
+    assert [(link.label, link.badge) for link in counted if link.badge] == [("Cảnh báo", 3)]
