@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     health_bucket_minutes: int = Field(default=5, ge=1, le=60)
     health_retention_days: int = Field(default=30, ge=1, le=730)
     # Alerts (docs/fleet-health.md): every rule evaluated this often; thresholds per area through the API.
-    alert_evaluate_s: int = Field(default=30, ge=5, le=3600)
+    alert_evaluate_s: int = Field(default=10, ge=5, le=3600)
     # Notifications: e-mail through SMTP (empty: none; smtp://, smtp+starttls:// or smtps://), webhooks always.
     smtp_url: str = ""
     smtp_from: str = "LoaXa <loaxa@localhost>"

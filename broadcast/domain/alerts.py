@@ -65,7 +65,7 @@ class Thresholds:
     supply_mv: int = 10_800
     clock_offset_ms: int = 2_000
     storage_free_bytes: int = 100 * 1024 * 1024
-    settle_s: int = 120
+    settle_s: int = 20  # with a pass every 10 s, a fault is an open alert within 40 s and mailed within 50 s
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Thresholds:
         return replace(self, **(overrides or {}))
