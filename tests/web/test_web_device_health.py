@@ -57,3 +57,26 @@ def test_the_charts_draw_the_history_for_readers_of_the_area(container, client, 
     assert client.get("/thiet-bi/cn-0001/suc-khoe/nhiet-do.svg").status_code == 403
     empty = client.get("/thiet-bi/hk-0002/suc-khoe/nhiet-do.svg").text
     assert "Chưa có số liệu" in empty
+
+
+def test_power_and_reboot_from_the_device_page(container, client, devices):
+    from sqlalchemy import select
+
+    from broadcast.persistence.models import CommandPublicationRow
+    from tests.support.web import post_form
+
+    add_user(container, "quan-tri-hk", "admin", HOAN_KIEM)
+    sign_in(client, "quan-tri-hk")
+    page = client.get("/thiet-bi/hk-0001").text
+    assert "Tắt nguồn loa" in page and "Khởi động lại" in page
+    for control in ("tat-nguon", "khoi-dong-lai"):
+        done = post_form(client, "/thiet-bi/hk-0001", f"/thiet-bi/hk-0001/{control}", {})
+        assert done.status_code == 303
+    assert post_form(client, "/thiet-bi/hk-0001", "/thiet-bi/hk-0001/xoa-sach", {}).status_code == 303
+    with container.engine.connect() as connection:
+        documents = [r.document for r in connection.execute(select(CommandPublicationRow))]
+    assert [(d["action"], d.get("power"), d["target"]) for d in documents] == [
+        ("set_power", "off", {"device": "hk-0001"}), ("reboot", None, {"device": "hk-0001"})]
+    add_user(container, "xem-hk", "viewer", HOAN_KIEM)
+    sign_in(client, "xem-hk")
+    assert "Tắt nguồn loa" not in client.get("/thiet-bi/hk-0001").text

@@ -180,9 +180,10 @@ def test_volume_and_resync_are_signed_commands_to_the_device_alone(container, cl
     assert volume.document["volume"] == 35 and volume.document["target"] == {"device": "loa-thon-dong"}
     assert protocol.verify(volume.document, container.signer.public_key_b64)
     assert protocol.verify(documents["resync"].document, container.signer.public_key_b64)
-    (entry,) = audit_actions(container, "device.set_volume")
-    assert entry.actor == "quan-tri-hk" and entry.object_id == "loa-thon-dong" and entry.details["volume"] == 35
-    assert len(audit_actions(container, "device.resync")) == 1
+    (entry,) = audit_actions(container, "command.set_volume")
+    assert entry.actor == "quan-tri-hk" and entry.details["devices"] == ["loa-thon-dong"]
+    assert entry.details["volume"] == 35 and entry.object_id == commands["set_volume"].cmd_id
+    assert len(audit_actions(container, "command.resync")) == 1
 
 
 def test_zones_are_assigned_through_the_api_audited_and_in_the_next_schedule(container, client, fleet):

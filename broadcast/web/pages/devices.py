@@ -1,9 +1,9 @@
 """Page 7, devices: the list with filters and a map, each device's page (live state, what it plays now and next,
-recent acks, volume and resync), and the zones of a commune with the devices put into each.
+recent acks, health, volume, power, reboot and resync), and the zones of a commune with the devices put into each.
 
 Everything goes through the same services as the API: services/devices.py (list), device_activity.py (the device
-page), device_commands.py (volume, resync), device_zones.py (membership), areas.py (zones). A viewer sees the
-lists, the map and the device pages; the controls show only where the user may manage devices (or zones)."""
+page), remote_commands.py (volume, power, reboot, resync), device_zones.py (membership), areas.py (zones). A viewer
+sees the lists, the map and the device pages; the controls show only where the user may manage devices (or zones)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,11 +19,12 @@ from broadcast.domain.areas import AreaLevel, Zone
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.devices import DeviceQuery
 from broadcast.domain.errors import DomainError, InvalidInput
-from broadcast.services import device_commands, device_zones
+from broadcast.services import device_zones
 from broadcast.services.area_scope import areas_within
 from broadcast.services.areas import ZONE_KINDS, create_zone, get_area, list_zones
 from broadcast.services.device_activity import device_activity
 from broadcast.services.devices import list_devices
+from broadcast.services.remote_commands import send_command
 from broadcast.web.deps import ContainerDep, UowDep
 from broadcast.web.errors import status_for
 from broadcast.web.pages.device_health import health_context
@@ -214,21 +215,13 @@ def device_volume(device_id: str, request: Request, container: ContainerDep, uow
     if not raw.isdigit():
         return _back_to_device(request, container, device_id, "Âm lượng phải là số nguyên từ 0 đến 100.", "error")
     try:
-        device_commands.set_volume(uow, container.clock, container.signer, actor, device_id, int(raw))
+        send_command(uow, container.clock, container.signer, actor, action="set_volume", devices=[device_id],
+                     volume=int(raw))
     except InvalidInput as exc:
         return _back_to_device(request, container, device_id, exc.message, "error")
     container.wake_delivery()
     return _back_to_device(request, container, device_id,
                            f"Đã gửi lệnh đặt âm lượng {int(raw)}. Thiết bị báo lại âm lượng mới khi nhận lệnh.")
-
-
-@router.post("/thiet-bi/{device_id}/dong-bo", dependencies=[CsrfChecked])
-def device_resync(device_id: str, request: Request, container: ContainerDep, uow: UowDep,
-                  actor: PageActor) -> Response:
-    device_commands.resync(uow, container.clock, container.signer, actor, device_id)
-    container.wake_delivery()
-    return _back_to_device(request, container, device_id,
-                           "Đã gửi lệnh đồng bộ: thiết bị tải lại lịch phát và báo lại trạng thái.")
 
 
 @router.post("/thiet-bi/{device_id}/vung-phat", dependencies=[CsrfChecked])
@@ -243,3 +236,28 @@ def device_zones_submit(device_id: str, request: Request, container: ContainerDe
     return _back_to_device(request, container, device_id,
                            f"Đã lưu vùng phát của thiết bị ({len(device.zones)} vùng). Thiết bị sẽ nhận lịch phát "
                            "mới với các vùng này trong ít phút.")
+
+
+# Last: its path would otherwise catch the page's other posts (am-luong, vung-phat).
+CONTROLS = {  # the page's buttons: (action, power) and what the officer is told once it is sent
+    "dong-bo": (("resync", None), "Đã gửi lệnh đồng bộ: thiết bị tải lại lịch phát và báo lại trạng thái."),
+    "bat-nguon": (("set_power", "on"), "Đã gửi lệnh bật nguồn bộ khuếch đại."),
+    "tat-nguon": (("set_power", "off"), "Đã gửi lệnh tắt nguồn bộ khuếch đại: lịch phát thường sẽ không phát "
+                                        "cho tới khi bật lại; phát khẩn cấp vẫn tự bật."),
+    "khoi-dong-lai": (("reboot", None), "Đã gửi lệnh khởi động lại: thiết bị mất kết nối ít giây rồi trở lại."),
+}
+
+
+@router.post("/thiet-bi/{device_id}/{control}", dependencies=[CsrfChecked])
+def device_control(device_id: str, control: str, request: Request, container: ContainerDep, uow: UowDep,
+                   actor: PageActor) -> Response:
+    if control not in CONTROLS:
+        return _back_to_device(request, container, device_id, "Không có lệnh này.", "error")
+    (action, power), done = CONTROLS[control]
+    try:
+        send_command(uow, container.clock, container.signer, actor, action=action, devices=[device_id],
+                     power=power)
+    except InvalidInput as exc:
+        return _back_to_device(request, container, device_id, exc.message, "error")
+    container.wake_delivery()
+    return _back_to_device(request, container, device_id, done)

@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from broadcast.domain.devices import DeviceQuery
-from broadcast.services import device_commands, device_zones
+from broadcast.services import device_zones
 from broadcast.services import devices as device_service
 from broadcast.services.fleet_health import device_health
+from broadcast.services.remote_commands import send_command
 from broadcast.web.deps import ActorDep, ContainerDep, PrincipalDep, UowDep
 from broadcast.web.openapi import errors
 from broadcast.web.schemas import DeviceCredentialsOut, DeviceIn, DeviceOut
@@ -104,14 +105,15 @@ def set_zones(device_id: str, body: DeviceZonesIn, uow: UowDep, container: Conta
 @router.post("/{device_id}/volume", response_model=CommandOut, status_code=202, responses=errors(403, 404))
 def set_volume(device_id: str, body: VolumeIn, uow: UowDep, container: ContainerDep, actor: ActorDep) -> CommandOut:
     """A signed set_volume command on the device's topic; its next status reports the volume."""
-    cmd_id = device_commands.set_volume(uow, container.clock, container.signer, actor, device_id, body.volume)
+    sent = send_command(uow, container.clock, container.signer, actor, action="set_volume", devices=[device_id],
+                        volume=body.volume)
     container.wake_delivery()
-    return CommandOut(cmd_id=cmd_id, action="set_volume", device_id=device_id)
+    return CommandOut(cmd_id=sent.cmd_id, action="set_volume", device_id=device_id)
 
 
 @router.post("/{device_id}/resync", response_model=CommandOut, status_code=202, responses=errors(403, 404))
 def resync(device_id: str, uow: UowDep, container: ContainerDep, actor: ActorDep) -> CommandOut:
     """A signed resync command: the device fetches its retained schedule again and reports its status."""
-    cmd_id = device_commands.resync(uow, container.clock, container.signer, actor, device_id)
+    sent = send_command(uow, container.clock, container.signer, actor, action="resync", devices=[device_id])
     container.wake_delivery()
-    return CommandOut(cmd_id=cmd_id, action="resync", device_id=device_id)
+    return CommandOut(cmd_id=sent.cmd_id, action="resync", device_id=device_id)
