@@ -44,6 +44,10 @@ def _register_foreign_commands() -> None:
     app.command("central-sim", help="Máy chủ giả lập Hệ thống thông tin nguồn trung ương (cho kiểm thử, chạy thử).")(
         central_sim)
     app.command("report", help="Xuất báo cáo cho tỉnh (CSV, XLSX, JSON).")(report)
+    from broadcast.backup_cli import backup, restore
+
+    app.command("backup", help="Sao lưu cơ sở dữ liệu, kho âm thanh, khóa ký và bí mật vào một tệp lưu trữ.")(backup)
+    app.command("restore", help="Khôi phục bản sao lưu vào một máy trống (kiểm tra mọi checksum trước).")(restore)
 
 
 _register_foreign_commands()
@@ -341,11 +345,11 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
     import uvicorn
 
     from broadcast.bootstrap import build_container
-    from broadcast.runtime import Runtime
+    from broadcast.leader_runtime import LeaderRuntime
     from broadcast.web.app import create_app
 
     container = build_container(settings_or_exit())
-    runtime = Runtime(container) if scheduler else None
+    runtime = LeaderRuntime(container) if scheduler else None  # leads only while it holds the lease
     # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.adapters.trusted_proxies),
     # not uvicorn.
     uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info", proxy_headers=False)
@@ -353,21 +357,23 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
 
 @app.command("scheduler")
 def scheduler_command() -> None:
-    """Chạy bộ hẹn giờ và cổng MQTT (chỉ một tiến trình cho mỗi cơ sở dữ liệu); dùng khi API chạy --no-scheduler."""
+    """Chạy bộ hẹn giờ và cổng MQTT; dùng khi API chạy --no-scheduler. Có thể chạy nhiều tiến trình trên một cơ sở
+    dữ liệu: tiến trình giữ quyền chủ (lease) làm việc, các tiến trình khác chờ và thay thế khi nó dừng."""
     import signal
     import threading
 
     from broadcast.bootstrap import build_container
-    from broadcast.runtime import Runtime
+    from broadcast.leader_runtime import LeaderRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     container = build_container(settings_or_exit())
-    runtime = Runtime(container)
+    runtime = LeaderRuntime(container)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     runtime.start()
-    console.print("Bộ hẹn giờ đang chạy. Nhấn Ctrl+C để dừng.")
+    console.print("Bộ hẹn giờ đã khởi động: làm việc khi giữ quyền chủ (lease), nếu không thì chờ. Nhấn Ctrl+C để "
+                  "dừng.")
     stop.wait()
     runtime.stop()
     container.close()

@@ -1,15 +1,16 @@
 """The long-running side of the server: MQTT gateway, device inbox and timer jobs.
 
-`loaxa scheduler` runs it alone; `loaxa serve` embeds it for single-node use. Exactly one process
-should run it per database (APScheduler 3.x keeps no shared job store).
+`loaxa scheduler` runs it alone; `loaxa serve` embeds it for single-node use. Exactly one process runs it per
+database (APScheduler 3.x keeps no shared job store): the holder of the leader lease (broadcast/leader_runtime.py).
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from broadcast.adapters.smtp_sender import SmtpSender
 from broadcast.adapters.webhook_sender import HttpWebhookSender
@@ -50,7 +51,8 @@ FULL_COMPILE_EVERY_S = 600  # the horizon rolls on even when nothing changes
 
 
 class Runtime:
-    def __init__(self, container: Container, *, flush_every_s: float = 2.0, compile_every_s: float | None = 15.0):
+    def __init__(self, container: Container, *, flush_every_s: float = 2.0, compile_every_s: float | None = 15.0,
+                 fence: Callable[[Any], None] | None = None):
         """compile_every_s None: schedules are staged by someone else (tests that stage documents themselves)."""
         self.container = container
         self.inbox = DeliveryInbox(container.uow, on_acks=record_play,  # proof of play in the ack transaction
@@ -60,6 +62,7 @@ class Runtime:
         self.timer = Timer(container.settings.timezone)
         self.flush_every_s = flush_every_s
         self.compile_every_s = compile_every_s
+        self.fence = fence  # the leader lease's check in every publish transaction (broadcast/leader_runtime.py)
         self._compiled_marker: tuple | None = None
         self._compiled_at = 0.0  # monotonic time of the last full compilation
         self._compiled: Compiled | None = None
@@ -71,8 +74,9 @@ class Runtime:
     def flush(self) -> int:
         """Commands first: an emergency must not wait behind a fleet's schedules."""
         c = self.container
-        sent = flush_commands(c.uow, c.clock, self.publisher)
-        return sent + flush_outbox(c.uow, c.clock, self.publisher, retry_base_s=c.settings.delivery_timeout_s)
+        sent = flush_commands(c.uow, c.clock, self.publisher, fence=self.fence)
+        return sent + flush_outbox(c.uow, c.clock, self.publisher, retry_base_s=c.settings.delivery_timeout_s,
+                                   fence=self.fence)
 
     def compile(self, force: bool = False) -> bool:
         """Recompile and stage new versions when schedules, devices or audio changed, or the horizon must roll."""

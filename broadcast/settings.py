@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Device health history (docs/fleet-health.md): one row per device per bucket, kept this many days.
     health_bucket_minutes: int = Field(default=5, ge=1, le=60)
     health_retention_days: int = Field(default=30, ge=1, le=730)
+    # The scheduler's leader lease (docs/deployment.md, several nodes): held this long, renewed this often.
+    lease_ttl_s: float = Field(default=10.0, ge=2, le=300)
+    lease_renew_s: float = Field(default=3.0, gt=0, le=100)
     # Alerts (docs/fleet-health.md): every rule evaluated this often; thresholds per area through the API.
     alert_evaluate_s: int = Field(default=10, ge=5, le=3600)
     # Notifications: e-mail through SMTP (empty: none; smtp://, smtp+starttls:// or smtps://), webhooks always.

@@ -534,4 +534,4 @@ class DailyCommuneRow(Base):
 
 
 # Feature tables in their own modules, on this Base (imported here so Base.metadata holds every table).
-from broadcast.persistence import models_health, models_notify  # noqa: E402,F401
+from broadcast.persistence import models_health, models_lease, models_notify  # noqa: E402,F401

@@ -11,6 +11,7 @@ from broadcast.persistence.delivery_repository import SqlDeliveryRepository
 from broadcast.persistence.device_repositories import SqlCommandRepository, SqlDeviceRepository
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.health_repository import SqlHealthRepository
+from broadcast.persistence.lease_repository import SqlLeaseRepository
 from broadcast.persistence.notification_repository import SqlNotificationRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
 from broadcast.persistence.pronunciation_repository import SqlPronunciationRepository
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
             self.health = SqlHealthRepository(self.session)
             self.alerts = SqlAlertRepository(self.session)
             self.notifications = SqlNotificationRepository(self.session)
+            self.lease = SqlLeaseRepository(self.session)
         self._depth += 1
         return self
 

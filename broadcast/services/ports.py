@@ -273,6 +273,30 @@ class DeliveryUnitOfWork(Transaction, Protocol):
     def health(self) -> HealthRepository: ...
 
 
+@dataclass(frozen=True)
+class LeaseState:
+    """A leader lease as stored: who holds it, its fencing token, until when (services.leadership)."""
+
+    name: str
+    holder: str
+    token: int
+    expires_at: datetime
+
+
+class LeaseRepository(Protocol):
+    def acquire(self, name: str, holder: str, *, now: datetime, until: datetime) -> int | None: ...
+    def renew(self, name: str, token: int, *, until: datetime) -> bool: ...
+    def release(self, name: str, token: int, *, now: datetime) -> None: ...
+    def current(self, name: str, *, lock: bool = False) -> LeaseState | None: ...
+
+
+class LeaseUnitOfWork(Transaction, Protocol):
+    """The scheduler's leader lease (services.leadership); the fence is checked inside delivery transactions."""
+
+    @property
+    def lease(self) -> LeaseRepository: ...
+
+
 class EmergencyUnitOfWork(Transaction, Protocol):
     """Emergency broadcasts (services.emergencies): targets, audio, the emergency and its commands."""
 

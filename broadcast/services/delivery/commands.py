@@ -61,16 +61,22 @@ def stage_command(uow: CommandStaging, clock: Clock, signer: Signer, request: Co
 
 
 def flush_commands(uow_factory: Callable[[], DeliveryUnitOfWork], clock: Clock, publisher: DevicePublisher, *,
-                   batch_size: int = 500, publish_timeout_s: float = 10.0) -> int:
-    """Publish staged command documents that have not expired; each at most once after the broker took it."""
+                   batch_size: int = 500, publish_timeout_s: float = 10.0,
+                   fence: Callable[[DeliveryUnitOfWork], None] | None = None) -> int:
+    """Publish staged command documents that have not expired; each at most once after the broker took it.
+    `fence`: the leader lease's check, as in `flush_outbox`."""
     uow = uow_factory()
     with uow:
+        if fence is not None:
+            fence(uow)
         due = uow.commands.due(now=clock.now(), limit=batch_size)
     if not due:
         return 0
     accepted = publisher.publish_commands(due, timeout=publish_timeout_s)
     now = clock.now()
     with uow:
+        if fence is not None:
+            fence(uow)
         for publication, ok in zip(due, accepted, strict=True):
             if ok:
                 uow.commands.mark_published(publication.cmd_id, publication.target_kind, publication.target_id, at=now)
