@@ -10,9 +10,14 @@ from sqlalchemy import Engine
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def alembic_config(engine: Engine) -> Config:
+def _scripts() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = _scripts()
     config.attributes["engine"] = engine
     return config
 
@@ -26,3 +31,13 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest migration this code knows: what an up-to-date database reports."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_scripts()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
