@@ -8,9 +8,8 @@ from typer.testing import CliRunner
 
 from broadcast.backup import BackupError, database_dump
 from broadcast.cli import app
-from broadcast.persistence.migrate import head_revision
 from broadcast.persistence.database import make_engine
-from broadcast.persistence.migrate import upgrade
+from broadcast.persistence.migrate import head_revision, upgrade
 
 pytestmark = pytest.mark.integration
 

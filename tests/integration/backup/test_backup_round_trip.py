@@ -13,10 +13,10 @@ from sqlalchemy import inspect, select
 
 from broadcast import protocol as p
 from broadcast.backup import BackupError
-from broadcast.persistence.migrate import head_revision
 from broadcast.backup.service import backup, restore
 from broadcast.bootstrap import build_container
 from broadcast.persistence.database import make_engine
+from broadcast.persistence.migrate import head_revision
 from broadcast.persistence.models import UserRow
 from broadcast.settings import load_settings
 from device_sim import DeviceSpec, Fleet
