@@ -110,7 +110,7 @@ class CompileResult:
         return sorted(out, key=ScheduleConflict.sort_key)
 
 
-class _DeviceIndex:
+class DeviceIndex:
     def __init__(self, directory: Mapping[str, DeviceInfo]):
         self.by_area: dict[str, set[str]] = defaultdict(set)
         self.by_zone: dict[str, set[str]] = defaultdict(set)
@@ -137,7 +137,7 @@ class _DeviceIndex:
 
 
 def hits(targets: Targets, device: DeviceInfo) -> bool:
-    """Whether one device is targeted (the per-device form of _DeviceIndex.resolve)."""
+    """Whether one device is targeted (the per-device form of DeviceIndex.resolve)."""
     included = (
         device.commune in targets.areas
         or device.province in targets.areas
@@ -201,7 +201,7 @@ def compile_all(
     _check_now(now)
     specs = _by_id(schedules)
     end = now + horizon
-    index = _DeviceIndex(directory)
+    index = DeviceIndex(directory)
     schedule_devices = {sid: index.resolve(spec.targets) for sid, spec in specs.items()}
     hit_by: dict[str, list[str]] = defaultdict(list)
     for sid in sorted(schedule_devices):
@@ -241,7 +241,7 @@ def recompile(
     changed = frozenset(changed_schedule_ids)
     changed_dev = frozenset(changed_device_ids)
     start, end, tz = previous.horizon_start, previous.horizon_end, previous.tz
-    index = _DeviceIndex(directory)
+    index = DeviceIndex(directory)
 
     schedule_devices = dict(previous.schedule_devices)
     occurrences = dict(previous.occurrences)
@@ -326,7 +326,7 @@ def compile_per_device(
     _check_now(now)
     specs = _by_id(schedules)
     end = now + horizon
-    index = _DeviceIndex(directory)
+    index = DeviceIndex(directory)
     hit_by: dict[str, list[str]] = defaultdict(list)
     for sid, spec in specs.items():
         for device_id in index.resolve(spec.targets):

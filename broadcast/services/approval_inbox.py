@@ -3,18 +3,17 @@ is needed to decide (the programme's audio to listen to, how many devices it rea
 decide on it at all (the four-eyes rule of domain/scheduling.py `check_decision`)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from broadcast.domain.auth import Action, Principal
-from broadcast.domain.devices import Device
 from broadcast.domain.errors import DomainError
 from broadcast.domain.scheduling import MediaRef, Programme, Schedule, ScheduleStatus, check_decision
+from broadcast.scheduler.compiler import DeviceIndex
 from broadcast.services.areas import get_area
 from broadcast.services.planning import target_chains
 from broadcast.services.ports import UnitOfWork
 from broadcast.services.programmes import playable, programme_of
-from broadcast.services.schedule_checks import devices_reached
+from broadcast.services.schedule_checks import device_index, devices_reached
 
 INBOX_LIMIT = 100
 # Up to this many schedules, one reach query each beats loading every device once (about ten queries' worth at
@@ -45,11 +44,11 @@ def decision_refusal(uow: UnitOfWork, principal: Principal, schedule: Schedule) 
 
 
 def _awaiting(uow: UnitOfWork, principal: Principal, schedule: Schedule,
-              directory: Sequence[Device] | None = None) -> Awaiting:
+              index: DeviceIndex | None = None) -> Awaiting:
     programme = programme_of(uow, schedule.programme_id)
     ready = playable(uow, [programme])[programme.id]
     return Awaiting(schedule, programme, ready.media, ready.stream_url,
-                    len(devices_reached(uow, schedule.targets, directory)),
+                    len(devices_reached(uow, schedule.targets, index)),
                     decision_refusal(uow, principal, schedule))
 
 
@@ -60,9 +59,9 @@ def approval_inbox(uow: UnitOfWork, principal: Principal, *, limit: int = INBOX_
         if not scope:
             return []
         found = uow.schedules.list(within_areas=scope, status=ScheduleStatus.SUBMITTED.value, limit=limit)
-        directory = uow.devices.directory() if len(found) > DIRECTORY_FROM else None
+        index = device_index(uow.devices.directory()) if len(found) > DIRECTORY_FROM else None
         ordered = sorted(found, key=lambda s: (s.submitted_at is None, s.submitted_at, s.id))
-        return [_awaiting(uow, principal, s, directory) for s in ordered]
+        return [_awaiting(uow, principal, s, index) for s in ordered]
 
 
 def awaiting(uow: UnitOfWork, principal: Principal, schedule: Schedule) -> Awaiting:

@@ -17,7 +17,7 @@ from broadcast.domain.devices import Device
 from broadcast.domain.errors import DomainError, PermissionDenied
 from broadcast.domain.policy import Violation
 from broadcast.domain.scheduling import Programme, Schedule, TargetSet
-from broadcast.scheduler.compiler import hits
+from broadcast.scheduler.compiler import DeviceIndex
 from broadcast.services.planning import (
     compiler_targets,
     conflicts_for,
@@ -33,15 +33,19 @@ NO_DEVICE = ("Lịch phát này chưa tới được cụm loa nào: hãy chọn
              "hoặc chọn thiết bị cụ thể.")
 
 
+def device_index(directory: Sequence[Device]) -> DeviceIndex:
+    """Every device by area and zone, once, for callers that count the reach of many schedules."""
+    return DeviceIndex({d.id: device_info(d) for d in directory})
+
+
 def devices_reached(uow: ScheduleUnitOfWork, targets: TargetSet,
-                    directory: Sequence[Device] | None = None) -> tuple[str, ...]:
-    """Ids of the enabled devices the targets reach, as the compiler resolves them (scheduler.compiler.hits):
-    over `directory` when the caller holds every device already, else in the database."""
-    if directory is None:
+                    index: DeviceIndex | None = None) -> tuple[str, ...]:
+    """Ids of the enabled devices the targets reach, as the compiler resolves them: through `index` when the
+    caller built one (many schedules), else in the database (one schedule)."""
+    if index is None:
         with uow:
             return tuple(uow.devices.reached_by(targets))
-    wanted = compiler_targets(targets)
-    return tuple(sorted(d.id for d in directory if hits(wanted, device_info(d))))
+    return tuple(sorted(index.resolve(compiler_targets(targets))))
 
 
 def require_on_targets(uow: ScheduleUnitOfWork, principal: Principal, action: Action, targets: TargetSet) -> None:

@@ -13,6 +13,7 @@ from broadcast.domain.scheduling import TargetSet
 from broadcast.persistence.models import DeviceRow, DeviceZoneRow, ZoneRow
 from broadcast.scheduler.compiler import hits
 from broadcast.services.planning import compiler_targets, device_info
+from broadcast.services.schedule_checks import device_index, devices_reached
 from tests.support.app import CUA_NAM, HANOI, HCMC, HOAN_KIEM, VUNG_TAU
 
 pytestmark = pytest.mark.integration
@@ -51,11 +52,13 @@ def test_reach_in_sql_is_the_compilers_resolution(container):
     ids = a_small_fleet(container)
     with container.uow() as uow:
         directory = uow.devices.directory()
+        index = device_index(directory)
         seen = set()
         for targets in itertools.islice(target_sets(ids), 62):
             wanted = compiler_targets(targets)
             expected = sorted(d.id for d in directory if hits(wanted, device_info(d)))
             assert uow.devices.reached_by(targets) == expected, targets
+            assert list(devices_reached(uow, targets, index)) == expected, targets  # the inbox's many-schedule way
             seen.add(len(expected))
     assert len(seen) > 5  # the cases reach many different numbers of devices, none and the whole city among them
     assert 0 in seen
