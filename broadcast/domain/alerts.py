@@ -44,6 +44,9 @@ CAUSE_LABELS = {
 }
 
 
+RELAY_FAILURES = ("stream_unreachable", "stream_lost")  # a device's `failed` reasons when a relay has no audio
+
+
 class AlertState(StrEnum):
     PENDING = "pending"  # the condition holds but not yet for settle_s: nobody sees or is told
     OPEN = "open"
@@ -145,7 +148,9 @@ class AlertQuery:
 class Transition:
     """What one evaluation pass does to one alert."""
 
-    kind: str  # "pending" (new, not yet visible), "opened", "resolved", "dropped" (pending that cleared), "seen"
+    # "pending" (new, not yet visible), "opened", "resolved", "dropped" (pending that cleared), "seen" (details or
+    # clear_since changed), "touched" (still holds as it was: only last_seen_at moves, one statement for them all)
+    kind: str
     alert: Alert
 
 
@@ -160,10 +165,11 @@ def step(alert: Alert | None, finding: Finding | None, now: datetime, settle: ti
             return Transition("opened", replace(new, state=AlertState.OPEN, opened_at=now))
         return Transition("pending", new)
     if finding is not None:
+        changed = alert.clear_since is not None or dict(alert.details) != dict(finding.details)
         alert = replace(alert, last_seen_at=now, details=dict(finding.details), clear_since=None)
         if alert.state is AlertState.PENDING and now - alert.first_seen_at >= settle:
             return Transition("opened", replace(alert, state=AlertState.OPEN, opened_at=now))
-        return Transition("seen", alert)
+        return Transition("seen" if changed else "touched", alert)
     if alert.state is AlertState.PENDING:
         return Transition("dropped", alert)
     clear_since = alert.clear_since or now
@@ -194,6 +200,7 @@ class DeviceFacts:
     newest_published_at: datetime | None = None  # the newest schedule version's first publication
     newest_acknowledged: bool = True
     missed_today: int = 0  # missed or failed plays today, power_off misses left out
+    relay_failed_today: int = 0  # relays (live streams) that found no audio when due today (spec 9.3 reasons)
 
 
 def findings(device: DeviceFacts, t: Thresholds, now: datetime) -> list[Finding]:
@@ -213,6 +220,8 @@ def findings(device: DeviceFacts, t: Thresholds, now: datetime) -> list[Finding]
             threshold_minutes=t.schedule_ack_minutes)
     if device.missed_today > t.missed_plays:
         hit(Cause.PLAYS_MISSED, value=device.missed_today, threshold=t.missed_plays)
+    if device.relay_failed_today > 0:
+        hit(Cause.RELAY_CHANNEL_DOWN, value=device.relay_failed_today)
     if device.amplifier == "fault":
         hit(Cause.AMPLIFIER_FAULT)
     if device.speaker_line in ("open", "short"):
@@ -245,6 +254,8 @@ def describe(cause: str, details: Mapping[str, Any]) -> str:
         return f"{label} ({'đứt dây' if value == 'open' else 'chập dây'})"
     if cause == Cause.PLAYS_MISSED:
         return f"{label}: {value} lượt"
+    if cause == Cause.RELAY_CHANNEL_DOWN:
+        return f"{label} khi đến giờ tiếp sóng ({value} lần hôm nay)"
     if cause == Cause.CLOCK_OFF:
         return f"{label} {value} ms"
     if cause == Cause.STORAGE_LOW:

@@ -11,18 +11,33 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from broadcast.domain.alerts import Alert, AlertQuery, AlertState, Cause, DeviceFacts, Transition
+from broadcast.domain.alerts import RELAY_FAILURES, Alert, AlertQuery, AlertState, Cause, DeviceFacts, Transition
 from broadcast.persistence.models import AreaRow, DeviceRow, PlayLogRow, SchedulePublicationRow, core_table
 from broadcast.persistence.models_health import AlertRow, AlertThresholdRow, DeviceHealthRow
 from broadcast.persistence.report_repository import PLAY_TIME
 from broadcast.persistence.repositories import _aware, within_areas_clause
 
 ALERTS = core_table(AlertRow)
+PASS_WRITES = {  # transition kind -> (the columns a pass writes, the states it may move the alert from; () any)
+    "seen": (("last_seen_at", "details", "clear_since"), ()),
+    "opened": (("state", "opened_at", "last_seen_at", "details", "clear_since"), (AlertState.PENDING.value,)),
+    "resolved": (("state", "resolved_at", "clear_since"), (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)),
+}
+CHUNK = 1000  # ids per IN list: far below SQLite's and PostgreSQL's limits on bound parameters
 ROW_FIELDS = ("device_id", "commune_code", "cause", "state", "first_seen_at", "last_seen_at", "opened_at",
               "clear_since", "details", "acknowledged_by", "acknowledged_at", "note", "resolved_at")
+
+
+def _columns(alert: Alert, columns: Sequence[str]) -> dict[str, Any]:
+    values = _values(alert)
+    return {"_id": alert.id, **{c: values[c] for c in columns}}
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def _alert(row: Any) -> Alert:
@@ -55,17 +70,22 @@ class SqlAlertRepository:
                   .where(PLAY_TIME >= today_start, PlayLogRow.outcome.in_(("missed", "failed")),
                          func.coalesce(PlayLogRow.reason, "") != "power_off")
                   .group_by(PlayLogRow.device_id).subquery())
+        relay = (select(PlayLogRow.device_id, func.count().label("n"))
+                 .where(PLAY_TIME >= today_start, PlayLogRow.outcome == "failed",
+                        PlayLogRow.reason.in_(RELAY_FAILURES))
+                 .group_by(PlayLogRow.device_id).subquery())
         rows = self.session.execute(
             select(d.id, d.commune_code, AreaRow.parent_code, d.online, d.last_seen, d.created_at, d.clock_offset_ms,
                    d.storage_free_bytes, h.c.amplifier, h.c.speaker_line, h.c.temperature_c, h.c.supply_mv,
-                   latest.c.published_at, latest.c.received_at, missed.c.n)
+                   latest.c.published_at, latest.c.received_at, missed.c.n, relay.c.n)
             .join(AreaRow, AreaRow.code == d.commune_code)
             .outerjoin(h, h.c.device_id == d.id).outerjoin(latest, latest.c.device_id == d.id)
-            .outerjoin(missed, missed.c.device_id == d.id)
+            .outerjoin(missed, missed.c.device_id == d.id).outerjoin(relay, relay.c.device_id == d.id)
             .where(d.disabled.is_(False), d.test_device.is_(False)))
         return [DeviceFacts(i, c, p or "", bool(on), _aware(seen), _aware(created), offset, free, amp, line, temp,
-                            supply, _aware(published), received is not None or published is None, int(n or 0))
-                for i, c, p, on, seen, created, offset, free, amp, line, temp, supply, published, received, n
+                            supply, _aware(published), received is not None or published is None, int(n or 0),
+                            int(relayed or 0))
+                for i, c, p, on, seen, created, offset, free, amp, line, temp, supply, published, received, n, relayed
                 in rows]
 
     # ------------------------------------------------------------ alerts
@@ -75,21 +95,30 @@ class SqlAlertRepository:
             select(ALERTS).where(ALERTS.c.state != AlertState.RESOLVED.value))]
 
     def apply(self, transitions: Sequence[Transition]) -> list[Alert]:
-        """Write a pass's changes; returns the alerts with their ids (new ones numbered by the database)."""
+        """Write a pass's changes, a few statements per kind whatever their number; returns the alerts kept (every
+        transition but "dropped", in order) with their ids, new ones numbered by the database.
+
+        A pass writes only the columns it owns: an acknowledgement committed since the pass read its alerts stays
+        (who, when, note, and the acknowledged state while the condition holds)."""
         self.session.flush()
         connection = self.session.connection()
-        stored: list[Alert] = []
-        for t in transitions:
-            alert = t.alert
-            if t.kind == "dropped":
-                connection.execute(delete(ALERTS).where(ALERTS.c.id == alert.id))
-            elif alert.id == 0:
-                new_id = connection.execute(insert(ALERTS).values(**_values(alert)).returning(ALERTS.c.id)).scalar_one()
-                stored.append(replace(alert, id=new_id))
-            else:
-                connection.execute(update(ALERTS).where(ALERTS.c.id == alert.id).values(**_values(alert)))
-                stored.append(alert)
-        return stored
+        dropped = [t.alert.id for t in transitions if t.kind == "dropped"]
+        for chunk in _chunks(dropped):
+            connection.execute(delete(ALERTS).where(ALERTS.c.id.in_(chunk)))
+        kept = [t for t in transitions if t.kind != "dropped"]
+        new = [t.alert for t in kept if t.alert.id == 0]
+        new_ids = iter(connection.execute(insert(ALERTS).returning(ALERTS.c.id, sort_by_parameter_order=True),
+                                          [_values(a) for a in new]).scalars().all() if new else [])
+        touched = [t.alert for t in kept if t.kind == "touched"]
+        for chunk in _chunks([a.id for a in touched]):  # all seen at the pass's one `now`
+            connection.execute(update(ALERTS).where(ALERTS.c.id.in_(chunk))
+                               .values(last_seen_at=touched[0].last_seen_at))
+        for kind, (columns, only_from) in PASS_WRITES.items():
+            rows = [_columns(t.alert, columns) for t in kept if t.kind == kind and t.alert.id != 0]
+            if rows:
+                stmt = update(ALERTS).where(ALERTS.c.id == bindparam("_id"))
+                connection.execute(stmt.where(ALERTS.c.state.in_(only_from)) if only_from else stmt, rows)
+        return [replace(t.alert, id=next(new_ids)) if t.alert.id == 0 else t.alert for t in kept]
 
     def list(self, query: AlertQuery) -> list[Alert]:
         stmt = (select(ALERTS).where(ALERTS.c.state != AlertState.PENDING.value)
@@ -114,9 +143,13 @@ class SqlAlertRepository:
         row = self.session.execute(select(ALERTS).where(ALERTS.c.id == alert_id)).first()
         return _alert(row) if row is not None else None
 
-    def save(self, alert: Alert) -> None:
+    def acknowledge(self, alert_id: int, *, by: str, at: datetime, note: str | None) -> bool:
+        """Take an open alert in hand; False when it is no longer open (a pass may have resolved it meanwhile)."""
         self.session.flush()
-        self.session.connection().execute(update(ALERTS).where(ALERTS.c.id == alert.id).values(**_values(alert)))
+        result = self.session.connection().execute(
+            update(ALERTS).where(ALERTS.c.id == alert_id, ALERTS.c.state == AlertState.OPEN.value)
+            .values(state=AlertState.ACKNOWLEDGED.value, acknowledged_by=by, acknowledged_at=at, note=note))
+        return bool(result.rowcount == 1)
 
     # ------------------------------------------------------------ thresholds
 

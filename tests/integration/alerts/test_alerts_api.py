@@ -171,6 +171,24 @@ def test_remote_commands_reach_only_targets_the_user_may_control(container, clie
     assert audit.status_code == 200 and len(audit.json()) == 1
 
 
+def test_a_relay_with_no_audio_when_due_is_an_alert(container, client, clock, fleet):
+    from sqlalchemy import insert
+
+    from broadcast.persistence.models import PlayLogRow
+
+    alert_service.set_thresholds(container.uow(), clock, Actor(None), HANOI, {"settle_s": 0})
+    with container.engine.begin() as connection:
+        connection.execute(insert(PlayLogRow), [
+            {"device_id": "hk-0002", "commune_code": HOAN_KIEM, "item_id": "occ-relay-1", "title": "Tiếp sóng VOV1",
+             "planned_start": clock.now(), "outcome": "failed", "reason": "stream_unreachable",
+             "recorded_at": clock.now()}])
+    evaluate(container, clock)
+    viewer = user(container, client, "xem-hk", "viewer", HOAN_KIEM)
+    found = client.get("/api/v1/alerts", params={"cause": "relay_channel_down"}, headers=viewer.headers).json()
+    assert [(a["device_id"], a["text"]) for a in found] == [
+        ("hk-0002", "Kênh tiếp sóng không hoạt động khi đến giờ tiếp sóng (1 lần hôm nay)")]
+
+
 def test_alert_history_lists_resolved_ones(container, client, clock, fleet):
     alert_service.set_thresholds(container.uow(), clock, Actor(None), HANOI, {"settle_s": 0})
     evaluate(container, clock)

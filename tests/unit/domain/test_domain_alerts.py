@@ -53,6 +53,7 @@ def test_a_healthy_device_has_no_findings():
     ({"supply_mv": 10_799}, Cause.SUPPLY_LOW),
     ({"clock_offset_ms": -2_001}, Cause.CLOCK_OFF),
     ({"storage_free_bytes": 1024}, Cause.STORAGE_LOW),
+    ({"relay_failed_today": 1}, Cause.RELAY_CHANNEL_DOWN),
 ])
 def test_each_rule_fires_past_its_threshold(over, cause):
     assert causes(facts(**over)) == {cause}
@@ -88,7 +89,9 @@ def test_a_condition_opens_only_after_the_settle_time_and_flapping_opens_nothing
     first = step(None, finding, NOW, SETTLE)
     assert first.kind == "pending"
     alert = first.alert
-    assert step(alert, finding, NOW + timedelta(minutes=1), SETTLE).kind == "seen"
+    assert step(alert, finding, NOW + timedelta(minutes=1), SETTLE).kind == "touched"  # only last_seen_at moves
+    hotter = Finding("hk-1", "00070", Cause.AMPLIFIER_FAULT, {"value": 1})
+    assert step(alert, hotter, NOW + timedelta(minutes=1), SETTLE).kind == "seen"  # details are written again
     assert step(alert, None, NOW + timedelta(minutes=1), SETTLE).kind == "dropped"  # flapped away: never shown
     opened = step(alert, finding, NOW + SETTLE, SETTLE)
     assert opened.kind == "opened" and opened.alert.state is AlertState.OPEN
