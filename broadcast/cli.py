@@ -48,6 +48,10 @@ def _register_foreign_commands() -> None:
 
     app.command("backup", help="Sao lưu cơ sở dữ liệu, kho âm thanh, khóa ký và bí mật vào một tệp lưu trữ.")(backup)
     app.command("restore", help="Khôi phục bản sao lưu vào một máy trống (kiểm tra mọi checksum trước).")(restore)
+    from broadcast.live_cli import icecast_config_command, live
+
+    app.command("live", help="Phát trực tiếp từ bàn trộn âm (ALSA) hoặc một tệp tới các loa đã chọn.")(live)
+    app.command("icecast-config", help="Ghi cấu hình Icecast 2 cho phát trực tiếp.")(icecast_config_command)
 
 
 _register_foreign_commands()
@@ -244,10 +248,23 @@ def mqtt_config(
     server_tls: Annotated[bool, typer.Option(help="Tài khoản máy chủ cũng dùng TLS (mqtts://).")] = False,
     persistence_dir: Annotated[Path | None, typer.Option()] = None,
     pid_file: Annotated[Path | None, typer.Option(help="Tệp pid của mosquitto (cho LOAXA_MQTT_PID_FILE).")] = None,
+    engine: Annotated[str, typer.Option(help="mosquitto (một máy) hoặc nats (cụm nats-server, docs/nats.md).")]
+    = "mosquitto",
+    nats_hosts: Annotated[str, typer.Option(help="nats: địa chỉ các nút, cách nhau bằng dấu phẩy (cổng 4222, "
+                                                 "cụm 6222, MQTT --port, giám sát 8222).")] = "",
+    device_secrets: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help=(
+        "nats: CSV mã_thiết_bị,mật_khẩu (NATS cần băm bcrypt; máy chủ chỉ lưu băm của mosquitto)."))] = None,
 ) -> None:
     """Ghi passwd (thiết bị), server_passwd, acl và mosquitto.conf vào OUTDIR; không cho truy cập ẩn danh.
 
-    Thiết bị và máy chủ đăng nhập ở hai cổng riêng; ở cổng thiết bị, mã kết nối (client id) luôn là mã thiết bị."""
+    Thiết bị và máy chủ đăng nhập ở hai cổng riêng; ở cổng thiết bị, mã kết nối (client id) luôn là mã thiết bị.
+    Với --engine nats: accounts.conf và một tệp cho mỗi nút của cụm (docs/nats.md)."""
+    if engine != "mosquitto":
+        from broadcast.nats_cli import write_nats_cluster_config
+
+        write_nats_cluster_config(outdir, engine=engine, hosts=nats_hosts, mqtt_port=port,
+                                  secrets_csv=device_secrets, store_dir=persistence_dir)
+        return
     from broadcast.protocol.broker_config import TlsListener, write_broker_config
     from broadcast.services.devices import broker_accounts, left_out_of_broker
 

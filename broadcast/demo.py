@@ -192,9 +192,11 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     server_password = kept_secret(data_dir / "mqtt_server_password")
     broker_dir = data_dir / "mosquitto"
     # Registering, disabling or rotating a device from the API reaches the broker at once (SIGHUP).
+    icecast_port = free_port()  # live broadcasts (docs/live.md): the page's audio goes out through it
     settings = load_settings(data_dir=data_dir, public_url=f"http://127.0.0.1:{port}",
                              mqtt_url=f"mqtt://{SERVER_USER}:{server_password}@127.0.0.1:{server_port}",
-                             mqtt_config_dir=broker_dir, mqtt_pid_file=broker_dir / "mosquitto.pid")
+                             mqtt_config_dir=broker_dir, mqtt_pid_file=broker_dir / "mosquitto.pid",
+                             icecast_port=icecast_port)
     container = build_container(settings)
     upgrade(container.engine)
     seeded = seed_areas(container.uow(), container.clock, official_areas(), Actor(None))
@@ -244,6 +246,16 @@ def run_demo(*, port: int, data_dir: Path) -> None:
     processes.append(sim)
     console.print(f"[green]✓[/green] Bộ mô phỏng thiết bị đang chạy (nhật ký: {data_dir / 'sim.log'})")
 
+    from broadcast.adapters.icecast import IcecastError, IcecastServer
+    from broadcast.web.routes.live import icecast_config
+
+    icecast = IcecastServer(icecast_config(container))
+    try:
+        icecast.start()
+        console.print(f"[green]✓[/green] icecast2 (phát trực tiếp) tại {icecast.config.url}; "
+                      f"trang phát trực tiếp: http://127.0.0.1:{port}/phat-truc-tiep")
+    except IcecastError as exc:  # the rest of the demo works without live broadcasts
+        console.print(f"[yellow]![/yellow] Không chạy được icecast2, không phát trực tiếp được: {exc}")
     plan_sample_programmes(container, communes)
     base = f"http://127.0.0.1:{port}"
     for line in welcome_lines(base, passwords, data_dir):
@@ -258,4 +270,5 @@ def run_demo(*, port: int, data_dir: Path) -> None:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        icecast.stop()
         container.close()

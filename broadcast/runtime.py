@@ -47,6 +47,7 @@ BRIDGE_PULL_JOB = "bridge.pull"
 BRIDGE_SEND_JOB = "bridge.send"
 BRIDGE_REPORT_JOB = "bridge.report"
 BRIDGE_DAILY_JOB = "bridge.daily"
+RELAY_PROBE_JOB = "relay.probe"
 FULL_COMPILE_EVERY_S = 600  # the horizon rolls on even when nothing changes
 
 
@@ -124,7 +125,8 @@ class Runtime:
 
     def evaluate_alerts(self) -> alerts.PassReport:
         c = self.container
-        report = alerts.evaluate(c.uow, c.clock, c.settings.tz, notify=c.notifier)
+        report = alerts.evaluate(c.uow, c.clock, c.settings.tz, notify=c.notifier,
+                                 base=alerts.national_thresholds(c.settings.alert_thresholds))
         if report.opened or report.resolved:
             log.info("alerts: %s opened, %s resolved over %s devices in %.2f s", report.opened, report.resolved,
                      report.devices, report.seconds)
@@ -159,6 +161,7 @@ class Runtime:
         self.timer.every(ALERTS_JOB, c.settings.alert_evaluate_s, self.evaluate_alerts, grace_s=120)
         self.timer.every(NOTIFY_JOB, c.settings.notify_every_s, self.deliver_notifications, grace_s=120)
         self.timer.daily(DIGEST_JOB, 6, 30, self.stage_digest)  # before the morning broadcasts
+        self.timer.every(RELAY_PROBE_JOB, c.settings.relay_probe_interval_s, self.probe_relays, grace_s=600)
         # A database restored or bulk-loaded meanwhile gets statistics soon, without holding up start-up (ANALYZE of
         # a year's play log takes seconds, and waits for the write lock behind any job already writing).
         threading.Thread(target=self._maintain_logged, name="db-statistics", daemon=True).start()
@@ -169,6 +172,15 @@ class Runtime:
         # the cyclic GC's collections, which ran over a thousand times per fleet fan-out (mqtt_io.gc_tuning).
         settle_heap(SERVER_GC_THRESHOLD)
         log.info("runtime started: gateway %s:%s", c.settings.mqtt.host, c.settings.mqtt.port)
+
+    def probe_relays(self) -> int:
+        """Look at every relay channel's stream and record what was found; the number probed."""
+        from broadcast.adapters.stream_probe import probe_stream
+        from broadcast.services.relay_channels import probe_channels
+
+        c = self.container
+        timeout = c.settings.relay_probe_timeout_s
+        return len(probe_channels(c.uow(), lambda url: probe_stream(url, now=c.clock.now, timeout_s=timeout)))
 
     def _start_bridge(self) -> None:
         """Only when a central base URL is configured: pull bulletins, queue reports, send the outbox."""

@@ -22,12 +22,17 @@ class SettingsError(Exception):
 
 
 class MqttEndpoint:
+    """LOAXA_MQTT_URL: one broker URL, or several separated by commas (the nodes of a cluster, tried in turn
+    when the current one is lost; the account is the first URL's, and all use the same scheme)."""
+
     def __init__(self, url: str):
-        parts = urlsplit(url)
+        urls = [u.strip() for u in url.split(",") if u.strip()]
+        parts = urlsplit(urls[0])
         self.url = url
         self.tls = parts.scheme == "mqtts"
-        self.host = parts.hostname or "localhost"
-        self.port = parts.port or (8883 if self.tls else 1883)
+        default_port = 8883 if self.tls else 1883
+        self.addresses = tuple((u.hostname or "localhost", u.port or default_port) for u in map(urlsplit, urls))
+        self.host, self.port = self.addresses[0]
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
 
@@ -70,18 +75,39 @@ class Settings(BaseSettings):
     audio_sample_rate: int = Field(default=44100, ge=8000, le=48000)
     # Every emergency message is said this many times after the attention chime (docs/emergencies.md).
     emergency_repeat: int = Field(default=2, ge=1, le=5)
+    # Live broadcast (docs/live.md): the private Icecast the server feeds, the address devices use for it, and
+    # how long a silent link is tolerated before the session is ended as dropped.
+    icecast_host: str = "127.0.0.1"
+    icecast_port: int = Field(default=8001, ge=1, le=65535)
+    icecast_max_listeners: int = Field(default=5000, ge=1)  # per mount
+    icecast_source_password: str = ""  # empty: generated once into data_dir/icecast/secrets.json
+    stream_public_url: str = ""  # e.g. http://radio.example.vn:8001; empty: http://{icecast_host}:{icecast_port}
+    live_idle_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    live_max_minutes: int = Field(default=120, ge=1, le=24 * 60)
 
     horizon_days: int = Field(default=7, ge=1, le=31)
     retention_days: int = Field(default=730, ge=30)
     delivery_timeout_s: int = Field(default=120, ge=5)
-    # Device health history (docs/fleet-health.md): one row per device per bucket, kept this many days.
-    health_bucket_minutes: int = Field(default=5, ge=1, le=60)
-    health_retention_days: int = Field(default=30, ge=1, le=730)
     # The scheduler's leader lease (docs/deployment.md, several nodes): held this long, renewed this often.
     lease_ttl_s: float = Field(default=10.0, ge=2, le=300)
     lease_renew_s: float = Field(default=3.0, gt=0, le=100)
+    # Device health history (docs/fleet-health.md): one row per device per bucket, kept this many days.
+    health_bucket_minutes: int = Field(default=5, ge=1, le=60)
+    health_retention_days: int = Field(default=30, ge=1, le=730)
     # Alerts (docs/fleet-health.md): every rule evaluated this often; thresholds per area through the API.
     alert_evaluate_s: int = Field(default=10, ge=5, le=3600)
+    # The country's thresholds under every area's, as JSON ('{"offline_minutes": 30}'; names and limits as in
+    # GET /api/v1/alert-thresholds/{area}); empty: the built-in defaults.
+    alert_thresholds: str = ""
+
+    @field_validator("alert_thresholds")
+    @classmethod
+    def _alert_thresholds(cls, value: str) -> str:
+        from broadcast.domain.alerts import parse_thresholds_setting
+
+        parse_thresholds_setting(value)  # raises ValueError naming the bad threshold
+        return value
+
     # Notifications: e-mail through SMTP (empty: none; smtp://, smtp+starttls:// or smtps://), webhooks always.
     smtp_url: str = ""
     smtp_from: str = "LoaXa <loaxa@localhost>"
@@ -101,6 +127,10 @@ class Settings(BaseSettings):
     bridge_retry_base_s: int = Field(default=30, ge=1)
     bridge_retry_max_s: int = Field(default=3600, ge=1)
     bridge_media_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    # Relay channels (services/relay_channels.py): how often each station's stream is probed, and how long a probe
+    # may wait for it.
+    relay_probe_interval_s: int = Field(default=300, ge=10)
+    relay_probe_timeout_s: float = Field(default=8.0, gt=0, le=60)
     # Where CAP resources and bulletin audio may be fetched from besides public addresses (broadcast/fetch_policy).
     fetch_allow: str = ""  # e.g. "10.20.0.0/16,lgsp.tinh.gov.vn"
     # The device map's tiles, an URL template such as https://tile.example.vn/{z}/{x}/{y}.png (the pages' CSP then
@@ -125,7 +155,12 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url(cls, value: str) -> str:
-        parts = urlsplit(value)
+        urls = [u.strip() for u in value.split(",")]
+        if len({urlsplit(u).scheme for u in urls}) > 1:
+            raise ValueError("mọi địa chỉ phải cùng giao thức mqtt:// hoặc mqtts:// (all URLs must share a scheme)")
+        for url in urls[1:]:
+            cls._mqtt_url(url)  # every node's URL is checked like the first
+        parts = urlsplit(urls[0])
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError("phải có dạng mqtt://user:pass@host:port (must look like mqtt://user:pass@host:port)")
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from broadcast.persistence.models_relay import RelayChannelRow
 
 
 class UtcDateTime(TypeDecorator):
@@ -335,6 +339,9 @@ class ProgrammeRow(Base):
     legal_refs: Mapped[list] = mapped_column(JSON, default=list)
     stream_url: Mapped[str | None] = mapped_column(String(500))
     stream_duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # A relay of a catalogued channel (models_relay.py): the channel's URL is played, whatever it is when compiled.
+    relay_channel_id: Mapped[int | None] = mapped_column(ForeignKey("relay_channels.id"), index=True)
+    relay_channel: Mapped[RelayChannelRow | None] = relationship(lazy="joined")
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
     bulletin_id: Mapped[str | None] = mapped_column(String(128), index=True)  # from the central system
     created_by: Mapped[str] = mapped_column(String(64))
@@ -525,6 +532,7 @@ class DailyCommuneRow(Base):
     missed: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     preempted: Mapped[int] = mapped_column(Integer, default=0)
+    powered_off: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # missed: amplifier off
     devices: Mapped[int] = mapped_column(Integer, default=0)
     uptime_ratio: Mapped[float | None]
     emergencies: Mapped[int] = mapped_column(Integer, default=0)
@@ -534,4 +542,10 @@ class DailyCommuneRow(Base):
 
 
 # Feature tables in their own modules, on this Base (imported here so Base.metadata holds every table).
-from broadcast.persistence import models_health, models_lease, models_notify  # noqa: E402,F401
+from broadcast.persistence import (  # noqa: E402,F401
+    models_health,
+    models_lease,
+    models_live,
+    models_notify,
+    models_relay,
+)

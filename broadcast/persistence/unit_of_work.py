@@ -12,9 +12,11 @@ from broadcast.persistence.device_repositories import SqlCommandRepository, SqlD
 from broadcast.persistence.emergency_repository import SqlEmergencyRepository
 from broadcast.persistence.health_repository import SqlHealthRepository
 from broadcast.persistence.lease_repository import SqlLeaseRepository
+from broadcast.persistence.live_repository import SqlLiveSessionRepository
 from broadcast.persistence.notification_repository import SqlNotificationRepository
 from broadcast.persistence.playlog_repository import SqlPlayLogRepository
 from broadcast.persistence.pronunciation_repository import SqlPronunciationRepository
+from broadcast.persistence.relay_repository import SqlRelayChannelRepository
 from broadcast.persistence.report_repository import SqlReportRepository
 from broadcast.persistence.repositories import (
     SqlAreaRepository,
@@ -62,6 +64,8 @@ class SqlUnitOfWork:
             self.alerts = SqlAlertRepository(self.session)
             self.notifications = SqlNotificationRepository(self.session)
             self.lease = SqlLeaseRepository(self.session)
+            self.live = SqlLiveSessionRepository(self.session)
+            self.relay_channels = SqlRelayChannelRepository(self.session)
         self._depth += 1
         return self
 

@@ -23,10 +23,12 @@ from broadcast.web.routes import (
     emergencies,
     emergency_chime,
     health,
+    live,
     media,
     playlog,
     programmes,
     pronunciations,
+    relay_channels,
     reports,
     schedules,
     users,
@@ -74,6 +76,7 @@ def create_app(container: Container, runtime=None) -> FastAPI:
         try:
             yield
         finally:
+            live.close_relay(_app)  # live sessions end cleanly while the gateway can still tell devices to stop
             if runtime is not None:
                 runtime.stop()
 
@@ -91,7 +94,7 @@ def create_app(container: Container, runtime=None) -> FastAPI:
     install_openapi(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, areas, users, devices, audio, programmes, schedules, playlog, emergencies, reports, bridge,
-                   vocabularies, pronunciations, emergency_chime, alerts, commands):
+                   vocabularies, pronunciations, emergency_chime, alerts, commands, live, relay_channels):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

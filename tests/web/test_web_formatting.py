@@ -59,6 +59,8 @@ def test_menu_shows_only_what_the_role_may_use():
     assert labels(Role.VIEWER) == ["Trang chủ", "Thư viện", "Chương trình", "Lịch phát", "Thiết bị", "Cảnh báo",
                                    "Nhật ký phát"]
     assert "Duyệt lịch" in labels(Role.APPROVER) and "Khẩn cấp" not in labels(Role.APPROVER)
+    assert "Phát trực tiếp" in labels(Role.EDITOR) and "Phát trực tiếp" in labels(Role.EMERGENCY_OPERATOR)
+    assert "Phát trực tiếp" not in labels(Role.VIEWER) + labels(Role.APPROVER)
     assert "Khẩn cấp" in labels(Role.EMERGENCY_OPERATOR) and "Quản trị" not in labels(Role.EMERGENCY_OPERATOR)
     assert labels(Role.ADMIN) == [item.label for item in MENU]
     only_home = navigation(Principal(1, "x", (Grant(Role.ADMIN, "01"),)), {"home": "/"})
