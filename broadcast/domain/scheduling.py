@@ -45,6 +45,7 @@ class Programme:
     stream_duration_ms: int | None = None
     legal_refs: tuple[LegalRef, ...] = ()
     bulletin_id: str | None = None
+    relay_channel_id: int | None = None  # a relay of a catalogued channel; stream_url is then the channel's URL
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,11 @@ def _programme(row: ProgrammeRow) -> Programme:
     return Programme(id=row.id, title=row.title, topic=row.topic, language=row.language, source=row.source,
                      priority=Priority(row.priority), area_code=row.area_code, created_by=row.created_by,
                      created_at=_aware(row.created_at), asset_ids=tuple(i.asset_id for i in row.items),
-                     stream_url=row.stream_url, stream_duration_ms=row.stream_duration_ms,
-                     legal_refs=tuple(LegalRef(**r) for r in row.legal_refs or ()), bulletin_id=row.bulletin_id)
+                     # A relay plays its channel's URL as it is now (an admin may have moved the station).
+                     stream_url=row.relay_channel.url if row.relay_channel is not None else row.stream_url,
+                     stream_duration_ms=row.stream_duration_ms,
+                     legal_refs=tuple(LegalRef(**r) for r in row.legal_refs or ()), bulletin_id=row.bulletin_id,
+                     relay_channel_id=row.relay_channel_id)
 
 
 class SqlProgrammeRepository:
@@ -34,11 +37,13 @@ class SqlProgrammeRepository:
             language=programme.language, source=programme.source,
             priority=programme.priority.value, legal_refs=[r.__dict__ for r in programme.legal_refs],
             stream_url=programme.stream_url, stream_duration_ms=programme.stream_duration_ms,
+            relay_channel_id=programme.relay_channel_id,
             area_code=programme.area_code, bulletin_id=programme.bulletin_id, created_by=programme.created_by,
             created_at=programme.created_at,
             items=[ProgrammeItemRow(position=n, asset_id=a) for n, a in enumerate(programme.asset_ids)])
         self.session.add(row)
         self.session.flush()
+        self.session.expire(row, ["relay_channel"])  # loaded again from relay_channel_id
         return _programme(row)
 
     def get(self, programme_id: int) -> Programme | None:
@@ -53,10 +58,12 @@ class SqlProgrammeRepository:
         row.priority, row.area_code = programme.priority.value, programme.area_code
         row.legal_refs = [r.__dict__ for r in programme.legal_refs]
         row.stream_url, row.stream_duration_ms = programme.stream_url, programme.stream_duration_ms
+        row.relay_channel_id = programme.relay_channel_id
         row.items.clear()
         self.session.flush()  # the old positions go before new rows take the same keys
         row.items.extend(ProgrammeItemRow(position=n, asset_id=a) for n, a in enumerate(programme.asset_ids))
         self.session.flush()
+        self.session.expire(row, ["relay_channel"])  # loaded again from relay_channel_id
         return _programme(row)
 
     def list(self, *, within_areas, topic=None, limit=100, offset=0, exact_areas=frozenset(),

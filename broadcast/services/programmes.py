@@ -32,6 +32,7 @@ class ProgrammeDraft:
     stream_duration_ms: int | None = None
     legal_refs: tuple[LegalRef, ...] = field(default_factory=tuple)
     bulletin_id: str | None = None
+    relay_channel_id: int | None = None  # relay a catalogued channel (services/relay_channels.py)
 
 
 def _check(draft: ProgrammeDraft) -> Priority:
@@ -44,15 +45,16 @@ def _check(draft: ProgrammeDraft) -> Priority:
         raise InvalidInput(f"Ngôn ngữ không hợp lệ: {draft.language!r}.", code="invalid_language")
     if draft.source not in SOURCES:
         raise InvalidInput(f"Nguồn không hợp lệ: {draft.source!r}.", code="invalid_source")
-    if bool(draft.asset_ids) == bool(draft.stream_url):
-        raise InvalidInput("Chương trình gồm các tệp âm thanh hoặc một luồng tiếp sóng (chỉ một trong hai).",
-                           code="programme_content")
+    if sum((bool(draft.asset_ids), bool(draft.stream_url), draft.relay_channel_id is not None)) != 1:
+        raise InvalidInput("Chương trình gồm các tệp âm thanh, một địa chỉ luồng hoặc một kênh tiếp sóng (chỉ một "
+                           "trong ba).", code="programme_content")
     if len(draft.asset_ids) > MAX_ITEMS:
         raise InvalidInput(f"Tối đa {MAX_ITEMS} tệp âm thanh mỗi chương trình.", code="programme_content")
     if draft.stream_url is not None:
         parts = urlsplit(draft.stream_url)
         if parts.scheme not in ("http", "https", "rtsp", "rtmp", "icecast") or not parts.hostname:
             raise InvalidInput("Địa chỉ luồng tiếp sóng không hợp lệ.", code="invalid_stream_url")
+    if draft.stream_url is not None or draft.relay_channel_id is not None:
         if not draft.stream_duration_ms or not 1000 <= draft.stream_duration_ms <= MAX_STREAM_MS:
             raise InvalidInput("Thời lượng tiếp sóng phải từ 1 giây đến 4 giờ.", code="invalid_stream_duration")
     for ref in draft.legal_refs:
@@ -78,6 +80,16 @@ def _check_assets(uow: UnitOfWork, actor: Actor, asset_ids: Sequence[int]) -> No
             raise InvalidInput(f"Tệp âm thanh số {asset_id} bị lỗi xử lý, không dùng được.", code="audio_failed")
 
 
+def _relay_url(uow: UnitOfWork, draft: ProgrammeDraft) -> str | None:
+    """What the programme streams: its own URL, or the picked channel's (kept current by the repository)."""
+    if draft.relay_channel_id is None:
+        return draft.stream_url
+    channel = uow.relay_channels.get(draft.relay_channel_id)
+    if channel is None:
+        raise NotFound(f"Không tìm thấy kênh tiếp sóng số {draft.relay_channel_id}.", code="relay_channel_not_found")
+    return channel.url
+
+
 def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: ProgrammeDraft) -> Programme:
     draft = _cleaned(draft)
     priority = _check(draft)
@@ -88,9 +100,9 @@ def create_programme(uow: UnitOfWork, clock: Clock, actor: Actor, draft: Program
         programme = uow.programmes.add(Programme(
             id=0, title=draft.title.strip(), topic=draft.topic, language=draft.language, source=draft.source,
             priority=priority, area_code=area.code, created_by=actor.name, created_at=clock.now(),
-            asset_ids=tuple(draft.asset_ids), stream_url=draft.stream_url,
+            asset_ids=tuple(draft.asset_ids), stream_url=_relay_url(uow, draft),
             stream_duration_ms=draft.stream_duration_ms, legal_refs=tuple(draft.legal_refs),
-            bulletin_id=draft.bulletin_id))
+            bulletin_id=draft.bulletin_id, relay_channel_id=draft.relay_channel_id))
         audit(uow, clock, actor, "programme.create", "programme", programme.id, area_code=area.code,
               title=programme.title, priority=priority.value)
         uow.commit()
@@ -119,8 +131,9 @@ def update_programme(uow: UnitOfWork, clock: Clock, actor: Actor, programme_id: 
         _check_assets(uow, actor, draft.asset_ids)
         programme = uow.programmes.save(replace(
             current, title=draft.title.strip(), topic=draft.topic, language=draft.language, source=draft.source,
-            priority=priority, area_code=area.code, asset_ids=tuple(draft.asset_ids), stream_url=draft.stream_url,
-            stream_duration_ms=draft.stream_duration_ms, legal_refs=tuple(draft.legal_refs)))
+            priority=priority, area_code=area.code, asset_ids=tuple(draft.asset_ids), stream_url=_relay_url(uow, draft),
+            stream_duration_ms=draft.stream_duration_ms, legal_refs=tuple(draft.legal_refs),
+            relay_channel_id=draft.relay_channel_id))
         audit(uow, clock, actor, "programme.update", "programme", programme.id, area_code=area.code,
               title=programme.title, priority=priority.value)
         uow.commit()

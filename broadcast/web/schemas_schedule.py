@@ -25,6 +25,7 @@ class ProgrammeIn(StrictModel):
     audio_ids: list[int] = Field(default_factory=list, max_length=50)
     stream_url: str | None = Field(default=None, max_length=500)
     stream_duration_s: int | None = Field(default=None, ge=1, le=4 * 3600)
+    relay_channel_id: int | None = None  # relay a catalogued channel (GET /relay-channels) for stream_duration_s
     legal_refs: list[LegalRefIn] = Field(default_factory=list, max_length=20)
 
 
@@ -39,6 +40,7 @@ class ProgrammeOut(BaseModel):
     audio_ids: list[int]
     stream_url: str | None
     stream_duration_s: int | None
+    relay_channel_id: int | None = None
     legal_refs: list[dict]
     created_by: str
     created_at: datetime
@@ -48,7 +50,8 @@ class ProgrammeOut(BaseModel):
         return cls(id=p.id, title=p.title, area_code=p.area_code, topic=p.topic, language=p.language,
                    source=p.source, priority=p.priority.value, audio_ids=list(p.asset_ids), stream_url=p.stream_url,
                    stream_duration_s=p.stream_duration_ms // 1000 if p.stream_duration_ms else None,
-                   legal_refs=[r.__dict__ for r in p.legal_refs], created_by=p.created_by, created_at=p.created_at)
+                   relay_channel_id=p.relay_channel_id, legal_refs=[r.__dict__ for r in p.legal_refs],
+                   created_by=p.created_by, created_at=p.created_at)
 
 
 class TargetsIn(StrictModel):

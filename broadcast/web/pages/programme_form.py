@@ -38,6 +38,7 @@ class ProgrammeForm:
     content: str = "audio"
     items: list[str] = field(default_factory=list)  # asset ids in playing order
     stream_url: str = ""
+    relay_channel: str = ""  # a catalogued channel's id (services/relay_channels.py), instead of a raw URL
     stream_minutes: str = ""
     refs: list[RefRow] = field(default_factory=list)
 
@@ -52,7 +53,8 @@ class ProgrammeForm:
         return cls(title=text("title"), area_code=text("area_code"), topic=text("topic", "other"),
                    language=text("language", "vi"), source=text("source", "commune"),
                    priority=text("priority", "normal"), content=text("content", "audio"), items=items,
-                   stream_url=text("stream_url"), stream_minutes=text("stream_minutes"),
+                   stream_url=text("stream_url"), relay_channel=text("relay_channel"),
+                   stream_minutes=text("stream_minutes"),
                    refs=[r for r in refs if r.law or r.number or r.article])
 
     @classmethod
@@ -61,8 +63,10 @@ class ProgrammeForm:
         return cls(title=programme.title, area_code=programme.area_code, topic=programme.topic,
                    language=programme.language, source=programme.source, priority=programme.priority.value,
                    content="stream" if programme.stream_url else "audio",
-                   items=[str(a) for a in programme.asset_ids], stream_url=programme.stream_url or "",
-                   stream_minutes=minutes, refs=[RefRow(r.law, r.number, r.article) for r in programme.legal_refs])
+                   items=[str(a) for a in programme.asset_ids],
+                   stream_url="" if programme.relay_channel_id else programme.stream_url or "",
+                   relay_channel=str(programme.relay_channel_id or ""), stream_minutes=minutes,
+                   refs=[RefRow(r.law, r.number, r.article) for r in programme.legal_refs])
 
     @property
     def item_rows(self) -> list[str]:
@@ -89,6 +93,10 @@ class ProgrammeForm:
         refs = tuple(LegalRef(r.law, r.number, r.article) for r in self.refs)
         draft = ProgrammeDraft(title=self.title, area_code=self.area_code, topic=self.topic, language=self.language,
                                source=self.source, priority=self.priority, legal_refs=refs)
+        if self.content == "stream" and self.relay_channel:
+            if not self.relay_channel.isdigit():
+                raise InvalidInput("Kênh tiếp sóng được chọn không hợp lệ.", code="relay_channel_not_found")
+            return replace(draft, relay_channel_id=int(self.relay_channel), stream_duration_ms=self._stream_ms())
         if self.content == "stream":
             return replace(draft, stream_url=self.stream_url or None, stream_duration_ms=self._stream_ms())
         if not all(v.isdigit() for v in self.items):
@@ -98,8 +106,8 @@ class ProgrammeForm:
         return replace(draft, asset_ids=tuple(int(v) for v in self.items))
 
     def _stream_ms(self) -> int:
-        if not self.stream_url:
-            raise InvalidInput("Cần nhập địa chỉ luồng tiếp sóng.", code="invalid_stream_url")
+        if not self.stream_url and not self.relay_channel:
+            raise InvalidInput("Cần chọn kênh tiếp sóng hoặc nhập địa chỉ luồng.", code="invalid_stream_url")
         if not self.stream_minutes.isdigit() or not 1 <= int(self.stream_minutes) <= MAX_STREAM_MINUTES:
             raise InvalidInput(f"Thời lượng tiếp sóng phải từ 1 đến {MAX_STREAM_MINUTES} phút.",
                                code="invalid_stream_duration")

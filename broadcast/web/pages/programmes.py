@@ -23,6 +23,7 @@ from broadcast.domain.vocabularies import PRIORITY_LABELS
 from broadcast.services import audio as audio_service
 from broadcast.services import programmes as service
 from broadcast.services.areas import get_area
+from broadcast.services.relay_channels import list_channels
 from broadcast.web.deps import ContainerDep, UowDep
 from broadcast.web.errors import status_for
 from broadcast.web.pages.area_choices import area_names, areas_where
@@ -123,7 +124,7 @@ def _form_page(request: Request, uow, principal: Principal, form: ProgrammeForm,
     return request.app.state.pages.render(
         request, "programmes_form.html", status=status, form=form, programme=programme, copy_of=copy_of,
         error=error, areas=areas, topics=TOPICS, languages=LANGUAGES, sources=SOURCES, priorities=PRIORITY_LABELS,
-        contents=CONTENTS, max_stream_minutes=MAX_STREAM_MINUTES,
+        contents=CONTENTS, max_stream_minutes=MAX_STREAM_MINUTES, relay_channels=list_channels(uow, principal),
         asset_choices=_asset_choices(uow, principal, form.items),
         action=f"/chuong-trinh/{programme.id}/sua" if programme else "/chuong-trinh/moi")
 

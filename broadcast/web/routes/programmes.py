@@ -18,7 +18,7 @@ def _draft(body: ProgrammeIn) -> service.ProgrammeDraft:
         title=body.title, area_code=body.area_code, topic=body.topic, language=body.language, source=body.source,
         priority=body.priority, asset_ids=tuple(body.audio_ids), stream_url=body.stream_url,
         stream_duration_ms=body.stream_duration_s * 1000 if body.stream_duration_s else None,
-        legal_refs=tuple(LegalRef(**r.model_dump()) for r in body.legal_refs))
+        relay_channel_id=body.relay_channel_id, legal_refs=tuple(LegalRef(**r.model_dump()) for r in body.legal_refs))
 
 
 @router.post("", response_model=ProgrammeOut, status_code=201, responses=errors(403, 404))
