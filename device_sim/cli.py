@@ -20,6 +20,7 @@ from device_sim.credentials import CredentialsError, load_credentials
 from device_sim.device import events
 from device_sim.faults import FAULTS
 from device_sim.fleet import FaultPlan, Fleet, apply_faults, make_specs
+from device_sim.stream_player import StreamOptions
 from device_sim.summary import render
 
 app = typer.Typer(help="Mô phỏng cụm loa theo giao thức thiết bị LoaXa v1.")
@@ -65,7 +66,8 @@ def _fault_plans(values: list[str]) -> list[tuple[str, float, float]]:
 def sim(
     devices: Annotated[int, typer.Option("--devices", "-n", help="Số thiết bị (khi không có --credentials)")] = 10,
     broker: Annotated[str, typer.Option(
-        help="Địa chỉ broker, ví dụ mqtt://127.0.0.1:1883 hoặc mqtts://máy:8883")] = "mqtt://127.0.0.1:1883",
+        help="Địa chỉ broker, ví dụ mqtt://127.0.0.1:1883 hoặc mqtts://máy:8883; nhiều nút của một cụm thì cách "
+             "nhau bằng dấu phẩy (thiết bị chia đều, mất kết nối thì chuyển sang nút kế tiếp)")] = "mqtt://127.0.0.1:1883",
     ca_file: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False,
         help="Chứng chỉ CA (PEM) để kiểm tra broker mqtts:// (mặc định: CA của hệ thống)")] = None,
@@ -90,6 +92,12 @@ def sim(
                         + ", ".join(FAULTS))] = None,
     log_events: Annotated[bool, typer.Option(
         help="Ghi một dòng cho mỗi việc thiết bị làm (kết nối, nhận lịch, phát, lỗi): cho vài chục thiết bị")] = False,
+    listen_streams: Annotated[bool, typer.Option(
+        help="Nghe thật các luồng trực tiếp (stream_url): kết nối HTTP, giải mã khung MP3 rồi mới báo đang phát; "
+             "--no-listen-streams: coi như phát ngay, không kết nối")] = True,
+    stream_capture_dir: Annotated[Path | None, typer.Option(
+        help="Lưu vài giây đầu của mỗi luồng mỗi thiết bị nghe được vào thư mục này (tệp MP3)")] = None,
+    stream_capture_s: Annotated[float, typer.Option(help="Số giây đầu của luồng được lưu")] = 10.0,
 ) -> None:
     """Chạy các thiết bị mô phỏng nói giao thức v1 qua broker MQTT thật."""
     key = _public_key(public_key, public_key_file)
@@ -114,7 +122,9 @@ def sim(
         specs = make_specs(devices, id_prefix=id_prefix, password=password, zones=zones or (),
                            faults=faults, seed=seed)
     try:
-        fleet = Fleet(broker, specs, key, prefix=prefix, speed=speed, seed=seed, ca_file=ca_file)
+        fleet = Fleet(broker, specs, key, prefix=prefix, speed=speed, seed=seed, ca_file=ca_file,
+                      stream_options=StreamOptions(listen=listen_streams, capture_dir=stream_capture_dir,
+                                                   capture_s=stream_capture_s))
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     handler = logging.StreamHandler(sys.stdout)

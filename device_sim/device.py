@@ -25,6 +25,7 @@ import paho.mqtt.client as mqtt
 from broadcast import protocol as p
 from device_sim.health import HealthModel
 from device_sim.media import MediaError
+from device_sim.stream_player import StreamPlayer, StreamStats
 from device_sim.tls import handshake
 from mqtt_io.client_factory import make_client, takes_presock
 
@@ -69,6 +70,7 @@ class Play:
     rank: int
     started_at: float  # device-clock epoch seconds
     end: float
+    stream: StreamPlayer | None = None  # section 9.3: a live stream, audible once its first audio is decoded
 
 
 @dataclass
@@ -137,6 +139,7 @@ class SimDevice:
         self.acks: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT_ACKS)
         self.outbox: deque[bytes] = deque()
         self.counters = DeviceCounters()
+        self.stream_stats = StreamStats()  # streams that finished; `stream_totals` adds the one playing now
         self._timer: asyncio.TimerHandle | None = None
         self._status_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -194,19 +197,20 @@ class SimDevice:
         self._spawn(self._connect())
 
     async def _connect(self) -> None:
+        broker = self.fleet.next_broker(self.id)  # several brokers: each new connect tries the next one
         if not takes_presock(self.client):
-            self._connect_blocking()
+            self._connect_blocking(broker.host, broker.port)
             return
         # The TCP connect is done here, without blocking the loop; paho's own
         # connect is blocking (about 3 ms per socket on this kind of machine,
         # which alone would cap a 10k fleet at a few hundred connects a second).
-        sock = socket.socket(self.fleet.family, socket.SOCK_STREAM)
+        sock = socket.socket(broker.family, socket.SOCK_STREAM)
         sock.setblocking(False)
         try:
-            await asyncio.wait_for(self.fleet.loop.sock_connect(sock, self.fleet.address), 10.0)
+            await asyncio.wait_for(self.fleet.loop.sock_connect(sock, broker.address), 10.0)
             if self.fleet.ssl_context is not None:
                 sock = await asyncio.wait_for(
-                    handshake(self.fleet.loop, sock, self.fleet.ssl_context, self.fleet.host), 10.0)
+                    handshake(self.fleet.loop, sock, self.fleet.ssl_context, broker.host), 10.0)
         except (TimeoutError, OSError):  # ssl.SSLError (a certificate refused) is an OSError
             sock.close()
             self._connect_finished()
@@ -223,20 +227,20 @@ class SimDevice:
                 self.client = self._make_client()
             self._client_used = True
             self.client.presock = sock  # type: ignore[attr-defined]  # takes_presock(self.client)
-            self.client.connect_async(self.fleet.host, self.fleet.port, keepalive=self.fleet.keepalive)
+            self.client.connect_async(broker.host, broker.port, keepalive=self.fleet.keepalive)
             self.client.reconnect()
         except OSError:
             sock.close()
             self._connect_finished()
             self._schedule_reconnect()
 
-    def _connect_blocking(self) -> None:
+    def _connect_blocking(self, host: str, port: int) -> None:
         """paho's plain client: paho opens the socket (and TLS) itself, blocking the loop meanwhile."""
         try:
             if self._client_used:
                 self.client = self._make_client()
             self._client_used = True
-            self.client.connect_async(self.fleet.host, self.fleet.port, keepalive=self.fleet.keepalive)
+            self.client.connect_async(host, port, keepalive=self.fleet.keepalive)
             self.client.reconnect()
         except OSError:  # refused, unreachable, or a certificate refused (ssl.SSLError)
             self._connect_finished()
@@ -343,6 +347,8 @@ class SimDevice:
     def stop(self) -> None:
         """Clean shutdown: offline status (the LWT is not sent on DISCONNECT)."""
         self._stopping = True
+        if self.current is not None and self.current.stream is not None:
+            self.current.stream.close()
         for h in (self._timer, self._status_timer, self._reconnect_handle):
             if h is not None:
                 h.cancel()
@@ -362,8 +368,8 @@ class SimDevice:
 
     def _playing_doc(self) -> p.Playing | None:
         cur = self.current
-        if cur is None:
-            return None
+        if cur is None or (cur.stream is not None and not cur.stream.audible):
+            return None  # a stream still connecting is not sounding yet
         if cur.kind == "item":
             return {"item_id": cur.key, "since": self._fmt(cur.started_at)}
         return {"item_id": None, "cmd_id": cur.key, "since": self._fmt(cur.started_at)}
@@ -581,12 +587,19 @@ class SimDevice:
         if ref_cmd_id is not None:
             self._pending.pop(ref_cmd_id, None)
             if self.current is not None and self.current.kind == "command" and self.current.key == ref_cmd_id:
-                self._end_current("preempted", now, reason="stopped")
+                self._end_stopped(now)
         else:
             self._pending.clear()
             if self.current is not None:
-                self._end_current("preempted", now, reason="stopped")
+                self._end_stopped(now)
         self._tick()
+
+    def _end_stopped(self, now: float) -> None:
+        # Section 9.3: a sounding stream answers `stop` with `played`; anything else is cut short (`preempted`).
+        if self.current is not None and self.current.stream is not None and self.current.stream.audible:
+            self._end_current("played", now)
+        else:
+            self._end_current("preempted", now, reason="stopped")
 
     # ------------------------------------------------------------------ media
 
@@ -694,19 +707,69 @@ class SimDevice:
         assert cur is not None
         self.current = None
         ended = min(at, cur.end)
+        if cur.stream is not None:
+            cur.stream.close()
+            self.stream_stats.add(cur.stream.stats)
+            if not cur.stream.audible and stage == "played":  # its end came before any audio did
+                stage, reason = "failed", "stream_unreachable"
         item_id = cur.key if cur.kind == "item" else None
         if cur.kind == "item":
             self.done[cur.key] = stage
         else:
             self._pending.pop(cur.key, None)
+        if cur.stream is not None and not cur.stream.audible:  # it never sounded: no start or end to report
+            self._ack(cur.ref, stage, item_id=item_id, reason=reason)
+            self.publish_status()
+            return
         self.played.append((cur.kind, cur.key, cur.started_at, ended))
         self._ack(cur.ref, stage, item_id=item_id, reason=reason, started_at=cur.started_at, ended_at=ended)
         self.publish_status()
 
     def _start(self, kind: str, key: str, ref: dict[str, Any], rank: int, now: float, end: float) -> None:
-        self.current = Play(kind, key, ref, rank, now, end)
+        self.current = play = Play(kind, key, ref, rank, now, end)
+        url = self._stream_url(kind, key) if self.fleet.stream_options.listen else None
+        if url is not None:
+            # Section 9.3: `playing` waits for the first decoded audio (_stream_audio).
+            play.stream = StreamPlayer(url, self.fleet.stream_options, capture_name=f"{self.id}-{key}",
+                                       on_audio=lambda: self._stream_audio(play),
+                                       on_end=lambda outcome: self._stream_end(play, outcome))
+            play.stream.start()
+            return
         self._ack(ref, "playing", item_id=key if kind == "item" else None, started_at=now)
         self.publish_status()
+
+    # ------------------------------------------------------------------ streams (section 9.3)
+
+    def _stream_url(self, kind: str, key: str) -> str | None:
+        if kind == "command":
+            pc = self._pending.get(key)
+            return pc.doc.get("stream_url") if pc is not None else None
+        return next((i.get("stream_url") for _, _, i in self._items if i["item_id"] == key), None)
+
+    def _stream_audio(self, play: Play) -> None:
+        if self.current is not play or self._stopping:
+            return
+        play.started_at = self.now()
+        self._ack(play.ref, "playing", item_id=play.key if play.kind == "item" else None, started_at=play.started_at)
+        self.publish_status()
+
+    def _stream_end(self, play: Play, outcome: str) -> None:
+        """The stream ended by itself ("ended": played) or failed (the outcome is the spec's reason)."""
+        if self.current is not play or self._stopping:
+            return
+        if outcome == "ended":
+            self._end_current("played", self.now())
+        else:
+            self._end_current("failed", self.now(), reason=outcome)
+        self._tick()
+
+    def stream_totals(self) -> StreamStats:
+        """What this device received from streams, the one playing now included."""
+        total = StreamStats()
+        total.add(self.stream_stats)
+        if self.current is not None and self.current.stream is not None:
+            total.add(self.current.stream.stats)
+        return total
 
     def _tick(self) -> None:
         """Re-evaluate what should sound now, then sleep until the next change."""

@@ -29,6 +29,7 @@ from device_sim.clock import SimClock
 from device_sim.device import DeviceSpec, SimDevice
 from device_sim.loop_io import LoopIO
 from device_sim.media import MediaCache
+from device_sim.stream_player import StreamOptions
 from device_sim.tls import client_context
 from mqtt_io.gc_tuning import settle_heap
 
@@ -45,6 +46,24 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     if not parts.hostname:
         raise ValueError(f"broker URL has no host: {url!r}")
     return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+def parse_broker_urls(urls: str) -> list[tuple[str, int]]:
+    """Several brokers (the nodes of a cluster), comma-separated, all plain or all TLS."""
+    parts = [u.strip() for u in urls.split(",") if u.strip()]
+    if not parts:
+        raise ValueError("no broker URL given")
+    if len({u.startswith("mqtts://") for u in parts}) > 1:
+        raise ValueError("brokers must be all mqtt:// or all mqtts://")
+    return [parse_broker_url(u) for u in parts]
+
+
+@dataclass
+class BrokerAddress:
+    host: str
+    port: int
+    family: socket.AddressFamily = socket.AF_INET
+    address: tuple[Any, ...] = ()
 
 
 def raise_fd_limit(needed: int) -> int:
@@ -130,9 +149,14 @@ class Fleet:
         http_client: httpx.AsyncClient | None = None,
         seed: int = 1,
         ca_file: str | Path | None = None,
+        stream_options: StreamOptions | None = None,
     ) -> None:
-        self.host, self.port = parse_broker_url(broker_url)
-        tls = broker_url.startswith("mqtts://")
+        # Several brokers: each device starts on one (spread in turn) and moves to the next when its link is
+        # lost or a connect fails (next_broker).
+        self.brokers = [BrokerAddress(h, port) for h, port in parse_broker_urls(broker_url)]
+        self._broker_turn: dict[str, int] = {}
+        self.host, self.port = self.brokers[0].host, self.brokers[0].port
+        tls = broker_url.lstrip().startswith("mqtts://")
         if ca_file is not None and not tls:
             raise ValueError("--ca-file chỉ dùng với broker mqtts://")
         self.ssl_context = client_context(ca_file) if tls else None  # None: plain TCP
@@ -151,6 +175,7 @@ class Fleet:
             if not p.DEVICE_ID_RE.match(i):
                 raise ValueError(f"invalid device id: {i!r}")
         self._media_dir = media_dir
+        self.stream_options = stream_options or StreamOptions()  # section 9.3 timers, capture of what was heard
         self._http_client = http_client
         self._seed = seed
         self.devices: dict[str, SimDevice] = {}
@@ -169,13 +194,22 @@ class Fleet:
         self.family = socket.AF_INET
         self.address: tuple[Any, ...] = (self.host, self.port)
 
+    def next_broker(self, device_id: str) -> BrokerAddress:
+        """The broker for a device's next connect: first its own in the spread, then the next in turn."""
+        turn = self._broker_turn.get(device_id)
+        turn = len(self._broker_turn) if turn is None else turn + 1
+        self._broker_turn[device_id] = turn
+        return self.brokers[turn % len(self.brokers)]
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         # Resolve once: 10k devices must not each ask the resolver.
-        infos = await self.loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-        self.family, _, _, _, self.address = infos[0]
+        for broker in self.brokers:
+            infos = await self.loop.getaddrinfo(broker.host, broker.port, type=socket.SOCK_STREAM)
+            broker.family, _, _, _, broker.address = infos[0]
+        self.family, self.address = self.brokers[0].family, self.brokers[0].address
         self.clock = SimClock(self.speed, loop=self.loop)
         self.io = LoopIO(self.loop)
         self.cache = MediaCache(self._http_client, directory=self._media_dir)
@@ -334,9 +368,22 @@ class Fleet:
             "downloads": self.cache.downloads if hasattr(self, "cache") else 0,
             "download_failures": self.cache.failures if hasattr(self, "cache") else 0,
         }
+        out.update(self.stream_stats())
         for stage in p.ACK_STAGES:
             out[stage] = self.stages[stage]
         return out
+
+    def stream_stats(self) -> dict[str, Any]:
+        """What the fleet received from live streams: proof that audio flowed, not only that acks did."""
+        totals = [d.stream_totals() for d in self.devices.values()]
+        return {
+            "streams_listening": sum(d.current is not None and d.current.stream is not None
+                                     and d.current.stream.audible for d in self.devices.values()),
+            "stream_bytes": sum(t.bytes for t in totals),
+            "stream_frames": sum(t.frames for t in totals),
+            "stream_audio_s": round(sum(t.audio_s for t in totals), 1),
+            "stream_drops": sum(t.drops for t in totals),
+        }
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 30.0, poll_s: float = 0.02) -> None:
         deadline = time.monotonic() + timeout

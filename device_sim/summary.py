@@ -27,6 +27,11 @@ LABELS = [
     ("auth_failures", "Sai mật khẩu"),
     ("downloads", "Tệp đã tải"),
     ("download_failures", "Tải lỗi"),
+    ("streams_listening", "Đang nghe luồng trực tiếp"),
+    ("stream_frames", "Khung MP3 đã giải mã"),
+    ("stream_audio_s", "Giây âm thanh đã nhận"),
+    ("stream_bytes", "Byte luồng đã nhận"),
+    ("stream_drops", "Luồng bị ngắt giữa chừng"),
 ]
 
 
