@@ -46,6 +46,7 @@ HOOKED_METHODS: dict[str, str] = {
 # Instance attributes of paho's Client the hooks read or change (set by its constructor).
 HOOKED_ATTRIBUTES: tuple[str, ...] = (
     "_sock", "_thread", "_out_packet", "_in_packet", "_protocol", "_out_message_mutex", "_out_messages",
+    "_host", "_port",  # mqtt_io.failover points a reconnect at the next broker
 )
 
 

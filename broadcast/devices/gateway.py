@@ -20,7 +20,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from broadcast.protocol import (
 )
 from mqtt_io.buffered_socket import set_no_delay
 from mqtt_io.client_factory import make_client
+from mqtt_io.failover import BrokerRotation, rotate_on_reconnect
 
 if TYPE_CHECKING:
     from broadcast.adapters.metrics import Metrics
@@ -288,6 +289,7 @@ class MqttGateway:
         max_queued_publishes: int = 100_000,
         max_inflight: int = 100,
         log_interval_s: float = 10.0,
+        fallbacks: Sequence[tuple[str, int]] = (),
     ) -> None:
         if not _NAME_RE.match(name):
             raise ValueError(f"gateway name must match {_NAME_RE.pattern}: {name!r}")
@@ -326,6 +328,8 @@ class MqttGateway:
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         client.on_socket_open = lambda _client, _userdata, sock: set_no_delay(sock)
+        # Other nodes of a broker cluster (LOAXA_MQTT_URL with several URLs): reconnects go to the next one.
+        rotate_on_reconnect(client, BrokerRotation([(host, port), *fallbacks]))
         self._client = client
 
     @classmethod
@@ -334,7 +338,8 @@ class MqttGateway:
         m = settings.mqtt
         ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
         return cls(host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=ca_file,
-                   prefix=settings.topic_prefix, inbox=inbox, metrics=metrics, name=name, **options)
+                   prefix=settings.topic_prefix, inbox=inbox, metrics=metrics, name=name,
+                   fallbacks=m.addresses[1:], **options)
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -420,7 +425,7 @@ class MqttGateway:
                       self.client_id, reason_code)
             return
         self._metrics.mqtt_connects.inc()
-        log.info("Đã kết nối MQTT %s:%s (phiên cũ còn: %s)", self._host, self._port,
+        log.info("Đã kết nối MQTT %s:%s (phiên cũ còn: %s)", client.host, client.port,
                  getattr(flags, "session_present", None))
         # Always resubscribe: a restarted broker without persistence has forgotten us.
         _, self._sub_mid = client.subscribe([(self.topics.all_status, 1), (self.topics.all_acks, 1)])

@@ -1,0 +1,225 @@
+"""nats-server (2.9+) cluster configuration for protocol v1: one file per node plus shared accounts.
+
+Devices keep speaking MQTT 3.1.1: each node's MQTT listener takes them, JetStream (replicated over the
+cluster) keeps retained schedules, sessions and QoS 1 messages, so a device or the server reconnecting to
+another node finds them there.
+
+Accounts and permissions render the same topic model as the mosquitto ACL (topic_grants): one account
+LOAXA holds the server user (everything under the prefix) and one user per device (its own status and ack
+out, its own schedule and command and every zone command in), each limited to MQTT connections. Passwords
+are bcrypt hashes (NATS verifies bcrypt; it cannot read mosquitto's `$7$` hashes).
+
+Client id binding (spec section 1): NATS 2.9 has no equivalent of mosquitto's `use_username_as_clientid`
+and no hook that sees the MQTT client id before the session is taken (auth callouts arrive in 2.10). What
+still holds: a device's permissions are its username's, so a device using another device's client id
+receives and sends nothing of that device; what it can do is disconnect the other device by taking its
+session id (a denial of service, not a disclosure). docs/nats.md says how that is watched.
+
+Values are written as JSON strings, which the NATS configuration parser reads as they are (a bcrypt
+hash's `$` is never taken for a variable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadcast.protocol.broker_config import MAX_PACKET_SIZE, _check_prefix, _check_user, _write
+from broadcast.protocol.topic_grants import Grants, device_grants, server_grants
+
+ACCOUNT = "LOAXA"
+CLUSTER_NAME = "loaxa"
+ACCOUNTS_FILE = "accounts.conf"
+BCRYPT_COST = 11  # NATS' own `nats server passwd` default
+BCRYPT_PREFIXES = ("$2a$", "$2b$")
+
+
+class BcryptMissing(RuntimeError):
+    """The `bcrypt` package is not installed (needed only to write NATS configuration)."""
+
+
+def bcrypt_hash(password: str, *, cost: int = BCRYPT_COST) -> str:
+    """A `$2a$` bcrypt hash as nats-server verifies it."""
+    try:
+        import bcrypt
+    except ImportError:  # an optional dependency: the mosquitto path does not need it
+        raise BcryptMissing("cần gói Python bcrypt để ghi cấu hình NATS: pip install bcrypt") from None
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=cost, prefix=b"2a")).decode("ascii")
+
+
+def mqtt_to_nats(topic_filter: str) -> tuple[str, ...]:
+    """NATS subjects for an MQTT topic filter, as nats-server's MQTT layer maps them: `/` separates tokens,
+    `+` is `*`; a trailing `#` also matches its parent topic, so it gives two subjects."""
+    if "." in topic_filter or " " in topic_filter or "*" in topic_filter or ">" in topic_filter:
+        raise ValueError(f"topic filter not mappable to NATS: {topic_filter!r}")
+    tokens = topic_filter.split("/")
+    if "#" in tokens[:-1] or any(t == "" for t in tokens):
+        raise ValueError(f"bad topic filter: {topic_filter!r}")
+    mapped = ["*" if t == "+" else t for t in tokens]
+    if mapped[-1] == "#":
+        parent = ".".join(mapped[:-1])
+        return (parent, f"{parent}.>")
+    return (".".join(mapped),)
+
+
+# nats-server delivers a QoS 1 subscription through a JetStream consumer whose delivery subject is
+# `$MQTT.sub.<random>`; the MQTT client must be allowed to subscribe to it (nats-server's MQTT docs).
+MQTT_QOS1_DELIVERY = "$MQTT.sub.>"
+
+
+def nats_permissions(grants: Grants) -> dict[str, list[str]]:
+    """NATS publish/subscribe allow-lists (everything else is denied) for MQTT grants."""
+    return {
+        "publish": [s for t in grants.publish for s in mqtt_to_nats(t)],
+        "subscribe": [s for t in grants.subscribe for s in mqtt_to_nats(t)] + [MQTT_QOS1_DELIVERY],
+    }
+
+
+def _user(name: str, password_hash: str, grants: Grants) -> dict[str, object]:
+    _check_user(name)
+    if not password_hash.startswith(BCRYPT_PREFIXES):
+        raise ValueError(f"account {name!r} needs a bcrypt hash ($2a$/$2b$), not {password_hash[:4]!r}...")
+    return {"user": name, "password": password_hash, "permissions": nats_permissions(grants),
+            "allowed_connection_types": ["MQTT"]}
+
+
+def render_accounts(prefix: str, server_user: str, server_hash: str,
+                    device_hashes: Iterable[tuple[str, str]]) -> str:
+    """The `accounts` block every node includes: the LOAXA account with JetStream and all users."""
+    p = _check_prefix(prefix)
+    users = [_user(server_user, server_hash, server_grants(p))]
+    seen = {server_user}
+    for device_id, hashed in device_hashes:
+        if device_id in seen:
+            raise ValueError(f"duplicate account or a device named like the server: {device_id!r}")
+        seen.add(device_id)
+        users.append(_user(device_id, hashed, device_grants(p, device_id)))
+    lines = ["# Generated by loaxa: protocol v1 accounts for nats-server (one user per line).",
+             "accounts {", f"  {ACCOUNT} {{", "    jetstream: enabled", "    users: ["]
+    lines += [f"      {json.dumps(u, ensure_ascii=False)}" for u in users]
+    lines += ["    ]", "  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class NatsNode:
+    """One cluster member: its name (server_name, unique, required by clustered JetStream), addresses and
+    JetStream store directory."""
+
+    name: str
+    host: str
+    client_port: int
+    cluster_port: int
+    mqtt_port: int
+    store_dir: Path
+    http_port: int | None = None  # the monitoring endpoint (/varz, /connz), on the same host
+
+
+def render_node(node: NatsNode, cluster: Sequence[NatsNode], *, replicas: int, accounts_file: str = ACCOUNTS_FILE,
+                cluster_name: str = CLUSTER_NAME) -> str:
+    _check_user(node.name)
+    routes = [f"nats-route://{peer.host}:{peer.cluster_port}" for peer in cluster if peer.name != node.name]
+    conf = {
+        "server_name": node.name,
+        "listen": f"{node.host}:{node.client_port}",
+        "max_payload": MAX_PACKET_SIZE,
+        "jetstream": {"store_dir": str(node.store_dir)},
+        "cluster": {"name": cluster_name, "listen": f"{node.host}:{node.cluster_port}", "routes": routes},
+        "mqtt": {
+            "listen": f"{node.host}:{node.mqtt_port}",
+            # Retained messages, sessions and QoS 1 consumers survive the loss of a node.
+            "stream_replicas": replicas,
+            "consumer_replicas": replicas,
+            "ack_wait": "30s",
+            "max_ack_pending": 10000,  # the server's subscription to every ack and status
+        },
+    }
+    if node.http_port is not None:
+        conf["http"] = f"{node.host}:{node.http_port}"
+    body = "\n".join(f"{key}: {json.dumps(value)}" for key, value in conf.items())
+    return (f"# Generated by loaxa: nats-server node {node.name} of cluster {cluster_name}.\n{body}\n"
+            f"include {json.dumps(accounts_file)}\n")
+
+
+def check_cluster(nodes: Sequence[NatsNode]) -> None:
+    names = [n.name for n in nodes]
+    if not nodes or len(set(names)) != len(names):
+        raise ValueError("a NATS cluster needs nodes with distinct names")
+    addresses = [(n.host, port) for n in nodes for port in (n.client_port, n.cluster_port, n.mqtt_port, n.http_port)
+                 if port is not None]
+    if len(set(addresses)) != len(addresses):
+        raise ValueError("two NATS listeners share an address")
+
+
+def write_nats_config(
+    outdir: str | os.PathLike[str],
+    prefix: str,
+    server_user: str,
+    server_password: str,
+    nodes: Sequence[NatsNode],
+    *,
+    devices: Iterable[tuple[str, str]] = (),
+    hashed_devices: Iterable[tuple[str, str]] = (),
+    cost: int = BCRYPT_COST,
+    group: str | None = None,
+) -> list[Path]:
+    """Write accounts.conf and `<node>.conf` for each node into outdir; return the node files.
+
+    `devices` carry plaintext secrets (hashed here with bcrypt), `hashed_devices` bcrypt hashes. Replication
+    is min(3, number of nodes): a 3-node cluster keeps working with one node down."""
+    check_cluster(nodes)
+    out = Path(outdir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    device_entries = [(d, bcrypt_hash(pw, cost=cost)) for d, pw in devices] + list(hashed_devices)
+    accounts = render_accounts(prefix, server_user, bcrypt_hash(server_password, cost=cost), device_entries)
+    _write(out / ACCOUNTS_FILE, accounts, group)
+    paths = []
+    for node in nodes:
+        Path(node.store_dir).mkdir(parents=True, exist_ok=True)
+        path = out / f"{node.name}.conf"
+        _write(path, render_node(node, nodes, replicas=min(3, len(nodes))), group)
+        paths.append(path)
+    return paths
+
+
+def client_id_mismatches(connz: dict[str, object], server_user: str) -> list[tuple[str, str]]:
+    """(username, MQTT client id) of device connections whose client id is not their username, from a node's
+    `/connz?auth=true`: what nats-server does not refuse (spec section 1), found afterwards. The server
+    account's client ids are free (`loaxa-server-<name>`)."""
+    found = []
+    conns = connz.get("connections")
+    for conn in conns if isinstance(conns, list) else []:
+        if not isinstance(conn, dict) or "mqtt_client" not in conn:
+            continue
+        user, client_id = conn.get("authorized_user"), conn.get("mqtt_client")
+        if user != server_user and user != client_id:
+            found.append((str(user), str(client_id)))
+    return found
+
+
+def secrets_for_nats(csv_text: str, stored: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Device secrets for the NATS accounts from a `device_id,password[,...]` CSV (what `loaxa devices import`
+    writes), each checked against the stored mosquitto `$7$` hash: NATS needs bcrypt, and the server keeps
+    no plaintext, so the secrets come from the operator. Returns (id, secret) pairs and what was left out."""
+    from broadcast.protocol.broker_config import check_password
+
+    hashes = dict(stored)
+    given: dict[str, str] = {}
+    problems = []
+    for number, line in enumerate(csv_text.splitlines(), 1):
+        fields = [f.strip() for f in line.split(",")]
+        if not line.strip() or fields[0] in ("device_id", "id"):
+            continue
+        if len(fields) < 2 or not fields[1]:
+            problems.append(f"dòng {number}: thiếu mật khẩu")
+        elif fields[0] not in hashes:
+            problems.append(f"dòng {number}: thiết bị {fields[0]} chưa đăng ký hoặc đã bị vô hiệu hóa")
+        elif not check_password(fields[1], hashes[fields[0]]):
+            problems.append(f"dòng {number}: mật khẩu của {fields[0]} không khớp với mật khẩu đã lưu")
+        else:
+            given[fields[0]] = fields[1]
+    problems += [f"thiết bị {d} không có trong tệp mật khẩu: không được đưa vào" for d in hashes if d not in given]
+    return sorted(given.items()), problems
