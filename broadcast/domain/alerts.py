@@ -8,6 +8,7 @@ when, a note); acknowledged alerts still resolve by themselves when the conditio
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
@@ -59,7 +60,7 @@ VISIBLE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED, AlertState.RESOLVED)
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where each rule fires. Names are the API's and the settings' (LOAXA_ALERT_<NAME>)."""
+    """Where each rule fires. Names are those of the API and of LOAXA_ALERT_THRESHOLDS (the country's values)."""
 
     offline_minutes: int = 15
     schedule_ack_minutes: int = 30
@@ -96,6 +97,22 @@ def check_overrides(overrides: Mapping[str, Any]) -> dict[str, int]:
                                code="alert.invalid_threshold")
         checked[name] = value
     return checked
+
+
+def parse_thresholds_setting(text: str, base: Thresholds = Thresholds()) -> Thresholds:
+    """LOAXA_ALERT_THRESHOLDS: the country's thresholds as a JSON object over the built-in defaults."""
+    if not text.strip():
+        return base
+    try:
+        overrides = json.loads(text)
+    except ValueError:
+        overrides = None
+    if not isinstance(overrides, dict):
+        raise ValueError('phải là một đối tượng JSON, ví dụ {"offline_minutes": 30} (must be a JSON object)')
+    try:
+        return base.with_overrides(check_overrides(overrides))
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 def effective_thresholds(chain: Sequence[Mapping[str, Any] | None], base: Thresholds = Thresholds()) -> Thresholds:

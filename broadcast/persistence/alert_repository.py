@@ -21,19 +21,9 @@ from broadcast.persistence.report_repository import PLAY_TIME
 from broadcast.persistence.repositories import _aware, within_areas_clause
 
 ALERTS = core_table(AlertRow)
-PASS_WRITES = {  # transition kind -> (the columns a pass writes, the states it may move the alert from; () any)
-    "seen": (("last_seen_at", "details", "clear_since"), ()),
-    "opened": (("state", "opened_at", "last_seen_at", "details", "clear_since"), (AlertState.PENDING.value,)),
-    "resolved": (("state", "resolved_at", "clear_since"), (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)),
-}
 CHUNK = 1000  # ids per IN list: far below SQLite's and PostgreSQL's limits on bound parameters
 ROW_FIELDS = ("device_id", "commune_code", "cause", "state", "first_seen_at", "last_seen_at", "opened_at",
               "clear_since", "details", "acknowledged_by", "acknowledged_at", "note", "resolved_at")
-
-
-def _columns(alert: Alert, columns: Sequence[str]) -> dict[str, Any]:
-    values = _values(alert)
-    return {"_id": alert.id, **{c: values[c] for c in columns}}
 
 
 def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
@@ -94,31 +84,54 @@ class SqlAlertRepository:
         return [_alert(r) for r in self.session.execute(
             select(ALERTS).where(ALERTS.c.state != AlertState.RESOLVED.value))]
 
-    def apply(self, transitions: Sequence[Transition]) -> list[Alert]:
-        """Write a pass's changes, a few statements per kind whatever their number; returns the alerts kept (every
-        transition but "dropped", in order) with their ids, new ones numbered by the database.
+    def apply(self, transitions: Sequence[Transition]) -> list[Transition]:
+        """Write a pass's changes in a few statements whatever their number. Returns what took effect, in order: new
+        alerts with the ids the database gave them, "dropped" ones and changes of state another writer made first
+        left out (so each opening and resolution is told once).
 
         A pass writes only the columns it owns: an acknowledgement committed since the pass read its alerts stays
-        (who, when, note, and the acknowledged state while the condition holds)."""
+        (who, when, note, and the acknowledged state while the condition holds). A change of state is conditional
+        on the state the pass read: should two passes overlap (a leader handing over), only one opens or resolves."""
         self.session.flush()
         connection = self.session.connection()
-        dropped = [t.alert.id for t in transitions if t.kind == "dropped"]
-        for chunk in _chunks(dropped):
+        by_kind: dict[str, list[Alert]] = {}
+        for t in transitions:
+            by_kind.setdefault(t.kind if t.alert.id else "new", []).append(t.alert)
+        for chunk in _chunks([a.id for a in by_kind.get("dropped", [])]):
             connection.execute(delete(ALERTS).where(ALERTS.c.id.in_(chunk)))
-        kept = [t for t in transitions if t.kind != "dropped"]
-        new = [t.alert for t in kept if t.alert.id == 0]
+        new = by_kind.get("new", [])
         new_ids = iter(connection.execute(insert(ALERTS).returning(ALERTS.c.id, sort_by_parameter_order=True),
                                           [_values(a) for a in new]).scalars().all() if new else [])
-        touched = [t.alert for t in kept if t.kind == "touched"]
+        touched = by_kind.get("touched", [])
         for chunk in _chunks([a.id for a in touched]):  # all seen at the pass's one `now`
             connection.execute(update(ALERTS).where(ALERTS.c.id.in_(chunk))
                                .values(last_seen_at=touched[0].last_seen_at))
-        for kind, (columns, only_from) in PASS_WRITES.items():
-            rows = [_columns(t.alert, columns) for t in kept if t.kind == kind and t.alert.id != 0]
-            if rows:
-                stmt = update(ALERTS).where(ALERTS.c.id == bindparam("_id"))
-                connection.execute(stmt.where(ALERTS.c.state.in_(only_from)) if only_from else stmt, rows)
-        return [replace(t.alert, id=next(new_ids)) if t.alert.id == 0 else t.alert for t in kept]
+        observed = [a for kind in ("seen", "opened", "resolved") for a in by_kind.get(kind, [])]
+        if observed:
+            connection.execute(update(ALERTS).where(ALERTS.c.id == bindparam("_id")),
+                               [{"_id": a.id, "last_seen_at": a.last_seen_at, "details": dict(a.details),
+                                 "clear_since": a.clear_since} for a in observed])
+        moved = (self._change_state(by_kind.get("opened", []), "opened_at", (AlertState.PENDING,))
+                 | self._change_state(by_kind.get("resolved", []), "resolved_at",
+                                      (AlertState.OPEN, AlertState.ACKNOWLEDGED)))
+        applied = []
+        for t in transitions:
+            if t.alert.id == 0:
+                applied.append(Transition(t.kind, replace(t.alert, id=next(new_ids))))
+            elif t.kind != "dropped" and (t.kind not in ("opened", "resolved") or t.alert.id in moved):
+                applied.append(t)
+        return applied
+
+    def _change_state(self, alerts: Sequence[Alert], stamp: str, only_from: Sequence[AlertState]) -> set[int]:
+        """Move alerts to their new state (all the same, stamped with the pass's one `now`) if still in one of
+        `only_from`; returns the ids moved."""
+        moved: set[int] = set()
+        for chunk in _chunks([a.id for a in alerts]):
+            result = self.session.connection().execute(
+                update(ALERTS).where(ALERTS.c.id.in_(chunk), ALERTS.c.state.in_([s.value for s in only_from]))
+                .values(state=alerts[0].state.value, **{stamp: getattr(alerts[0], stamp)}).returning(ALERTS.c.id))
+            moved.update(result.scalars())
+        return moved
 
     def list(self, query: AlertQuery) -> list[Alert]:
         stmt = (select(ALERTS).where(ALERTS.c.state != AlertState.PENDING.value)
@@ -132,6 +145,12 @@ class SqlAlertRepository:
         if query.device_id is not None:
             stmt = stmt.where(ALERTS.c.device_id == query.device_id)
         return [_alert(r) for r in self.session.execute(stmt)]
+
+    def device_names(self, device_ids: Sequence[str]) -> dict[str, str]:
+        """The names of a page of alerts' devices, in one statement."""
+        unique = sorted(set(device_ids))
+        return {i: n for i, n in self.session.execute(select(DeviceRow.id, DeviceRow.name)
+                                                       .where(DeviceRow.id.in_(unique)))} if unique else {}
 
     def count_open(self, within_areas: frozenset[str] | None) -> int:
         stmt = select(func.count()).select_from(ALERTS).where(ALERTS.c.state == AlertState.OPEN.value)

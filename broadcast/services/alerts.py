@@ -24,6 +24,7 @@ from broadcast.domain.alerts import (
     check_overrides,
     effective_thresholds,
     findings,
+    parse_thresholds_setting,
     step,
 )
 from broadcast.domain.auth import Action, Principal
@@ -35,6 +36,11 @@ from broadcast.services.ports import Clock, UnitOfWork
 Notify = Callable[[UnitOfWork, Clock, Sequence[AlertEvent]], None]
 DEFAULT_THRESHOLDS = Thresholds()
 EVENT_OF: dict[str, AlertEventKind] = {"opened": "opened", "resolved": "resolved"}
+
+
+def national_thresholds(setting: str) -> Thresholds:
+    """LOAXA_ALERT_THRESHOLDS over the built-in defaults (the settings refuse a bad one at start-up)."""
+    return parse_thresholds_setting(setting, DEFAULT_THRESHOLDS)
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,7 @@ def evaluate(uow_factory: Callable[[], UnitOfWork], clock: Clock, tz: tzinfo, *,
             move = step(current.get(key), found.get(key), now, timedelta(seconds=thresholds.settle_s))
             if move is not None:
                 transitions.append(move)
-        stored = uow.alerts.apply(transitions)
-        kept = [t for t in transitions if t.kind != "dropped"]
-        events = [_event(EVENT_OF[t.kind], alert, now) for t, alert in zip(kept, stored, strict=True)
-                  if t.kind in EVENT_OF]
+        events = [_event(EVENT_OF[t.kind], t.alert, now) for t in uow.alerts.apply(transitions) if t.kind in EVENT_OF]
         if events and notify is not None:
             notify(uow, clock, events)
         uow.commit()
@@ -118,12 +121,13 @@ def acknowledge(uow: UnitOfWork, clock: Clock, actor: Actor, alert_id: int, note
         device = uow.devices.get(alert.device_id)
         chain = device.area_chain() if device is not None else (alert.commune_code,)
         actor.require(Action.ACKNOWLEDGE_ALERTS, chain)
-        if alert.state is not AlertState.OPEN:
-            raise Conflict("Cảnh báo này đã được xác nhận hoặc đã hết.", code="alert_not_open")
         now = clock.now()
+        # Conditional in the database: a rule pass may resolve the alert between the read above and this write.
+        if alert.state is not AlertState.OPEN or not uow.alerts.acknowledge(alert.id, by=actor.name, at=now,
+                                                                             note=note or None):
+            raise Conflict("Cảnh báo này đã được xác nhận hoặc đã hết.", code="alert_not_open")
         alert = replace(alert, state=AlertState.ACKNOWLEDGED, acknowledged_by=actor.name, acknowledged_at=now,
                         note=note or None)
-        uow.alerts.save(alert)
         audit(uow, clock, actor, "alert.acknowledge", "alert", alert.id, area_code=alert.commune_code,
               cause=alert.cause.value, device_id=alert.device_id, note=note)
         if notify is not None:
@@ -146,8 +150,8 @@ def describe_thresholds(uow: UnitOfWork, principal: Principal | None, area_code:
                 "effective": effective.__dict__}
 
 
-def set_thresholds(uow: UnitOfWork, clock: Clock, actor: Actor, area_code: str,
-                   overrides: dict[str, Any]) -> dict[str, Any]:
+def set_thresholds(uow: UnitOfWork, clock: Clock, actor: Actor, area_code: str, overrides: dict[str, Any],
+                   base: Thresholds = DEFAULT_THRESHOLDS) -> dict[str, Any]:
     checked = check_overrides(overrides)
     with uow:
         area = get_area(uow, area_code)
@@ -155,4 +159,4 @@ def set_thresholds(uow: UnitOfWork, clock: Clock, actor: Actor, area_code: str,
         uow.alerts.put_thresholds(area.code, checked, by=actor.name, at=clock.now())
         audit(uow, clock, actor, "alert.thresholds", "area", area.code, area_code=area.code, **checked)
         uow.commit()
-    return describe_thresholds(uow, actor.principal, area_code)
+    return describe_thresholds(uow, actor.principal, area_code, base)

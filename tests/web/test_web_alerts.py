@@ -71,3 +71,25 @@ def _principal(container, username):
     with container.uow() as uow:
         account = uow.users.get_by_username(username)
     return Principal(user_id=account.id, username=account.username, grants=account.grants)
+
+
+def test_alerts_beyond_one_page_are_reached_by_page_links(container, client, clock):
+    for n in range(51):  # never heard since registration: offline, one without coordinates
+        register_device(container.uow(), clock, Actor(None), DeviceSpec(
+            id=f"cn-{n:04d}", name=f"Loa Cửa Nam {n:02d}", area_code=CUA_NAM,
+            latitude=21.0 + n / 1000 if n else None, longitude=105.85 if n else None))
+    clock.advance(hours=1)
+    alert_service.set_thresholds(container.uow(), clock, Actor(None), HANOI, {"settle_s": 0})
+    assert alert_service.evaluate(container.uow, clock, container.settings.tz).opened == 51
+    add_user(container, "xem-cn", "viewer", CUA_NAM)
+    sign_in(client, "xem-cn")
+    first = client.get("/canh-bao", params={"loai": "offline"}).text
+    assert first.count("Mất kết nối quá 15 phút") == 50 and "Danh sách · trang 1" in first
+    assert 'href="/canh-bao?trang-thai=open&amp;loai=offline&amp;trang=2"' in first
+    second = client.get("/canh-bao", params={"loai": "offline", "trang": "2"}).text
+    assert second.count("Mất kết nối quá 15 phút") == 1 and "Trang trước" in second and "Trang sau" not in second
+    shown = {n for n in range(51) if f"Loa Cửa Nam {n:02d}" in first + second}
+    assert shown == set(range(51))
+    points = client.get("/canh-bao/ban-do.json", params={"khu": CUA_NAM}).json()
+    assert (len(points["points"]), points["without_location"]) == (50, 1)
+    assert {p["colour"] for p in points["points"]} == {"#b91c1c"}

@@ -19,11 +19,11 @@ from broadcast.services.area_scope import areas_within
 from broadcast.services.devices import list_devices
 from broadcast.web.deps import ContainerDep, UowDep
 from broadcast.web.pages.devices import MAP_LIMIT
+from broadcast.web.pages.listing import PAGE_SIZE, Pager, page_number
 from broadcast.web.pages.session import CsrfChecked, PageActor, PagePrincipal, PageRoute, flash, redirect
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PATH = "/canh-bao"
-PAGE_SIZE = 50
 STATE_LABELS = {"open": "Chưa xử lý", "acknowledged": "Đang xử lý", "resolved": "Đã hết"}
 COLOURS = {"open": "#b91c1c", "acknowledged": "#d97706", "offline": "#6b7280", "ok": "#1e6b34"}
 
@@ -49,19 +49,24 @@ class AlertFilters:
         return cls(p.get("khu", "").strip()[:16], state if state in STATE_LABELS or state == "tat-ca" else "open",
                    cause if cause in set(Cause) else "")
 
+    def params(self) -> dict[str, str]:
+        return {k: v for k, v in (("khu", self.area), ("trang-thai", self.state), ("loai", self.cause)) if v}
+
     def url(self, path: str = PATH) -> str:
-        params = {k: v for k, v in (("khu", self.area), ("trang-thai", self.state), ("loai", self.cause)) if v}
-        return f"{path}?{urlencode(params)}"
+        return f"{path}?{urlencode(self.params())}"
 
 
 @router.get(PATH, name="alerts")
-def alerts_page(request: Request, uow: UowDep, principal: PagePrincipal, container: ContainerDep) -> Response:
+def alerts_page(request: Request, uow: UowDep, principal: PagePrincipal, container: ContainerDep,
+                trang: str | None = None) -> Response:
     f = AlertFilters.of(request)
+    number = page_number(trang)
     areas = areas_within(uow, principal.areas_for(Action.READ))
     found = service.list_alerts(uow, principal, area=f.area or None, state=None if f.state == "tat-ca" else f.state,
-                                cause=f.cause or None, limit=PAGE_SIZE)
+                                cause=f.cause or None, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+    found, has_next = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     with uow:
-        names = {d.id: d.name for d in (uow.devices.get(a.device_id) for a in found) if d is not None}
+        names = uow.alerts.device_names([a.device_id for a in found])
     rows = [{"alert": a, "text": describe(a.cause.value, a.details), "label": CAUSE_LABELS[a.cause],
              "device_name": names.get(a.device_id, a.device_id),
              "may_ack": a.state is AlertState.OPEN and principal.may(Action.ACKNOWLEDGE_ALERTS,
@@ -71,6 +76,7 @@ def alerts_page(request: Request, uow: UowDep, principal: PagePrincipal, contain
     return request.app.state.pages.render(
         request, "alerts.html", f=f, areas=areas, area_names={a.code: a.name for a in areas}, rows=rows,
         state_labels=STATE_LABELS, cause_labels={c.value: label for c, label in CAUSE_LABELS.items()},
+        pager=Pager(number, PAGE_SIZE, has_next, PATH, f.params()),
         map_data=f.url("/canh-bao/ban-do.json"), tile_url=settings.map_tile_url,
         tile_attribution=settings.map_tile_attribution)
 
@@ -90,8 +96,8 @@ def alerts_map(request: Request, uow: UowDep, principal: PagePrincipal) -> Respo
     for state in ("acknowledged", "open"):  # open wins
         for a in service.list_alerts(uow, principal, area=f.area or None, state=state, limit=MAP_LIMIT):
             worst[a.device_id] = state
-    points = []
-    for d, s in devices[:MAP_LIMIT]:
+    points, shown = [], devices[:MAP_LIMIT]
+    for d, s in shown:
         if d.latitude is None or d.longitude is None:
             continue
         state = worst.get(d.id) or ("ok" if s.online else "offline")
@@ -101,7 +107,8 @@ def alerts_map(request: Request, uow: UowDep, principal: PagePrincipal) -> Respo
                                                                 "offline": "mất kết nối",
                                                                 "ok": "bình thường"}[state],
                        "url": f"/thiet-bi/{d.id}"})
-    return JSONResponse({"points": points, "without_location": 0, "truncated": len(devices) > MAP_LIMIT,
+    return JSONResponse({"points": points, "without_location": len(shown) - len(points),
+                         "truncated": len(devices) > MAP_LIMIT,
                          "legend": "đỏ: có cảnh báo, vàng: đang xử lý, xám: mất kết nối, xanh: bình thường"},
                         headers={"Cache-Control": "no-store"})
 

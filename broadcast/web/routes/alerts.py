@@ -94,16 +94,18 @@ def acknowledge(alert_id: int, body: AckIn, container: ContainerDep, uow: UowDep
 
 
 @router.get("/alert-thresholds/{area_code}", responses=errors(403, 404))
-def get_thresholds(area_code: str, uow: UowDep, principal: PrincipalDep) -> dict[str, Any]:
-    """The area's own thresholds and those in force after inheritance from its province."""
-    return service.describe_thresholds(uow, principal, area_code)
+def get_thresholds(area_code: str, container: ContainerDep, uow: UowDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The area's own thresholds and those in force after inheritance from its province and the country's."""
+    return service.describe_thresholds(uow, principal, area_code,
+                                       service.national_thresholds(container.settings.alert_thresholds))
 
 
 @router.put("/alert-thresholds/{area_code}", responses=errors(403, 404, 422))
 def put_thresholds(area_code: str, body: dict[str, int | None], container: ContainerDep, uow: UowDep,
                    actor: ActorDep) -> dict[str, Any]:
     """Replace the area's overrides (names as in the answer's `effective`); what is left out is inherited."""
-    return service.set_thresholds(uow, container.clock, actor, area_code, body)
+    return service.set_thresholds(uow, container.clock, actor, area_code, body,
+                                  service.national_thresholds(container.settings.alert_thresholds))
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201, responses=errors(403, 404, 422))

@@ -16,6 +16,7 @@ from broadcast.domain.alerts import (
     describe,
     effective_thresholds,
     findings,
+    parse_thresholds_setting,
     step,
 )
 from broadcast.domain.errors import InvalidInput
@@ -116,3 +117,11 @@ def test_descriptions_are_vietnamese():
     assert describe("supply_low", {"value": 10300, "threshold": 10800}) == \
         "Điện áp nguồn thấp: 10,30 V (ngưỡng 10,80 V)"
     assert describe("speaker_line", {"value": "open"}) == "Đứt hoặc chập dây loa (đứt dây)"
+
+
+def test_the_countrys_thresholds_are_json_over_the_defaults():
+    assert parse_thresholds_setting("") == Thresholds()
+    assert parse_thresholds_setting(' {"offline_minutes": 30} ') == Thresholds(offline_minutes=30)
+    for bad in ("30", "{", '{"offline_minutes": true}', '{"temperature": 60}', '{"supply_mv": -1}'):
+        with pytest.raises(ValueError):
+            parse_thresholds_setting(bad)
