@@ -89,11 +89,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def digest_email(commune_name: str, day: str, open_alerts: Sequence[Mapping[str, Any]], missed: int,
-                 failed: int, page_url: str) -> tuple[str, str]:
+def digest_email(commune_name: str, day: str, yesterday: str, open_alerts: Sequence[Mapping[str, Any]],
+                 missed: int, failed: int, powered_off: int, page_url: str) -> tuple[str, str]:
     subject = f"[LoaXa] Tình trạng loa {commune_name} ngày {day}"
+    off = f", {powered_off} lượt không phát do tắt nguồn" if powered_off else ""
     lines = [f"Tình trạng hệ thống loa truyền thanh {commune_name} ngày {day}.", "",
-             f"Từ 00:00 hôm qua: {missed} lượt phát bị lỡ, {failed} lượt phát lỗi.", ""]
+             f"Hôm qua ({yesterday}): {missed} lượt phát bị lỡ, {failed} lượt phát lỗi{off}.", ""]
     if open_alerts:
         lines.append(f"Cảnh báo chưa hết ({len(open_alerts)}):")
         lines += [f"- {a['device_name']} ({a['device_id']}): {a['text']}, từ {a['since']}" for a in open_alerts]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from broadcast.domain.devices import AckStage
@@ -44,7 +44,7 @@ from broadcast.services.reports.ports import (
 REACHED_STAGES = [s.value for s in AckStage if s not in (AckStage.REJECTED, AckStage.EXPIRED)]
 # The moment a proof-of-play row belongs to: its plan, else when it started, else when it was reported.
 PLAY_TIME = func.coalesce(PlayLogRow.planned_start, PlayLogRow.started_at, PlayLogRow.recorded_at)
-COMMUNE_FIELDS = ("played", "missed", "failed", "preempted", "devices", "uptime_ratio", "emergencies",
+COMMUNE_FIELDS = ("played", "missed", "failed", "preempted", "powered_off", "devices", "uptime_ratio", "emergencies",
                   "emergency_devices", "emergency_reached")
 AIRTIME_FIELDS = ("source", "topic", "language", "priority", "items", "plays", "seconds")
 
@@ -105,10 +105,13 @@ class SqlReportRepository:
                 for c, i, pid, eid, prio, n, ps, pe, fs, le in self.session.execute(stmt)]
 
     def outcome_counts(self, start: datetime, end: datetime, area: str | None) -> dict[tuple[str, str], int]:
+        """Per commune and outcome; a miss because the amplifier was switched off (reason power_off, spec 9.2)
+        counts as `powered_off`, not as a miss: someone chose it."""
         p = PlayLogRow
-        stmt = (select(p.commune_code, p.outcome, func.count())
+        outcome = case((and_(p.outcome == "missed", p.reason == "power_off"), "powered_off"), else_=p.outcome)
+        stmt = (select(p.commune_code, outcome, func.count())
                 .where(PLAY_TIME >= _utc(start), PLAY_TIME < _utc(end), _in_area(p.commune_code, area))
-                .group_by(p.commune_code, p.outcome))
+                .group_by(p.commune_code, outcome))
         return {(c, o): n for c, o, n in self.session.execute(stmt)}
 
     def programme_facts(self, programme_ids: Iterable[int]) -> dict[int, ContentFacts]:

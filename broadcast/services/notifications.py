@@ -144,13 +144,16 @@ def _send(uow_factory: Callable[[], UnitOfWork], channel: str, recipient: str, s
 
 def stage_daily_digest(uow_factory: Callable[[], UnitOfWork], clock: Clock, tz: tzinfo, public_url: str) -> int:
     """Each commune with devices, to its responsible people: alerts not yet over, and yesterday's misses and
-    failures. Returns the messages staged."""
+    failures (a miss because the amplifier was switched off on purpose is told apart). Returns the messages
+    staged."""
     now = clock.now()
     today = now.astimezone(tz).date()
+    today_start = datetime.combine(today, time(), tz)
     yesterday_start = datetime.combine(today - timedelta(days=1), time(), tz)
     uow = uow_factory()
     staged = 0
     with uow:
+        outcomes = uow.reports.outcome_counts(yesterday_start, today_start, None)  # yesterday, local time
         for commune in uow.health.fleet(yesterday_start):
             recipients = uow.notifications.recipients((commune.commune_code, commune.province_code))
             if not recipients:
@@ -163,8 +166,10 @@ def stage_daily_digest(uow_factory: Callable[[], UnitOfWork], clock: Clock, tz: 
             listed = [{"device_id": a.device_id, "text": describe(a.cause.value, a.details),
                        "device_name": (d.name if (d := devices[a.device_id]) is not None else a.device_id),
                        "since": when_text(a.opened_at or a.first_seen_at, tz)} for a in alerts]
-            subject, body = digest_email(name, _day(today), listed, commune.missed, commune.failed,
-                                         f"{public_url}/canh-bao?khu={commune.commune_code}")
+            missed, failed, powered_off = (outcomes.get((commune.commune_code, o), 0)
+                                           for o in ("missed", "failed", "powered_off"))
+            subject, body = digest_email(name, _day(today), _day(today - timedelta(days=1)), listed, missed,
+                                         failed, powered_off, f"{public_url}/canh-bao?khu={commune.commune_code}")
             event_id = uuid.uuid4().hex
             uow.notifications.stage([Message("email", address, event_id, subject, body)
                                      for _user, address in recipients], at=now)

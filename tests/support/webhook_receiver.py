@@ -1,9 +1,11 @@
-"""A webhook receiver on a free loopback port that can be down (answering 503) and up again, keeping what it took."""
+"""A webhook receiver on a free loopback port that can be down, answering 503 (`up = False`) or stopped altogether
+(`stop()`: connections refused) and started again on the same port, keeping what it took."""
 from __future__ import annotations
 
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +21,24 @@ class Receiver:
     received: list[dict] = field(default_factory=list)  # headers and JSON of each accepted POST, in order
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+    handler: type[BaseHTTPRequestHandler] | None = None
+    port: int = 0
+
+    def start(self) -> None:
+        """Listen (again) on the receiver's port."""
+        assert self.handler is not None and self.server is None
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Close the listening socket: the sender finds nobody there."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
     def events(self) -> list[dict]:
         with self.lock:
@@ -32,6 +52,13 @@ class Receiver:
 
 @pytest.fixture
 def webhook_receiver() -> Iterator[Receiver]:
+    with receiving() as receiver:
+        yield receiver
+
+
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A receiver listening until the block ends (the fixture's; tests that need several call it)."""
     receiver = Receiver("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,12 +80,9 @@ def webhook_receiver() -> Iterator[Receiver]:
         def log_message(self, *args) -> None:  # noqa: ANN002 - quiet
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    receiver.handler = Handler
+    receiver.start()
     try:
         yield receiver
     finally:
-        server.shutdown()
-        server.server_close()
+        receiver.stop()

@@ -118,8 +118,8 @@ def test_a_province_viewer_filters_the_play_log_and_downloads_files(site, browse
     values = [row for row in workbook.worksheets[0].iter_rows(values_only=True)]
     total = next(row for row in values if row[1] == "Tổng cộng")
     shown = page.locator("table.records tbody tr", has_text="Tổng cộng").locator("td").all_inner_texts()
-    assert [str(v) for v in total[2:7]] == shown[2:7]  # the file holds the figures the page shows
-    assert sum(total[2:6]) == total[6] > 0
+    assert [str(v) for v in total[2:8]] == shown[2:8]  # the file holds the figures the page shows
+    assert sum(total[2:7]) == total[7] > 0  # played, preempted, missed, failed, powered off; then the total
 
     assert watch.foreign() == [] and watch.errors == []
     context.close()

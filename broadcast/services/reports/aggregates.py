@@ -144,7 +144,7 @@ def compute_day(uow: UnitOfWork, day: date, tz: tzinfo, *, now: datetime, area: 
 
     rows: dict[str, dict[str, Any]] = defaultdict(dict)  # per commune: keyword arguments of CommuneDay
     for (commune, outcome), n in repo.outcome_counts(start, end, area).items():
-        if outcome in ("played", "missed", "failed", "preempted"):
+        if outcome in ("played", "missed", "failed", "preempted", "powered_off"):
             rows[commune][outcome] = n
     if until > start:
         def device_time(until: datetime = until) -> dict[str, tuple[int, float | None]]:

@@ -30,7 +30,9 @@ KINDS = {"summary": "Báo cáo tổng hợp", "legal-education": "Báo cáo ph�
 NOT_LEGAL_TOPICS = frozenset({"news", "music", "other"})  # everything else is legal education (PBGDPL)
 SOURCE_LABELS = {**SOURCES, "other": "Khác"}
 MAX_DAYS = 1100  # three years: a period longer than the retention plus a margin is a typo
-OUTCOMES = ("played", "preempted", "missed", "failed")
+OUTCOME_LABELS = {"played": "Đã phát", "preempted": "Bị ngắt", "missed": "Bỏ lỡ", "failed": "Lỗi",
+                  "powered_off": "Không phát do tắt nguồn"}
+OUTCOMES = tuple(OUTCOME_LABELS)
 
 
 @dataclass(frozen=True)
@@ -235,8 +237,8 @@ def outcome_section(f: Figures) -> Section:
         row["total"] = sum(row[o] for o in OUTCOMES)
         row["played_share"] = percent(row["played"], row["total"])
     return Section("ket_qua", "Kết quả phát theo xã, phường", (
-        *COMMUNE_COLUMNS, Column("played", "Đã phát"), Column("preempted", "Bị ngắt"), Column("missed", "Bỏ lỡ"),
-        Column("failed", "Lỗi"), Column("total", "Tổng số"), Column("played_share", "Tỷ lệ phát thành công (%)")),
+        *COMMUNE_COLUMNS, *(Column(o, label) for o, label in OUTCOME_LABELS.items()), Column("total", "Tổng số"),
+        Column("played_share", "Tỷ lệ phát thành công (%)")),
         rows)
 
 
@@ -343,8 +345,7 @@ def chart_for(kind: str, sections: list[Section], f: Figures) -> Chart:
         return Chart("Số phút PBGDPL theo chủ đề", "phút", [(r["topic_label"], r["minutes"]) for r in rows])
     if kind == "outcomes":
         total = by_key["ket_qua"].rows[-1]
-        labels = {"played": "Đã phát", "preempted": "Bị ngắt", "missed": "Bỏ lỡ", "failed": "Lỗi"}
-        return Chart("Kết quả phát", "lượt", [(labels[o], total[o]) for o in OUTCOMES])
+        return Chart("Kết quả phát", "lượt", [(OUTCOME_LABELS[o], total[o]) for o in OUTCOMES])
     if kind == "uptime":
         rows = by_key["thiet_bi"].rows[:-1]
         return Chart("Thời gian hoạt động theo xã, phường", "%",

@@ -79,6 +79,7 @@ class CommuneDay:
     missed: int = 0
     failed: int = 0
     preempted: int = 0
+    powered_off: int = 0  # missed while the amplifier was switched off on purpose (reason power_off)
     devices: int = 0
     uptime_ratio: float | None = None
     emergencies: int = 0
