@@ -38,6 +38,9 @@ ACTIONS_VI = {
     "webhook.create": "Thêm webhook", "webhook.delete": "Xóa webhook", "user.email": "Đặt địa chỉ thư",
     "command.set_volume": "Đặt âm lượng từ xa", "command.set_power": "Bật, tắt nguồn loa từ xa",
     "command.reboot": "Khởi động lại thiết bị", "command.resync": "Đồng bộ lịch phát từ xa",
+    "live.start": "Bắt đầu phát trực tiếp", "live.stop": "Dừng phát trực tiếp",
+    "live.drop": "Phát trực tiếp bị ngắt", "relay_channel.create": "Thêm kênh tiếp sóng",
+    "relay_channel.update": "Sửa kênh tiếp sóng", "relay_channel.delete": "Xóa kênh tiếp sóng",
 }
 
 
