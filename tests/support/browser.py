@@ -87,6 +87,9 @@ def running_site(root: Path, seed: Callable, extra_env: dict[str, str] | None = 
             server.wait()
 
 
+_PLAYWRIGHT: list = []  # the running sync Playwright of this process, while a browser from chromium() is open
+
+
 @contextmanager
 def chromium(extra_args: list[str] | None = None) -> Iterator:
     if not CHROMIUM.exists():
@@ -97,12 +100,21 @@ def chromium(extra_args: list[str] | None = None) -> Iterator:
         from playwright.sync_api import sync_playwright
     except ImportError:
         missing("the playwright Python package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=extra_args or [])
+    # One sync Playwright per thread: a second sync_playwright() while the session's browser is open is refused
+    # ("Sync API inside the asyncio loop"), so a browser with other flags (the fake microphone) shares it.
+    owner = not _PLAYWRIGHT
+    if owner:
+        _PLAYWRIGHT.append(sync_playwright().start())
+    try:
+        browser = _PLAYWRIGHT[0].chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                 args=extra_args or [])
         try:
             yield browser
         finally:
             browser.close()
+    finally:
+        if owner:
+            _PLAYWRIGHT.pop().stop()
 
 
 def phone_context(browser, **more):
