@@ -23,7 +23,7 @@ TARGET_KINDS = {"area": "areas", "zone": "zones", "device": "devices"}
 
 
 class LiveClientError(Exception):
-    pass
+    """The server refused or ended the live session; the message is the server's, in Vietnamese."""
 
 
 def parse_targets(values: Sequence[str]) -> dict[str, list[str]]:

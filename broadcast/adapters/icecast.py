@@ -34,7 +34,7 @@ UNPRIVILEGED_USER = "nobody"
 
 
 class IcecastError(Exception):
-    pass
+    """Icecast could not be configured, started or reached; the message says which."""
 
 
 @dataclass(frozen=True)

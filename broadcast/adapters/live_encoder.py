@@ -9,6 +9,7 @@ two Vietnamese espeak-ng voices through Opus/WebM at 0 and -20 dB input: -16.6 t
 """
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 from collections import deque
@@ -86,10 +87,8 @@ class FfmpegLiveEncoder:
             return None
         with self._lock:
             if self.proc.stdin is not None and not self.proc.stdin.closed:
-                try:
+                with contextlib.suppress(OSError):  # ffmpeg already gone: nothing left to flush
                     self.proc.stdin.close()
-                except OSError:
-                    pass
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -174,7 +174,7 @@ def _handler(server: StreamServer) -> type[http.server.BaseHTTPRequestHandler]:
             self.close_connection = True
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Quiet: http.server would print every request to stderr."""
 
     return Handler
 

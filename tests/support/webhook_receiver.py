@@ -77,8 +77,8 @@ def receiving() -> Iterator[Receiver]:
             self.send_response(204)
             self.end_headers()
 
-        def log_message(self, *args) -> None:  # noqa: ANN002 - quiet
-            pass
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            """Quiet: http.server would print every request to stderr."""
 
     receiver.handler = Handler
     receiver.start()

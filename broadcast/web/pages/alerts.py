@@ -3,12 +3,10 @@ a note, and the map of loudspeakers coloured by state (fault, taken in hand, off
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.datastructures import FormData
 
 from broadcast.domain.alerts import CAUSE_LABELS, AlertState, Cause, describe
 from broadcast.domain.auth import Action
@@ -18,7 +16,7 @@ from broadcast.services import alerts as service
 from broadcast.services.area_scope import areas_within
 from broadcast.services.devices import list_devices
 from broadcast.web.deps import ContainerDep, UowDep
-from broadcast.web.pages.devices import MAP_LIMIT
+from broadcast.web.pages.devices import MAP_LIMIT, Posted
 from broadcast.web.pages.listing import PAGE_SIZE, Pager, page_number
 from broadcast.web.pages.session import CsrfChecked, PageActor, PagePrincipal, PageRoute, flash, redirect
 
@@ -26,13 +24,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PATH = "/canh-bao"
 STATE_LABELS = {"open": "Chưa xử lý", "acknowledged": "Đang xử lý", "resolved": "Đã hết"}
 COLOURS = {"open": "#b91c1c", "acknowledged": "#d97706", "offline": "#6b7280", "ok": "#1e6b34"}
-
-
-async def posted_form(request: Request) -> FormData:
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(posted_form)]
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,14 @@ from broadcast.adapters.icecast import mount_is_live
 from broadcast.live_cli import capture_command, send_audio
 from broadcast.runtime import Runtime
 from broadcast.services.context import Actor
-from broadcast.services.devices import DeviceSpec, register_device
 from broadcast.services.policies import set_policy
 from broadcast.web.app import create_app
-from tests.support.app import HOAN_KIEM, PASSWORD, add_user, make_container, wipe
-from tests.support.audio_fixtures import espeak_wav, ffmpeg_lufs, require_binary
-from tests.support.broker import MqttProbe, free_port, start_broker
+from tests.support.app import HOAN_KIEM, PASSWORD, wipe
+from tests.support.audio_fixtures import espeak_wav, ffmpeg_lufs
+from tests.support.broker import MqttProbe
 from tests.support.fleet import wait_for
 from tests.support.icecast import icecast  # noqa: F401  (fixture)
+from tests.support.live_setup import live_setup
 from tests.support.served import ServedApi
 
 pytestmark = pytest.mark.integration
@@ -68,21 +68,9 @@ class World:
 
 @pytest.fixture
 def world(tmp_path, database_url, icecast):  # noqa: F811
-    require_binary("ffmpeg")
-    require_binary("espeak-ng")
-    bootstrap = make_container(tmp_path, database_url)
-    secrets = {d: register_device(bootstrap.uow(), bootstrap.clock, Actor(None),
-                                  DeviceSpec(id=d, name=f"Cụm loa {d}", area_code=HOAN_KIEM)).mqtt_password
-               for d in DEVICES}
-    add_user(bootstrap, "bien-tap", "editor", HOAN_KIEM)
-    add_user(bootstrap, "khan-cap", "emergency_operator", HOAN_KIEM)
-    bootstrap.close()
-    broker = start_broker(tmp_path / "broker", devices=list(secrets.items()))
-    port = free_port()
-    container = make_container(
-        tmp_path, database_url, public_url=f"http://127.0.0.1:{port}", mqtt_url=broker.server_url,
-        icecast_host=icecast.config.host, icecast_port=icecast.config.port,
-        icecast_source_password=icecast.config.secrets.source_password, live_idle_timeout_s=2.0)
+    setup = live_setup(tmp_path, database_url, icecast, DEVICES,
+                       {"bien-tap": "editor", "khan-cap": "emergency_operator"}, live_idle_timeout_s=2.0)
+    container, broker, port = setup.container, setup.broker, setup.port
     runtime = Runtime(container, flush_every_s=120, compile_every_s=None)
     probe = MqttProbe.as_server(broker).connect()
     probe.subscribe(f"{broker.prefix}/zones/+/command")
