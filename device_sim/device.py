@@ -121,7 +121,8 @@ class SimDevice:
         # Protocol state.
         self.schedule: dict[str, Any] | None = None
         self.version: int | None = None
-        self.received_versions: list[int] = []
+        self.received_versions: list[int] = []  # versions accepted (each newer than the one before)
+        self.seen_versions: list[int] = []  # every verified version delivered, older or repeated ones too
         self.zones: set[str] = set(spec.zones)
         # Zones a command may target: those of the newest verified schedule only (protocol section 4).
         self.target_zones: frozenset[str] = frozenset()
@@ -458,6 +459,7 @@ class SimDevice:
             self._ack(p.schedule_ref(version), "rejected", reason=err.code)
             return
         version = doc["version"]
+        self.seen_versions.append(version)
         if self.version is not None and version <= self.version:
             self._ack(p.schedule_ref(version), "received")  # acks are idempotent
             return

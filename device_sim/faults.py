@@ -1,6 +1,7 @@
 """Faults injected on demand into a fraction of a running fleet, and cleared again: the health faults of section 9.1
-(device_sim/health.py) and two of the link: a power cut (the controller goes dark until cleared) and a flapping link
-(the link drops and comes back every few seconds)."""
+(device_sim/health.py) and three of the link: a power cut (the controller goes dark until cleared), a flapping link
+(the link drops and comes back every few seconds) and a cut-off (the link is down for a given time, then comes back by
+itself: the controller plays from its stored schedule meanwhile and sends its buffered acks afterwards)."""
 from __future__ import annotations
 
 import random
@@ -12,9 +13,10 @@ from device_sim.health import HEALTH_FAULTS
 if TYPE_CHECKING:
     from device_sim.device import SimDevice
 
-LINK_FAULTS = ("power_cut", "flapping_link")
+LINK_FAULTS = ("power_cut", "flapping_link", "cut_off")
 FAULTS = HEALTH_FAULTS + LINK_FAULTS
 FLAP_DOWN_S, FLAP_UP_S = 2.0, 4.0
+CUT_OFF_S = 60.0  # how long a cut-off lasts unless the caller says otherwise
 
 
 def choose(devices: Iterable[SimDevice], fraction: float, seed: int | None) -> list[SimDevice]:
@@ -26,7 +28,8 @@ def choose(devices: Iterable[SimDevice], fraction: float, seed: int | None) -> l
     return random.Random(seed).sample(pool, min(count, len(pool)))
 
 
-def inject(device: SimDevice, fault: str) -> None:
+def inject(device: SimDevice, fault: str, *, duration_s: float = CUT_OFF_S) -> None:
+    """Give the device `fault`; `duration_s` is how long a cut-off lasts (the other faults last until cleared)."""
     if fault not in FAULTS:
         raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
     before = device.health.alarm_state()
@@ -35,6 +38,8 @@ def inject(device: SimDevice, fault: str) -> None:
         device.go_offline()
     elif fault == "flapping_link":
         _flap(device)
+    elif fault == "cut_off":
+        _cut_off(device, duration_s)
     elif device.health.alarm_state() != before:
         device.publish_status()  # section 9.1: at once, not at the next heartbeat
     elif fault in ("overheating", "low_supply"):
@@ -66,3 +71,17 @@ def _flap(device: SimDevice) -> None:
         loop.call_later(FLAP_UP_S, down)
 
     loop.call_soon(down)
+
+
+def _cut_off(device: SimDevice, duration_s: float) -> None:
+    """The link goes down now and comes back after `duration_s` (simulated seconds), unless cleared before."""
+    device.go_offline()
+
+    def back() -> None:
+        if "cut_off" not in device.health.faults:
+            return  # cleared (and reconnected) already
+        device.health.faults.discard("cut_off")
+        if not device.health.faults & set(LINK_FAULTS):
+            device.go_online()
+
+    device.fleet.loop.call_later(device.fleet.clock.real_delay(duration_s), back)

@@ -337,11 +337,13 @@ class Fleet:
             d.drop_link()
         return [d.id for d in chosen]
 
-    def inject_fault(self, fault: str, fraction: float, seed: int | None = None) -> list[str]:
-        """Give `fault` (device_sim/faults.py FAULTS) to a seeded share of the fleet; returns the device ids."""
+    def inject_fault(self, fault: str, fraction: float, seed: int | None = None, *,
+                     duration_s: float = faults.CUT_OFF_S) -> list[str]:
+        """Give `fault` (device_sim/faults.py FAULTS) to a seeded share of the fleet; returns the device ids.
+        `duration_s`: how long a `cut_off` lasts before the devices come back by themselves."""
         chosen = faults.choose(self.devices.values(), fraction, seed)
         for device in chosen:
-            faults.inject(device, fault)
+            faults.inject(device, fault, duration_s=duration_s)
         return [d.id for d in chosen]
 
     def clear_faults(self, device_ids: Iterable[str] | None = None) -> None:
