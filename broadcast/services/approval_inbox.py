@@ -8,17 +8,13 @@ from dataclasses import dataclass
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import DomainError
 from broadcast.domain.scheduling import MediaRef, Programme, Schedule, ScheduleStatus, check_decision
-from broadcast.scheduler.compiler import DeviceIndex
 from broadcast.services.areas import get_area
 from broadcast.services.planning import target_chains
 from broadcast.services.ports import UnitOfWork
 from broadcast.services.programmes import playable, programme_of
-from broadcast.services.schedule_checks import device_index, devices_reached
+from broadcast.services.schedule_checks import devices_reached, reach_counts
 
 INBOX_LIMIT = 100
-# Up to this many schedules, one reach query each beats loading every device once (about ten queries' worth at
-# 10,000 devices); more, and one pass over the directory serves them all.
-DIRECTORY_FROM = 10
 
 
 @dataclass(frozen=True)
@@ -43,12 +39,10 @@ def decision_refusal(uow: UnitOfWork, principal: Principal, schedule: Schedule) 
     return None
 
 
-def _awaiting(uow: UnitOfWork, principal: Principal, schedule: Schedule,
-              index: DeviceIndex | None = None) -> Awaiting:
+def _awaiting(uow: UnitOfWork, principal: Principal, schedule: Schedule, reached: int) -> Awaiting:
     programme = programme_of(uow, schedule.programme_id)
     ready = playable(uow, [programme])[programme.id]
-    return Awaiting(schedule, programme, ready.media, ready.stream_url,
-                    len(devices_reached(uow, schedule.targets, index)),
+    return Awaiting(schedule, programme, ready.media, ready.stream_url, reached,
                     decision_refusal(uow, principal, schedule))
 
 
@@ -59,12 +53,12 @@ def approval_inbox(uow: UnitOfWork, principal: Principal, *, limit: int = INBOX_
         if not scope:
             return []
         found = uow.schedules.list(within_areas=scope, status=ScheduleStatus.SUBMITTED.value, limit=limit)
-        index = device_index(uow.devices.directory()) if len(found) > DIRECTORY_FROM else None
         ordered = sorted(found, key=lambda s: (s.submitted_at is None, s.submitted_at, s.id))
-        return [_awaiting(uow, principal, s, index) for s in ordered]
+        reached = reach_counts(uow, [s.targets for s in ordered])
+        return [_awaiting(uow, principal, s, n) for s, n in zip(ordered, reached, strict=True)]
 
 
 def awaiting(uow: UnitOfWork, principal: Principal, schedule: Schedule) -> Awaiting:
     """One schedule as the inbox shows it (the caller has read it through services.schedules.get_schedule)."""
     with uow:
-        return _awaiting(uow, principal, schedule)
+        return _awaiting(uow, principal, schedule, len(devices_reached(uow, schedule.targets)))

@@ -13,7 +13,7 @@ from broadcast.domain.scheduling import TargetSet
 from broadcast.persistence.models import DeviceRow, DeviceZoneRow, ZoneRow
 from broadcast.scheduler.compiler import hits
 from broadcast.services.planning import compiler_targets, device_info
-from broadcast.services.schedule_checks import device_index, devices_reached
+from broadcast.services.schedule_checks import device_index, devices_reached, reach_counts
 from tests.support.app import CUA_NAM, HANOI, HCMC, HOAN_KIEM, VUNG_TAU
 
 pytestmark = pytest.mark.integration
@@ -62,6 +62,23 @@ def test_reach_in_sql_is_the_compilers_resolution(container):
             seen.add(len(expected))
     assert len(seen) > 5  # the cases reach many different numbers of devices, none and the whole city among them
     assert 0 in seen
+
+
+def test_counts_for_many_schedules_are_the_compilers_reach(container):
+    """The inbox counts every waiting schedule at once: area-only sets from grouped counts, the rest one by one;
+    both give the compiler's number, with disabled devices, provinces, communes and excluded areas."""
+    ids = a_small_fleet(container)
+    area_only = [TargetSet(areas=(HANOI,)), TargetSet(areas=(HOAN_KIEM, VUNG_TAU)), TargetSet(areas=(HCMC,)),
+                 TargetSet(areas=(HANOI, HCMC), exclude_areas=(CUA_NAM,)), TargetSet(areas=(HANOI,),
+                 exclude_areas=(HANOI,)), TargetSet(areas=("99",))]
+    sets = area_only + list(itertools.islice(target_sets(ids), 62))
+    with container.uow() as uow:
+        directory = uow.devices.directory()
+        expected = [sum(hits(compiler_targets(t), device_info(d)) for d in directory) for t in sets]
+    assert reach_counts(container.uow(), sets) == expected
+    assert reach_counts(container.uow(), sets[:3]) == expected[:3]  # few sets: no directory index
+    # 10 devices per commune, one or two disabled: Hoàn Kiếm 8, Cửa Nam 9 (Hà Nội 17), Vũng Tàu 9 (TP HCM)
+    assert expected[:6] == [17, 17, 9, 17, 0, 0]
 
 
 def test_the_plain_list_is_the_list_without_its_state(container):
