@@ -27,6 +27,7 @@ from broadcast.services.fleet_health import purge_health_history
 from broadcast.services.playlog import purge_expired, record_play
 from broadcast.services.reports import aggregates
 from broadcast.services.sessions import purge_revoked_tokens
+from broadcast.services.delivery.outbox import republish_unreceived
 from mqtt_io.gc_tuning import settle_heap
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class Runtime:
 
     def purge(self) -> dict[str, int]:
         c = self.container
+        self.gateway.on_reconnect.append(self._after_reconnect)
         counts = purge_expired(c.uow, c.clock, c.settings.retention_days)
         health = purge_health_history(c.uow, c.clock, c.settings.health_retention_days)
         return {**counts, "health_samples": health, "revoked_tokens": purge_revoked_tokens(c.uow(), c.clock)}
@@ -206,3 +208,18 @@ class Runtime:
         self.timer.stop()
         self.gateway.stop()
         self._webhooks.close()
+    def _after_reconnect(self) -> None:
+        """The gateway is back (maybe on another node of a cluster): what the lost connection carried may be lost
+        with it, so every version not yet received is republished now, not at its retry time (network thread: the
+        database work runs on a thread of its own)."""
+        threading.Thread(target=self._republish_unreceived, name="republish-after-reconnect", daemon=True).start()
+
+    def _republish_unreceived(self) -> None:
+        try:
+            moved = republish_unreceived(self.container.uow, self.container.clock)
+        except Exception:  # the retry timers still hold; the next reconnect tries again
+            log.exception("making unreceived schedule versions due after a reconnect failed")
+            return
+        log.info("reconnected to the broker: %s schedule versions not yet received are republished now", moved)
+        self.wake_delivery()
+

@@ -204,8 +204,15 @@ class BatchWorker:
 # Publish results
 # --------------------------------------------------------------------------
 
+class Settled(threading.Event):
+    """Set once a publish is settled: `acked` by the broker's PUBACK, or not when its connection was lost first."""
+
+    acked = True
+
+
 class PublishResult:
-    """Handle on one QoS 1 publish: `wait(timeout)` is True once the broker's PUBACK came."""
+    """Handle on one QoS 1 publish: `wait(timeout)` is True once the broker's PUBACK came, False at once when the
+    connection it was sent on died first (AckTracker.abandon)."""
 
     def __init__(self, mid: int, topic: str, queued: bool, done: threading.Event) -> None:
         self.mid = mid
@@ -215,12 +222,12 @@ class PublishResult:
 
     @property
     def published(self) -> bool:
-        return self._done.is_set()
+        return self._done.is_set() and getattr(self._done, "acked", True)
 
     def wait(self, timeout: float | None = None) -> bool:
         if not self.queued:
             return False
-        return self._done.wait(timeout)
+        return self._done.wait(timeout) and getattr(self._done, "acked", True)
 
     def __repr__(self) -> str:
         return f"PublishResult(mid={self.mid}, topic={self.topic!r}, queued={self.queued}, published={self.published})"
@@ -232,16 +239,23 @@ class AckTracker:
     paho calls on_publish while holding its own message lock, so we must not
     hold our lock across client.publish(); a PUBACK can therefore arrive before
     its mid is registered, and is parked in `_early` until it is.
+
+    When the connection dies, the publishes waiting for a PUBACK on it are abandoned: their waiters learn at once
+    that the broker did not confirm them (a cluster node killed mid-rollout may never answer, and whether it stored
+    them is unknown), so the outbox keeps them due instead of waiting out its timeout. paho still resends them
+    after reconnecting (clean_session False); their late PUBACKs are then dropped, not taken for a new publish's.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiting: dict[int, threading.Event] = {}
+        self._waiting: dict[int, Settled] = {}
         self._early: set[int] = set()
+        self._abandoned: set[int] = set()
 
-    def register(self, mid: int) -> threading.Event:
-        done = threading.Event()
+    def register(self, mid: int) -> Settled:
+        done = Settled()
         with self._lock:
+            self._abandoned.discard(mid)  # paho reuses a mid only once its earlier message is gone
             if mid in self._early:
                 self._early.discard(mid)
                 done.set()
@@ -253,9 +267,22 @@ class AckTracker:
         with self._lock:
             done = self._waiting.pop(mid, None)
             if done is None:
-                self._early.add(mid)
+                if mid in self._abandoned:
+                    self._abandoned.discard(mid)
+                else:
+                    self._early.add(mid)
         if done is not None:
             done.set()
+
+    def abandon(self) -> int:
+        """Settle every waiting publish as not confirmed (its connection is gone); returns how many."""
+        with self._lock:
+            lost, self._waiting = self._waiting, {}
+            self._abandoned.update(lost)
+        for done in lost.values():
+            done.acked = False
+            done.set()
+        return len(lost)
 
     def pending(self) -> int:
         with self._lock:
@@ -310,6 +337,10 @@ class MqttGateway:
         # Label children looked up once: on_message may run 10k times a second.
         self._received = {k: metrics.device_messages.labels(kind=k) for k in ("status", "ack")}
         self._dropped = {r: metrics.device_messages_dropped.labels(reason=r.value) for r in DropReason}
+        self._connected_before = False
+        # Called (network thread: quick) on every connect after the first: what was published on the lost
+        # connection may be lost with it (a dead cluster node), see broadcast.runtime.
+        self.on_reconnect: list[Callable[[], None]] = []
         self._published = {r: metrics.mqtt_publishes.labels(result=r) for r in ("queued", "acked", "queue_full")}
 
         # The buffered client for a tested paho-mqtt, paho's own otherwise (mqtt_io.client_factory).
@@ -437,6 +468,13 @@ class MqttGateway:
         refused = [rc for rc in reason_codes if getattr(rc, "is_failure", False)]
         if refused:
             log.error("Máy chủ MQTT từ chối đăng ký nhận trạng thái/xác nhận thiết bị: %s (kiểm tra ACL)", refused)
+        if self._connected_before:
+            for hook in self.on_reconnect:
+                try:
+                    hook()
+                except Exception:  # a hook's bug must not kill paho's network thread
+                    log.exception("Lỗi trong xử lý sau khi kết nối lại MQTT")
+        self._connected_before = True
             return
         self._ready.set()
         self._metrics.mqtt_connected.set(1)
@@ -447,7 +485,8 @@ class MqttGateway:
         self._metrics.mqtt_connected.set(0)
         self._metrics.mqtt_disconnects.inc()
         if not self._stopping:
-            log.warning("Mất kết nối MQTT %s:%s (%s); tự kết nối lại", self._host, self._port, reason_code)
+            log.warning("Mất kết nối MQTT %s:%s (%s), %d tin đang chờ xác nhận sẽ được gửi lại; tự kết nối lại",
+                        client.host, client.port, reason_code, abandoned)
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         self._published["acked"].inc()
@@ -465,6 +504,7 @@ class MqttGateway:
             if isinstance(result, DropReason):
                 self._drop(result, topic, payload)
                 return
+        abandoned = self._acks.abandon()
             try:
                 self._queue.put_nowait(result)
             except queue.Full:

@@ -58,6 +58,11 @@ _MARK_PUBLISHED = (update(_PUBLICATIONS)
                            next_attempt_at=bindparam("b_next")))
 
 
+# After the broker connection was lost: every waiting version (newest per device, not yet received) due at once.
+_REPUBLISH_NOW = (update(_PUBLICATIONS)
+                  .where(_PUBLICATIONS.c.received_at.is_(None), _PUBLICATIONS.c.next_attempt_at.is_not(None),
+                         _PUBLICATIONS.c.next_attempt_at > bindparam("b_now"))
+                  .values(next_attempt_at=bindparam("b_now")))
 _STATUS_ONLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"))
                   .values(online=True, last_seen=bindparam("b_seen"), firmware=bindparam("b_firmware"),
                           volume=bindparam("b_volume"), playing_item=bindparam("b_item"),
@@ -113,6 +118,12 @@ class SqlDeliveryRepository:
         for status in statuses:
             newest[status.device_id] = status
         self.session.flush()
+    def republish_unreceived(self, *, now: datetime) -> int:
+        """Make every version still waiting for its device's receipt due now; returns how many were waiting on a
+        retry timer. What a lost connection carried may be lost with it (a dead cluster node's retained store or its
+        devices' deliveries); devices take a version they already have idempotently."""
+        return self.session.connection().execute(_REPUBLISH_NOW, {"b_now": now}).rowcount
+
         connection = self.session.connection()
         if known is None:
             known = set(connection.execute(select(_DEVICES.c.id).where(_DEVICES.c.id.in_(newest))).scalars())

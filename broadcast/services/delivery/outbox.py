@@ -9,6 +9,16 @@ from broadcast.domain.delivery import retry_delay
 from broadcast.services.ports import Clock, DeliveryUnitOfWork, DevicePublisher
 
 
+def republish_unreceived(uow_factory: Callable[[], DeliveryUnitOfWork], clock: Clock) -> int:
+    """After the broker connection was lost and came back (maybe on another cluster node): every version not yet
+    received by its device becomes due now instead of at its retry time; returns how many were moved."""
+    uow = uow_factory()
+    with uow:
+        moved = uow.delivery.republish_unreceived(now=clock.now())
+        uow.commit()
+    return moved
+
+
 def flush_outbox(uow_factory: Callable[[], DeliveryUnitOfWork], clock: Clock, publisher: DevicePublisher, *,
                  retry_base_s: int, batch_size: int = 5000, publish_timeout_s: float = 30.0,
                  fence: Callable[[DeliveryUnitOfWork], None] | None = None) -> int:
