@@ -317,6 +317,8 @@ class MqttGateway:
         max_inflight: int = 100,
         log_interval_s: float = 10.0,
         fallbacks: Sequence[tuple[str, int]] = (),
+        shared_group: str = "",
+        clean_session: bool = False,
     ) -> None:
         if not _NAME_RE.match(name):
             raise ValueError(f"gateway name must match {_NAME_RE.pattern}: {name!r}")
@@ -332,20 +334,21 @@ class MqttGateway:
         self._acks = AckTracker()
         self._ready = threading.Event()
         self._sub_mid: int | None = None
+        self._shared_group = shared_group  # "" once the broker refused shared subscriptions (_on_subscribe)
         self._stopping = False
         self._started = False
-        # Label children looked up once: on_message may run 10k times a second.
-        self._received = {k: metrics.device_messages.labels(kind=k) for k in ("status", "ack")}
-        self._dropped = {r: metrics.device_messages_dropped.labels(reason=r.value) for r in DropReason}
         self._connected_before = False
         # Called (network thread: quick) on every connect after the first: what was published on the lost
         # connection may be lost with it (a dead cluster node), see broadcast.runtime.
         self.on_reconnect: list[Callable[[], None]] = []
+        # Label children looked up once: on_message may run 10k times a second.
+        self._received = {k: metrics.device_messages.labels(kind=k) for k in ("status", "ack")}
+        self._dropped = {r: metrics.device_messages_dropped.labels(reason=r.value) for r in DropReason}
         self._published = {r: metrics.mqtt_publishes.labels(result=r) for r in ("queued", "acked", "queue_full")}
 
         # The buffered client for a tested paho-mqtt, paho's own otherwise (mqtt_io.client_factory).
         client = make_client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             clean_session=False, protocol=mqtt.MQTTv311)
+                             clean_session=clean_session, protocol=mqtt.MQTTv311)
         if username is not None:
             client.username_pw_set(username, password)
         if tls:
@@ -370,7 +373,7 @@ class MqttGateway:
         ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
         return cls(host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=ca_file,
                    prefix=settings.topic_prefix, inbox=inbox, metrics=metrics, name=name,
-                   fallbacks=m.addresses[1:], **options)
+                   fallbacks=m.addresses[1:], shared_group=settings.mqtt_shared_group, **options)
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -404,6 +407,13 @@ class MqttGateway:
     def connected(self) -> bool:
         """True once connected AND subscribed (a CONNACK alone does not yet bring device messages)."""
         return self._ready.is_set()
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """The device-message filters: in the shared group ($share/<group>/...) when one is set, so that of the
+        server processes subscribed each message reaches one; plain otherwise (every process gets everything)."""
+        plain = [self.topics.all_status, self.topics.all_acks]
+        return [f"$share/{self._shared_group}/{t}" for t in plain] if self._shared_group else plain
 
     @property
     def queue_depth(self) -> int:
@@ -458,16 +468,6 @@ class MqttGateway:
         self._metrics.mqtt_connects.inc()
         log.info("Đã kết nối MQTT %s:%s (phiên cũ còn: %s)", client.host, client.port,
                  getattr(flags, "session_present", None))
-        # Always resubscribe: a restarted broker without persistence has forgotten us.
-        _, self._sub_mid = client.subscribe([(self.topics.all_status, 1), (self.topics.all_acks, 1)])
-
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
-                      properties: Any) -> None:
-        if mid != self._sub_mid:
-            return
-        refused = [rc for rc in reason_codes if getattr(rc, "is_failure", False)]
-        if refused:
-            log.error("Máy chủ MQTT từ chối đăng ký nhận trạng thái/xác nhận thiết bị: %s (kiểm tra ACL)", refused)
         if self._connected_before:
             for hook in self.on_reconnect:
                 try:
@@ -475,6 +475,25 @@ class MqttGateway:
                 except Exception:  # a hook's bug must not kill paho's network thread
                     log.exception("Lỗi trong xử lý sau khi kết nối lại MQTT")
         self._connected_before = True
+        # Always resubscribe: a restarted broker without persistence has forgotten us.
+        _, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
+                      properties: Any) -> None:
+        if mid != self._sub_mid:
+            return
+        refused = [rc for rc in reason_codes if getattr(rc, "is_failure", False)]
+        if refused and self._shared_group:
+            # e.g. NATS (MQTT 3.1.1 only, no $share): plain subscriptions still work, each node handles every
+            # message (idempotently); set LOAXA_MQTT_SHARED_GROUP empty to skip this attempt.
+            log.warning("Máy chủ MQTT từ chối đăng ký chia sẻ (%s); chuyển sang đăng ký thường: mỗi nút xử lý mọi "
+                        "tin nhắn thiết bị (không trùng dữ liệu). Đặt LOAXA_MQTT_SHARED_GROUP rỗng cho máy chủ MQTT "
+                        "này.", refused)
+            self._shared_group = ""
+            _, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
+            return
+        if refused:
+            log.error("Máy chủ MQTT từ chối đăng ký nhận trạng thái/xác nhận thiết bị: %s (kiểm tra ACL)", refused)
             return
         self._ready.set()
         self._metrics.mqtt_connected.set(1)
@@ -484,6 +503,7 @@ class MqttGateway:
         self._ready.clear()
         self._metrics.mqtt_connected.set(0)
         self._metrics.mqtt_disconnects.inc()
+        abandoned = self._acks.abandon()
         if not self._stopping:
             log.warning("Mất kết nối MQTT %s:%s (%s), %d tin đang chờ xác nhận sẽ được gửi lại; tự kết nối lại",
                         client.host, client.port, reason_code, abandoned)
@@ -504,7 +524,6 @@ class MqttGateway:
             if isinstance(result, DropReason):
                 self._drop(result, topic, payload)
                 return
-        abandoned = self._acks.abandon()
             try:
                 self._queue.put_nowait(result)
             except queue.Full:
