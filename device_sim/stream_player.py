@@ -187,8 +187,7 @@ class StreamPlayer:
                 if wait <= 0:
                     raise StreamDrop("no_audio")
                 try:
-                    async with asyncio.timeout(wait):  # no task per read, unlike wait_for (3.11)
-                        data = await conn.read(READ_SIZE)
+                    data = await asyncio.wait_for(conn.read(READ_SIZE), wait)
                 except TimeoutError:
                     raise StreamDrop("stall") from None
                 except OSError as exc:
