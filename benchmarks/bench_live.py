@@ -45,12 +45,24 @@ CONNECT_TIMEOUT_S = 600.0
 
 
 def fleet_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public_key: str) -> None:
+    from device_sim import stream_player
     from device_sim.device import DeviceSpec, SimDevice
     from device_sim.fleet import Fleet
     from device_sim.stream_player import StreamOptions
 
     started: list[float] = []
+    opened: list[float] = []  # each GET answered 200 (the mount exists, audio may follow)
+    attempts = [0]
     plain_audio = SimDevice._stream_audio
+    plain_open = stream_player._open
+
+    async def counted_open(*args: Any) -> Any:
+        attempts[0] += 1
+        answer = await plain_open(*args)
+        opened.append(time.monotonic())
+        return answer
+
+    stream_player._open = counted_open  # type: ignore[assignment]
 
     def first_audio(self: Any, *args: Any) -> None:
         """A device's first decoded frame of a stream (it then answers `playing`)."""
@@ -59,9 +71,11 @@ def fleet_child(conn: Any, broker_url: str, creds: list[tuple[str, str]], public
 
     SimDevice._stream_audio = first_audio  # type: ignore[method-assign]
 
-    def starts() -> list[float]:
-        out = sorted(started)
+    def starts() -> tuple[list[float], list[float], int]:
+        out = sorted(started), sorted(opened), attempts[0]
         started.clear()
+        opened.clear()
+        attempts[0] = 0
         return out
 
     async def main() -> None:
@@ -100,12 +114,44 @@ def summary(name: str, latencies: list[float], expected: int) -> tuple[float, fl
     return median, p95
 
 
-def rss_mb() -> float:
-    with open(f"/proc/{os.getpid()}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+def since(t0: float, answer: tuple[list[float], list[float], int]) -> tuple[list[float], str]:
+    """First-audio latencies from t0, and a line on the GETs that led to them."""
+    audio, opened, attempts = answer
+    opens = [t - t0 for t in opened]
+    line = (f"{attempts} GETs of the mount, {len(opens)} answered 200, median {statistics.median(opens):.2f} s "
+            f"after capture" if opens else f"{attempts} GETs of the mount, none answered 200")
+    return [t - t0 for t in audio], line
+
+
+def rss_mb(pid: int | None = None) -> float:
+    try:
+        with open(f"/proc/{pid or os.getpid()}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return float("nan")
+
+
+def encoder_pids() -> list[int]:
+    """The server's ffmpeg encoders (children of this process feeding an icecast:// mount)."""
+    pids = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"icecast://" in cmdline:
+                pids.append(int(child))
+    return pids
+
+
+def memory_line(icecast_pid: int | None) -> str:
+    encoders = sum(rss_mb(pid) for pid in encoder_pids())
+    return (f"server RSS {rss_mb():.0f} MB, its ffmpeg encoder {encoders:.0f} MB, "
+            f"icecast2 {rss_mb(icecast_pid) if icecast_pid else float('nan'):.0f} MB")
 
 
 def main() -> None:
@@ -198,7 +244,7 @@ def main() -> None:
                                        icecast.config.source_url("floor.mp3")])
             source.wait(args.seconds + 30)
             time.sleep(2)
-            floor = [t - t0 for t in child.ask("starts")]
+            floor, floor_open = since(t0, child.ask("starts"))
 
             # ---- LoaXa: the officer goes live to the commune
             live = http.post("/api/v1/live", json={"targets": {"areas": [HOAN_KIEM]}, "priority": "priority"})
@@ -215,13 +261,16 @@ def main() -> None:
             sender.start()
             for minute in range(args.memory_minutes):
                 time.sleep(60)
-                print(f"  minute {minute + 1}: server RSS {rss_mb():.0f} MB", flush=True)
+                print(f"  minute {minute + 1}: {memory_line(icecast.proc.pid if icecast.proc else None)}",
+                      flush=True)
             sender.join(args.seconds + args.memory_minutes * 60 + 60)
-            loaxa = [t - t0 for t in child.ask("starts")]
+            loaxa, loaxa_open = since(t0, child.ask("starts"))
 
             print(f"\n  {n} devices, {args.seconds} s of audio", flush=True)
             f_median, _f_p95 = summary("floor", floor, n)
+            print(f"         {floor_open}", flush=True)
             l_median, l_p95 = summary("loaxa", loaxa, n)
+            print(f"         {loaxa_open}", flush=True)
             print(f"  ratio of medians loaxa/floor: {l_median / f_median:.2f}x; goal: median under 3 s "
                   f"({'yes' if l_median < 3 else 'NO'}), within 1.5x of the floor "
                   f"({'yes' if l_median <= 1.5 * f_median else 'NO'}); session: {result.get('status')}", flush=True)

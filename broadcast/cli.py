@@ -363,10 +363,12 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
 
     from broadcast.bootstrap import build_container
     from broadcast.leader_runtime import LeaderRuntime
+    from broadcast.runtime import InboxNode
     from broadcast.web.app import create_app
 
     container = build_container(settings_or_exit())
-    runtime = LeaderRuntime(container) if scheduler else None  # leads only while it holds the lease
+    # The embedded runtime leads only while it holds the lease; an API node takes its share of device messages.
+    runtime = LeaderRuntime(container) if scheduler else InboxNode(container) if container.settings.api_inbox else None
     # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.adapters.trusted_proxies),
     # not uvicorn.
     uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info", proxy_headers=False)

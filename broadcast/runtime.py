@@ -2,10 +2,14 @@
 
 `loaxa scheduler` runs it alone; `loaxa serve` embeds it for single-node use. Exactly one process runs it per
 database (APScheduler 3.x keeps no shared job store): the holder of the leader lease (broadcast/leader_runtime.py).
+`loaxa serve --no-scheduler` nodes run only an InboxNode: their share of device messages (shared subscription).
 """
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from broadcast.adapters.smtp_sender import SmtpSender
 from broadcast.adapters.webhook_sender import HttpWebhookSender
 from broadcast.bootstrap import Container
+from broadcast.devices.gateway import MqttGateway
 from broadcast.devices.publisher import GatewayPublisher
 from broadcast.persistence.maintenance import refresh_planner_statistics
 from broadcast.scheduler.timer import Timer
@@ -52,13 +57,52 @@ RELAY_PROBE_JOB = "relay.probe"
 FULL_COMPILE_EVERY_S = 600  # the horizon rolls on even when nothing changes
 
 
+def device_inbox(container: Container) -> DeliveryInbox:
+    """What every node does with device messages: one transaction per batch, proof of play in it."""
+    return DeliveryInbox(container.uow, on_acks=record_play,
+                         health_bucket=timedelta(minutes=container.settings.health_bucket_minutes))
+
+
+def node_gateway_name(host: str | None = None, pid: int | None = None) -> str:
+    """`inbox-<host>-<pid>`: unique per process (its MQTT client id is loaxa-server-<name>), at most 40 characters."""
+    host = re.sub(r"[^a-z0-9-]+", "-", (host or socket.gethostname()).lower()).strip("-")[:20] or "node"
+    return f"inbox-{host}-{pid or os.getpid()}"
+
+
+class InboxNode:
+    """An API node's part in device messaging (`loaxa serve --no-scheduler`): a gateway that only takes device
+    messages, in the shared subscription group with every other node and the leader. Its session is clean: when
+    the node dies, the broker hands its share to the others at once instead of queueing it for a node that may
+    never return (the leader's persistent session keeps messages while no node is connected). Same start/stop/wake
+    interface as Runtime; waking does nothing here (the leader's timer picks the work up within seconds)."""
+
+    def __init__(self, container: Container, *, name: str | None = None):
+        self.container = container
+        self.inbox = device_inbox(container)
+        self.gateway = MqttGateway.from_settings(container.settings, inbox=self.inbox, metrics=container.metrics,
+                                                 name=name or node_gateway_name(), clean_session=True)
+
+    def start(self) -> None:
+        self.gateway.start()
+        log.info("device inbox node started: %s in group %r", self.gateway.client_id,
+                 self.container.settings.mqtt_shared_group)
+
+    def stop(self) -> None:
+        self.gateway.stop()
+
+    def wake_compile(self) -> None:
+        """Nothing to wake here: the leading scheduler compiles within its period."""
+
+    def wake_delivery(self) -> None:
+        """Nothing to wake here: the leading scheduler flushes within its period."""
+
+
 class Runtime:
     def __init__(self, container: Container, *, flush_every_s: float = 2.0, compile_every_s: float | None = 15.0,
                  fence: Callable[[Any], None] | None = None):
         """compile_every_s None: schedules are staged by someone else (tests that stage documents themselves)."""
         self.container = container
-        self.inbox = DeliveryInbox(container.uow, on_acks=record_play,  # proof of play in the ack transaction
-                                   health_bucket=timedelta(minutes=container.settings.health_bucket_minutes))
+        self.inbox = device_inbox(container)
         self.gateway = container.gateway(self.inbox)
         self.publisher = GatewayPublisher(self.gateway)
         self.gateway.on_reconnect.append(self._after_reconnect)

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8000"
     timezone: str = "Asia/Ho_Chi_Minh"
     topic_prefix: str = "loaxa/v1"
+    # Several nodes (docs/deployment.md): the server's device-message subscriptions join this MQTT shared
+    # subscription group ($share/<group>/...), so each status or ack reaches one node of the group; empty: plain
+    # subscriptions (brokers without shared subscriptions, e.g. NATS), every node handles every message, idempotently.
+    mqtt_shared_group: str = "loaxa"
+    # `loaxa serve --no-scheduler` nodes take their share of device messages too (not only the leading scheduler).
+    api_inbox: bool = True
 
     secret_key: str = ""  # signs access tokens; empty: generated once into data_dir
     token_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
@@ -201,6 +207,14 @@ class Settings(BaseSettings):
     def _topic_prefix(cls, value: str) -> str:
         if not value or any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
             raise ValueError("tiền tố topic không hợp lệ (invalid topic prefix)")
+        return value
+
+    @field_validator("mqtt_shared_group")
+    @classmethod
+    def _mqtt_shared_group(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", value):
+            raise ValueError("tên nhóm chỉ gồm chữ, số, _ và -, tối đa 40 ký tự (letters, digits, _ and -, at most "
+                             "40)")
         return value
 
     @field_validator("bridge_base_url", "bridge_token_url")

@@ -11,6 +11,7 @@ directory instead, removed at stop; production runs unprivileged and keeps them 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pwd
 import secrets
@@ -26,6 +27,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 from xml.sax.saxutils import escape
+
+from broadcast.adapters.icecast_backlog import DEFAULT_BACKLOG, BacklogError, widen_backlog
+
+log = logging.getLogger(__name__)
 
 DEFAULT_WEBROOT = Path("/usr/share/icecast2/web")
 DEFAULT_ADMINROOT = Path("/usr/share/icecast2/admin")
@@ -65,6 +70,8 @@ class IcecastConfig:
     secrets: IcecastSecrets
     max_listeners_per_mount: int = 5000
     max_sources: int = 50
+    # Set on the running process (icecast_backlog.py): 2.4 listens with 5; None leaves Icecast's own.
+    listen_backlog: int | None = DEFAULT_BACKLOG
     webroot: Path = DEFAULT_WEBROOT
     adminroot: Path = DEFAULT_ADMINROOT
 
@@ -164,6 +171,7 @@ class IcecastServer:
         self.binary = binary or icecast_binary()
         self.proc: subprocess.Popen[bytes] | None = None
         self._moved: Path | None = None  # the temporary run dir used instead of an unreachable data dir
+        self.backlog_widened = False
 
     @property
     def running(self) -> bool:
@@ -192,6 +200,20 @@ class IcecastServer:
         self.proc = subprocess.Popen(self._command(conf), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
         self.wait_ready(ready_timeout)
+        self.widen_backlog()
+
+    def widen_backlog(self) -> None:
+        """Icecast 2.4 accepts only 5 waiting connections; a commune's devices all connect at once (see
+        icecast_backlog.py). Without the right to do it, Icecast runs as it is, with a warning."""
+        assert self.proc is not None
+        if self.config.listen_backlog is None:
+            return
+        try:
+            widen_backlog(self.proc.pid, self.config.port, self.config.listen_backlog)
+            self.backlog_widened = True
+        except BacklogError as exc:
+            log.warning("icecast2 keeps its accept backlog of 5 (many devices connecting at once will wait): %s",
+                        exc)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -214,7 +214,6 @@ class PublishResult:
     """Handle on one QoS 1 publish: `wait(timeout)` is True once the broker's PUBACK came, False at once when the
     connection it was sent on died first (AckTracker.abandon)."""
 
-
     def __init__(self, mid: int, topic: str, queued: bool, done: threading.Event) -> None:
         self.mid = mid
         self.topic = topic
@@ -229,7 +228,6 @@ class PublishResult:
         if not self.queued:
             return False
         return self._done.wait(timeout) and getattr(self._done, "acked", True)
-
 
     def __repr__(self) -> str:
         return f"PublishResult(mid={self.mid}, topic={self.topic!r}, queued={self.queued}, published={self.published})"
@@ -319,6 +317,8 @@ class MqttGateway:
         max_inflight: int = 100,
         log_interval_s: float = 10.0,
         fallbacks: Sequence[tuple[str, int]] = (),
+        shared_group: str = "",
+        clean_session: bool = False,
     ) -> None:
         if not _NAME_RE.match(name):
             raise ValueError(f"gateway name must match {_NAME_RE.pattern}: {name!r}")
@@ -334,6 +334,7 @@ class MqttGateway:
         self._acks = AckTracker()
         self._ready = threading.Event()
         self._sub_mid: int | None = None
+        self._shared_group = shared_group  # "" once the broker refused shared subscriptions (_on_subscribe)
         self._stopping = False
         self._started = False
         self._connected_before = False
@@ -347,7 +348,7 @@ class MqttGateway:
 
         # The buffered client for a tested paho-mqtt, paho's own otherwise (mqtt_io.client_factory).
         client = make_client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             clean_session=False, protocol=mqtt.MQTTv311)
+                             clean_session=clean_session, protocol=mqtt.MQTTv311)
         if username is not None:
             client.username_pw_set(username, password)
         if tls:
@@ -372,7 +373,7 @@ class MqttGateway:
         ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
         return cls(host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls, ca_file=ca_file,
                    prefix=settings.topic_prefix, inbox=inbox, metrics=metrics, name=name,
-                   fallbacks=m.addresses[1:], **options)
+                   fallbacks=m.addresses[1:], shared_group=settings.mqtt_shared_group, **options)
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -406,6 +407,13 @@ class MqttGateway:
     def connected(self) -> bool:
         """True once connected AND subscribed (a CONNACK alone does not yet bring device messages)."""
         return self._ready.is_set()
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """The device-message filters: in the shared group ($share/<group>/...) when one is set, so that of the
+        server processes subscribed each message reaches one; plain otherwise (every process gets everything)."""
+        plain = [self.topics.all_status, self.topics.all_acks]
+        return [f"$share/{self._shared_group}/{t}" for t in plain] if self._shared_group else plain
 
     @property
     def queue_depth(self) -> int:
@@ -468,13 +476,22 @@ class MqttGateway:
                     log.exception("Lỗi trong xử lý sau khi kết nối lại MQTT")
         self._connected_before = True
         # Always resubscribe: a restarted broker without persistence has forgotten us.
-        _, self._sub_mid = client.subscribe([(self.topics.all_status, 1), (self.topics.all_acks, 1)])
+        _, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reason_codes: Any,
                       properties: Any) -> None:
         if mid != self._sub_mid:
             return
         refused = [rc for rc in reason_codes if getattr(rc, "is_failure", False)]
+        if refused and self._shared_group:
+            # e.g. NATS (MQTT 3.1.1 only, no $share): plain subscriptions still work, each node handles every
+            # message (idempotently); set LOAXA_MQTT_SHARED_GROUP empty to skip this attempt.
+            log.warning("Máy chủ MQTT từ chối đăng ký chia sẻ (%s); chuyển sang đăng ký thường: mỗi nút xử lý mọi "
+                        "tin nhắn thiết bị (không trùng dữ liệu). Đặt LOAXA_MQTT_SHARED_GROUP rỗng cho máy chủ MQTT "
+                        "này.", refused)
+            self._shared_group = ""
+            _, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
+            return
         if refused:
             log.error("Máy chủ MQTT từ chối đăng ký nhận trạng thái/xác nhận thiết bị: %s (kiểm tra ACL)", refused)
             return
@@ -490,7 +507,6 @@ class MqttGateway:
         if not self._stopping:
             log.warning("Mất kết nối MQTT %s:%s (%s), %d tin đang chờ xác nhận sẽ được gửi lại; tự kết nối lại",
                         client.host, client.port, reason_code, abandoned)
-
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         self._published["acked"].inc()

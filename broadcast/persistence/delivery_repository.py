@@ -9,7 +9,8 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, bindparam, cast, insert, or_, select, update
+from sqlalchemy import Connection, Insert, Row, Table, Text, bindparam, case, cast, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcast.domain.delivery import (
@@ -21,6 +22,7 @@ from broadcast.domain.delivery import (
     advanced_deliveries,
     confirms_version,
 )
+from broadcast.domain.devices import STAGE_PROGRESS, AckStage
 from broadcast.persistence.models import CommandDeliveryRow, DeviceAckRow, DeviceRow, SchedulePublicationRow, core_table
 from broadcast.persistence.repositories import _aware
 
@@ -63,13 +65,23 @@ _REPUBLISH_NOW = (update(_PUBLICATIONS)
                   .values(next_attempt_at=bindparam("b_now")))
 
 
-_STATUS_ONLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"))
+# Never older over newer: with several nodes, two statuses of one device may be stored out of order.
+_NOT_OLDER = or_(_DEVICES.c.last_seen.is_(None), _DEVICES.c.last_seen <= bindparam("b_seen"))
+_STATUS_ONLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"), _NOT_OLDER)
                   .values(online=True, last_seen=bindparam("b_seen"), firmware=bindparam("b_firmware"),
                           volume=bindparam("b_volume"), playing_item=bindparam("b_item"),
                           playing_since=bindparam("b_since"), clock_offset_ms=bindparam("b_offset"),
                           storage_free_bytes=bindparam("b_free"), reported_version=bindparam("b_version")))
-_STATUS_OFFLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"))
+_STATUS_OFFLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"), _NOT_OLDER)
                    .values(online=False, last_seen=bindparam("b_seen"), playing_item=None, playing_since=None))
+
+
+_STAGE_RANKS = {stage.value: rank for stage, rank in STAGE_PROGRESS.items()}
+
+
+def _insert_ignoring_duplicates(connection: Connection, table: Table) -> Insert:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 class SqlDeliveryRepository:
@@ -164,7 +176,9 @@ class SqlDeliveryRepository:
         # thousands of acks a second, and the inbox must keep up on one thread.
         self.session.flush()  # pending ORM changes first: what follows runs on the session's connection directly
         connection = self.session.connection()
-        connection.execute(insert(core_table(DeviceAckRow)), [
+        # DO NOTHING on the unique key: another node storing the same ack at this moment (no shared subscription)
+        # must not fail the batch; the play log and the stages below are idempotent as well.
+        connection.execute(_insert_ignoring_duplicates(connection, core_table(DeviceAckRow)), [
             {"device_id": a.device_id, "ref_kind": a.ref_kind, "ref_id": a.ref_id, "stage": a.stage,
              "item_id": a.item_id, "at": a.at, "received_at": a.received_at, "reason": a.reason,
              "started_at": a.started_at, "ended_at": a.ended_at} for a in new])
@@ -203,8 +217,11 @@ class SqlDeliveryRepository:
         table = core_table(CommandDeliveryRow)
         changed = advanced_deliveries(acks, stages)
         if changed:
+            # The stored stage is checked again in the statement: another node may have moved it further since.
+            stored_rank = case(_STAGE_RANKS, value=table.c.stage, else_=0)
             connection.execute(
-                update(table).where(table.c.cmd_id == bindparam("b_cmd"), table.c.device_id == bindparam("b_device"))
+                update(table).where(table.c.cmd_id == bindparam("b_cmd"), table.c.device_id == bindparam("b_device"),
+                                    or_(table.c.stage.is_(None), stored_rank <= bindparam("b_rank")))
                 .values(stage=bindparam("b_stage"), updated_at=bindparam("b_at")),
-                [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at}
-                 for (c, d), a in changed.items()])
+                [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at,
+                  "b_rank": STAGE_PROGRESS[AckStage(a.stage)]} for (c, d), a in changed.items()])

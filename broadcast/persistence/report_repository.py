@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, false, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from broadcast.domain.devices import AckStage
@@ -72,12 +72,23 @@ class SqlReportRepository:
 
     # ------------------------------------------------------------ presence
 
-    def online_flags(self, device_ids: Iterable[str]) -> dict[str, bool | None]:
-        """Known devices' stored online flag; None for a device that never sent a status."""
+    def online_flags(self, device_ids: Iterable[str], *, lock: bool = False) -> dict[str, bool | None]:
+        """Known devices' stored online flag; None for a device that never sent a status.
+
+        `lock`: hold the rows until the transaction ends (PostgreSQL; SQLite has one writer anyway), so two nodes
+        handling statuses of the same device (the same status twice, without shared subscriptions) take turns and
+        the second sees what the first stored: a change of presence is recorded once. Rows are locked in id
+        order, the same in every node, so two inbox transactions never deadlock."""
         found: dict[str, bool | None] = {}
-        for chunk in _chunks(set(device_ids)):
-            for device_id, online, last_seen in self.session.execute(
-                    select(DeviceRow.id, DeviceRow.online, DeviceRow.last_seen).where(DeviceRow.id.in_(chunk))):
+        if lock and self.session.get_bind().dialect.name == "sqlite":
+            # No row locks in SQLite: a write that matches nothing takes the database's write lock now (waiting up to
+            # busy_timeout for another process's), so what is read below is the newest committed.
+            self.session.connection().execute(update(core_table(DeviceRow)).where(false()).values(online=None))
+        for chunk in _chunks(sorted(set(device_ids))):
+            stmt = select(DeviceRow.id, DeviceRow.online, DeviceRow.last_seen).where(DeviceRow.id.in_(chunk))
+            if lock:
+                stmt = stmt.order_by(DeviceRow.id).with_for_update()
+            for device_id, online, last_seen in self.session.execute(stmt):
                 found[device_id] = None if last_seen is None else bool(online)
         return found
 

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from tests.support.app import PASSWORD, make_container
 from tests.support.broker import free_port
+from tests.support.served import serve_process
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,35 +53,12 @@ def running_site(root: Path, seed: Callable, extra_env: dict[str, str] | None = 
     finally:
         container.close()
     port = free_port()
-    loaxa = Path(sys.executable).with_name("loaxa")
-    command = [str(loaxa)] if loaxa.exists() else [sys.executable, "-m", "broadcast"]
     env = {**os.environ, "LOAXA_DATA_DIR": str(root / "data"), "LOAXA_DATABASE_URL": database_url,
            "LOAXA_SECRET_KEY": SECRET, "LOAXA_PASSWORD_HASH_MEMORY_KIB": "8192",
            "LOAXA_PUBLIC_URL": f"http://127.0.0.1:{port}", **(extra_env or {})}
     log = root / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen([*command, "serve", "--no-scheduler", "--host", "127.0.0.1", "--port", str(port)],
-                                  env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, f"loaxa serve stopped:\n{log.read_text()}"
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"loaxa serve did not start:\n{log.read_text()}"
-            time.sleep(0.2)
+    with serve_process(env, port, log) as base:
         yield Site(base, log, root, database_url)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 _PLAYWRIGHT: list = []  # the running sync Playwright of this process, while a browser from chromium() is open

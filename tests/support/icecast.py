@@ -17,6 +17,7 @@ from typing import NoReturn
 import pytest
 
 from broadcast.adapters.icecast import IcecastConfig, IcecastServer, icecast_binary, load_or_create_secrets
+from broadcast.adapters.icecast_backlog import DEFAULT_BACKLOG
 from tests.support.broker import free_port
 
 
@@ -27,12 +28,14 @@ def missing(reason: str) -> NoReturn:
     pytest.skip(f"icecast2 unavailable: {reason}")
 
 
-def start_icecast(directory: Path, *, max_listeners: int = 100) -> IcecastServer:
+def start_icecast(directory: Path, *, max_listeners: int = 100,
+                  listen_backlog: int | None = DEFAULT_BACKLOG) -> IcecastServer:
     if icecast_binary() is None:
         missing("no `icecast2` binary (Debian package icecast2)")
     host = "127.0.0.1"
     config = IcecastConfig(directory=directory, host=host, port=free_port(host),
-                           secrets=load_or_create_secrets(directory), max_listeners_per_mount=max_listeners)
+                           secrets=load_or_create_secrets(directory), max_listeners_per_mount=max_listeners,
+                           listen_backlog=listen_backlog)
     server = IcecastServer(config)
     server.start()
     return server

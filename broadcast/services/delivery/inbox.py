@@ -1,5 +1,9 @@
 """What devices report (status documents, acks) stored in one transaction per gateway batch: presence changes,
-delivery stages, and proof of play through the on_acks hook."""
+delivery stages, and proof of play through the on_acks hook.
+
+Idempotent, and safe with several nodes (docs/deployment.md): the same ack stored twice, or by two nodes at once,
+is one ack, one play-log row and one delivery stage; the same status twice is one presence change; a status older
+than the stored one (two nodes finishing out of order) does not overwrite it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -72,8 +76,13 @@ class DeliveryInbox(Generic[U]):
                 raise TypeError(f"not a parsed status or ack: {type(message.value).__name__}")
         uow = self._uow_factory()
         with uow:
-            # One lookup serves the whole batch: which devices are known, and their stored online flag.
-            flags = uow.reports.online_flags({s.device_id for s in statuses} | {a.device_id for a in acks})
+            # One lookup serves the whole batch: which devices are known, and their stored online flag. Devices
+            # with a status are locked until commit: another node handling the same status waits, then sees it.
+            status_ids = {s.device_id for s in statuses}
+            flags = uow.reports.online_flags(status_ids, lock=True) if status_ids else {}
+            ack_only = {a.device_id for a in acks} - status_ids
+            if ack_only:
+                flags.update(uow.reports.online_flags(ack_only))
             if statuses:
                 # Presence changes before the flags are overwritten: uptime reports are computed from them.
                 uow.reports.add_presence(presence_changes(flags, statuses))

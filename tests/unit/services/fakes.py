@@ -361,8 +361,8 @@ class FakeEmergencies(_Repository):
 
 
 class FakePresence(_Repository):
-    def online_flags(self, device_ids: Iterable[str]) -> dict[str, bool | None]:
-        """Known devices' stored online flag; None for a device that never sent a status."""
+    def online_flags(self, device_ids: Iterable[str], *, lock: bool = False) -> dict[str, bool | None]:
+        """Known devices' stored online flag; None for a device that never sent a status (`lock`: one process here)."""
         flags: dict[str, bool | None] = {}
         for device_id in set(device_ids):
             if device_id in self._t.devices:
