@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from sqlalchemy import CursorResult, Result, delete, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from broadcast.domain.areas import Area, AreaLevel, Zone
 from broadcast.domain.audit import AuditEntry, AuditQuery
@@ -50,8 +50,9 @@ def _area(row: AreaRow) -> Area:
 
 def within_areas_clause(column, areas: frozenset[str]):
     """column's area is one of `areas` or lies under one of them (communes under a province)."""
-    parent = aliased(AreaRow)
-    under = select(parent.code).where(parent.parent_code.in_(areas))
+    # Never correlated, even inside a statement that reads areas itself: that is what an alias would give, without
+    # the alias's cost (SQLAlchemy adapts every column of an aliased entity: 2-3 ms a clause, five per report).
+    under = select(AreaRow.code).where(AreaRow.parent_code.in_(areas)).correlate(None)
     return or_(column.in_(areas), column.in_(under))
 
 
