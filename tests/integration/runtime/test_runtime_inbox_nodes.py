@@ -63,8 +63,8 @@ def send_messages(broker: Broker, container) -> int:
     for device_id in DEVICES:
         device = MqttProbe(broker, device_id, f"pw-{device_id}", client_id=device_id).connect()
         try:
-            device.publish(topics.status(device_id), p.encode(p.build_status(device_id, at=at, schedule_version=1, volume=70)),
-                           retain=True)
+            status = p.build_status(device_id, at=at, schedule_version=1, volume=70)
+            device.publish(topics.status(device_id), p.encode(status), retain=True)
             for n in range(ACKS_PER_DEVICE):
                 ack = p.build_ack(device_id, p.schedule_ref(1), "played", at=at, item_id=f"occ-{n}",
                                   started_at=at - timedelta(minutes=5), ended_at=at)
