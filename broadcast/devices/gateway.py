@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
 _MALFORMED_CODES = frozenset({"not_utf8", "not_json", "not_object"})
+INBOX_RETRY_FOR_S = 30.0  # how long a failing batch is retried: a database restart or failover, not a bug
+INBOX_MAX_RETRY_DELAY_S = 5.0
 
 
 # --------------------------------------------------------------------------
@@ -134,7 +136,8 @@ class BatchWorker:
 
     def __init__(self, q: queue.Queue[InboundMessage], inbox: DeviceInbox, metrics: Metrics, *,
                  max_batch: int = 500, max_wait_s: float = 0.05, retry_delay_s: float = 0.2,
-                 throttle: LogThrottle | None = None) -> None:
+                 retry_for_s: float = INBOX_RETRY_FOR_S, throttle: LogThrottle | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._q = q
@@ -143,6 +146,8 @@ class BatchWorker:
         self._max_batch = max_batch
         self._max_wait = max_wait_s
         self._retry_delay = retry_delay_s
+        self._retry_for = retry_for_s
+        self._clock = clock
         self._throttle = throttle or LogThrottle()
         self.stopping = threading.Event()
 
@@ -169,20 +174,32 @@ class BatchWorker:
         return batch
 
     def deliver(self, batch: list[InboundMessage]) -> bool:
-        """Give the batch to the inbox; on failure retry once, then drop it (counted)."""
-        for attempt in (1, 2):
+        """Give the batch to the inbox. On failure retry, pausing longer each time (up to INBOX_MAX_RETRY_DELAY_S),
+        until `retry_for_s` have passed since the first failure, and at least once: a database restarting or
+        failing over takes seconds, and the acks of a batch are proof of play that no device sends again (the
+        gateway has confirmed them to the broker). Then drop the batch (counted). While stopping, one retry only."""
+        first_failure: float | None = None
+        delay = self._retry_delay
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 self._inbox.handle(list(batch))  # a copy: the inbox may not alter our retry
             except Exception:
-                outcome = "retried" if attempt == 1 else "dropped"
+                now = self._clock()
+                first_failure = now if first_failure is None else first_failure
+                give_up = attempt >= 2 and (now - first_failure >= self._retry_for or self.stopping.is_set())
+                outcome = "dropped" if give_up else "retried"
                 self._metrics.device_inbox_errors.labels(outcome=outcome).inc()
                 held = self._throttle.allow(f"inbox_{outcome}")
                 if held is not None:
                     log.exception("Hộp thư thiết bị lỗi khi xử lý lô %d tin (lần %d, %s); %d lỗi tương tự "
-                                  "không ghi lại", len(batch), attempt,
-                                  "thử lại" if attempt == 1 else "bỏ lô", held)
-                if attempt == 1 and self._retry_delay > 0:
-                    self.stopping.wait(self._retry_delay)
+                                  "không ghi lại", len(batch), attempt, "bỏ lô" if give_up else "thử lại", held)
+                if give_up:
+                    break
+                if delay > 0:
+                    self.stopping.wait(delay)
+                delay = min(delay * 2, INBOX_MAX_RETRY_DELAY_S)
                 continue
             self._metrics.device_inbox_batches.inc()
             return True
@@ -319,6 +336,7 @@ class MqttGateway:
         fallbacks: Sequence[tuple[str, int]] = (),
         shared_group: str = "",
         clean_session: bool = False,
+        inbox_retry_for_s: float = INBOX_RETRY_FOR_S,
     ) -> None:
         if not _NAME_RE.match(name):
             raise ValueError(f"gateway name must match {_NAME_RE.pattern}: {name!r}")
@@ -329,7 +347,8 @@ class MqttGateway:
         self._throttle = LogThrottle(log_interval_s)
         self._queue: queue.Queue[InboundMessage] = queue.Queue(maxsize=queue_size)
         self._worker = BatchWorker(self._queue, inbox, metrics, max_batch=max_batch,
-                                   max_wait_s=max_batch_wait_s, throttle=self._throttle)
+                                   max_wait_s=max_batch_wait_s, retry_for_s=inbox_retry_for_s,
+                                   throttle=self._throttle)
         self._worker_thread: threading.Thread | None = None
         self._acks = AckTracker()
         self._ready = threading.Event()

@@ -35,7 +35,7 @@ class DropReason(str, Enum):
     BAD_SCHEMA = "bad_schema"          # JSON object that breaks protocol v1
     DEVICE_MISMATCH = "device_mismatch"  # payload device_id differs from the topic's
     QUEUE_FULL = "queue_full"          # valid, but the inbox fell too far behind
-    INBOX_FAILED = "inbox_failed"      # the inbox raised twice on its batch
+    INBOX_FAILED = "inbox_failed"      # the inbox kept raising on its batch past the retry time
 
 
 class DeviceInbox(Protocol):
@@ -43,8 +43,9 @@ class DeviceInbox(Protocol):
 
     Must be idempotent: QoS 1 may deliver twice, and retained statuses are
     delivered again on every (re)subscription. Unknown devices are the inbox's
-    business, not the gateway's. If it raises, the batch is retried once and
-    then dropped (devices resend status periodically; acks are idempotent).
+    business, not the gateway's. If it raises, the batch is retried with growing
+    pauses for a while (a database restarting) and then dropped (acks are idempotent, so a retry that
+    half-succeeded before does no harm).
     """
 
     def handle(self, batch: list[InboundMessage]) -> None: ...

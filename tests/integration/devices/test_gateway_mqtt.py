@@ -316,7 +316,7 @@ def test_gateway_schedule_is_retained_for_late_devices_and_can_be_cleared(acl_br
 def test_gateway_worker_keeps_going_after_the_inbox_raises(acl_broker, gateways, probes):
     metrics = Metrics()
     inbox = RecordingInbox(fail_if=lambda batch: any(m.device_id == "dev-ccc" for m in batch))
-    gateways(acl_broker, inbox, metrics=metrics)
+    gateways(acl_broker, inbox, metrics=metrics, inbox_retry_for_s=0)  # a bug, not an outage: one retry only
     topics = p.Topics(acl_broker.prefix)
 
     c = probes(acl_broker, "dev-ccc")

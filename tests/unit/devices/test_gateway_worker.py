@@ -82,12 +82,45 @@ def test_a_failing_batch_is_retried_once_then_succeeds():
 
 def test_a_batch_failing_twice_is_dropped_and_counted_per_message():
     metrics, inbox = Metrics(), Recorder(fail_times=2)
-    worker = BatchWorker(queue.Queue(), inbox, metrics, retry_delay_s=0)
+    worker = BatchWorker(queue.Queue(), inbox, metrics, retry_delay_s=0, retry_for_s=0)
     assert worker.deliver(_msgs(7)) is False
     assert len(inbox.calls) == 2
     assert _value(metrics, "loaxa_device_inbox_errors_total", outcome="dropped") == 1
     assert _value(metrics, "loaxa_device_messages_dropped_total", reason="inbox_failed") == 7
     assert _value(metrics, "loaxa_device_inbox_batches_total") == 0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_batch_is_retried_while_the_database_restarts_and_stored_when_it_is_back():
+    """Seconds of failures (PostgreSQL restarting): the batch waits for it instead of being dropped."""
+    metrics, clock = Metrics(), FakeClock()
+    inbox = Recorder(fail_times=6)
+    pauses: list[float] = []
+    worker = BatchWorker(queue.Queue(), inbox, metrics, retry_delay_s=0.5, retry_for_s=30, clock=clock)
+    worker.stopping.wait = lambda delay: pauses.append(delay) or setattr(clock, "now", clock.now + delay)  # type: ignore[method-assign]
+    batch = _msgs(4)
+    assert worker.deliver(batch) is True
+    assert inbox.calls[-1] == batch and len(inbox.calls) == 7
+    assert pauses == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]  # growing, capped
+    assert _value(metrics, "loaxa_device_inbox_errors_total", outcome="retried") == 6
+    assert _value(metrics, "loaxa_device_messages_dropped_total", reason="inbox_failed") == 0
+
+
+def test_a_batch_failing_past_the_retry_time_is_dropped():
+    metrics, clock = Metrics(), FakeClock()
+    worker = BatchWorker(queue.Queue(), Recorder(fail_times=100), metrics, retry_delay_s=1, retry_for_s=10,
+                         clock=clock)
+    worker.stopping.wait = lambda delay: setattr(clock, "now", clock.now + delay)  # type: ignore[method-assign]
+    assert worker.deliver(_msgs(3)) is False
+    assert clock.now >= 10
+    assert _value(metrics, "loaxa_device_messages_dropped_total", reason="inbox_failed") == 3
 
 
 def test_run_keeps_going_after_a_poison_batch_and_drains_before_stopping():
@@ -96,7 +129,7 @@ def test_run_keeps_going_after_a_poison_batch_and_drains_before_stopping():
     metrics = Metrics()
     inbox = Recorder(fail_if=lambda batch: poison in batch)
     q = _filled([poison])
-    worker = BatchWorker(q, inbox, metrics, max_batch=1, max_wait_s=0, retry_delay_s=0)
+    worker = BatchWorker(q, inbox, metrics, max_batch=1, max_wait_s=0, retry_delay_s=0, retry_for_s=0)
     for m in good:
         q.put_nowait(m)
     worker.stopping.set()  # already stopping: run() must still drain what is queued, then return
