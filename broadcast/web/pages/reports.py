@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from html import escape
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -63,6 +64,15 @@ def cell(value: object) -> str:
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
+def table_rows(section: reports_service.Section) -> Markup:
+    """A section's rows as cells with their column's label (the phone layout shows it), built here with plain
+    strings: a province's tables have two thousand cells, which cost 10-15 ms through the template's loops."""
+    labels = [(c.key, escape(c.label)) for c in section.columns]
+    return Markup("".join(
+        "<tr>" + "".join(f'<td data-label="{label}">{escape(cell(row.get(key)))}</td>' for key, label in labels)
+        + "</tr>" for row in section.rows))
+
+
 def _build(container, principal, form: ReportForm) -> reports_service.Report:
     return reports_service.build_report(container.uow, container.clock, container.settings.tz, principal,
                                         form.request(), retention_days=container.settings.retention_days,
@@ -87,7 +97,7 @@ def reports_page(request: Request, container: ContainerDep, uow: UowDep, princip
     links = {fmt: f"{PATH}/tai-ve?{urlencode({**form.params(), 'dinh_dang': fmt})}" for fmt in DOWNLOADS}
     return request.app.state.pages.render(
         request, "reports.html", status=422 if error else 200, form=form, areas=areas, kinds=reports_service.KINDS,
-        report=report, chart=chart, error=error, downloads=links, cell=cell)
+        report=report, chart=chart, error=error, downloads=links, table_rows=table_rows)
 
 
 @router.get(PATH + "/tai-ve", name="report_download")
