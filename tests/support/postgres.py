@@ -203,6 +203,14 @@ class PrivatePostgres:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
+    def restart(self) -> None:
+        """Stop the server ("fast": clients are cut off) and start it again on the same port and data (the
+        chaos suite's "PostgreSQL restarts")."""
+        self.stop_server()
+        self._launch()
+        if not self._wait_ready():
+            raise RuntimeError(f"private PostgreSQL did not come back on port {self.port}:\n{self._log_tail()}")
+
     def close(self) -> None:
         try:
             self.stop_server()
