@@ -7,7 +7,7 @@ emergency. Pure rules: no I/O.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -59,6 +59,26 @@ class LiveSession:
     bytes_received: int = 0
     recording_id: int | None = None  # the audio asset made from the recording
     recording_error: str | None = None
+
+
+TITLE_MAX = 300  # the play log's title column
+PLACES_SHOWN = 5
+
+
+def session_label(officer: str, username: str, places: Sequence[str]) -> str:
+    """Who went live to where, as officers read it: "Nguyễn Văn An (bien-tap) → Phường Hoàn Kiếm; Thôn 3"."""
+    who = f"{officer} ({username})" if officer and officer != username else username
+    shown = list(places[:PLACES_SHOWN])
+    more = len(places) - len(shown)
+    where = "; ".join(shown) + (f" và {more} nơi nhận khác" if more > 0 else "")
+    return f"{who} → {where}" if where else who
+
+
+def live_title(session_id: int, targets: dict[str, Any], created_by: str) -> str:
+    """A live session's title in the play log and reports: its number, who and where (the label written when it
+    started; a session from before labels names its officer only)."""
+    label = str(targets.get("label") or created_by)
+    return " ".join(f"Phát trực tiếp số {session_id}: {label}".split())[:TITLE_MAX]
 
 
 def check_class(priority: str) -> None:

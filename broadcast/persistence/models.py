@@ -431,6 +431,7 @@ class PlayLogRow(Base):
     schedule_id: Mapped[int | None] = mapped_column(Integer, index=True)
     programme_id: Mapped[int | None] = mapped_column(Integer, index=True)
     emergency_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    live_session_id: Mapped[int | None] = mapped_column(Integer, index=True)  # a live broadcast's (migration 0022)
     title: Mapped[str] = mapped_column(String(300), default="")
     priority: Mapped[str | None] = mapped_column(String(16))
     planned_start: Mapped[datetime | None] = mapped_column(index=True)

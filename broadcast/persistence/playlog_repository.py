@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from broadcast.domain.live import live_title
 from broadcast.domain.text import fold
 from broadcast.persistence.folding import folded
 from broadcast.persistence.models import (
@@ -22,6 +23,7 @@ from broadcast.persistence.models import (
     PlayLogRow,
     SchedulePublicationRow,
 )
+from broadcast.persistence.models_live import LiveSessionRow
 from broadcast.persistence.repositories import _aware, affected_rows, within_areas_clause
 from broadcast.services.ports import CommandFacts, PlayLogEntry, PlayLogQuery
 
@@ -34,7 +36,7 @@ PURGEABLE: dict[str, tuple[type[PlayLogRow | AuditRow | DeviceAckRow], Instrumen
     "device_acks": (DeviceAckRow, DeviceAckRow.received_at)}
 ENTRY_FIELDS = ("device_id", "commune_code", "item_id", "outcome", "recorded_at", "schedule_id", "programme_id",
                 "emergency_id", "title", "priority", "planned_start", "planned_end", "started_at", "ended_at",
-                "reason")
+                "reason", "live_session_id")
 
 
 def _utc(value: Any) -> Any:
@@ -55,7 +57,7 @@ def _entry(row: PlayLogRow, commune_name: str | None) -> PlayLogEntry:
         emergency_id=row.emergency_id, title=row.title, priority=row.priority,
         planned_start=_aware(row.planned_start), planned_end=_aware(row.planned_end),
         started_at=_aware(row.started_at), ended_at=_aware(row.ended_at), reason=row.reason,
-        commune_name=commune_name or "")
+        commune_name=commune_name or "", live_session_id=row.live_session_id)
 
 
 class SqlPlayLogRepository:
@@ -107,13 +109,16 @@ class SqlPlayLogRepository:
         found: dict[str, CommandFacts] = {}
         for chunk in _chunks(set(cmd_ids)):
             rows = self.session.execute(
-                select(CommandRow, EmergencyRow.reason)
+                select(CommandRow, EmergencyRow.reason, LiveSessionRow.id, LiveSessionRow.targets,
+                       LiveSessionRow.created_by)
                 .outerjoin(EmergencyRow, EmergencyRow.id == CommandRow.emergency_id)
+                .outerjoin(LiveSessionRow, LiveSessionRow.cmd_id == CommandRow.cmd_id)
                 .where(CommandRow.cmd_id.in_(chunk)))
-            for row, reason in rows:
-                found[row.cmd_id] = CommandFacts(issued_at=_aware(row.issued_at), priority=row.priority,
-                                                 emergency_id=row.emergency_id, action=row.action,
-                                                 emergency_reason=reason)
+            for row, reason, live_id, live_targets, live_by in rows:
+                found[row.cmd_id] = CommandFacts(
+                    issued_at=_aware(row.issued_at), priority=row.priority, emergency_id=row.emergency_id,
+                    action=row.action, emergency_reason=reason, live_session_id=live_id,
+                    live_title=None if live_id is None else live_title(live_id, live_targets or {}, live_by))
         return found
 
     def _select(self, query: PlayLogQuery):
@@ -127,7 +132,8 @@ class SqlPlayLogRepository:
             stmt = stmt.where(within_areas_clause(PlayLogRow.commune_code, frozenset({query.area_code})))
         for column, value in ((PlayLogRow.device_id, query.device_id), (PlayLogRow.programme_id, query.programme_id),
                               (PlayLogRow.schedule_id, query.schedule_id),
-                              (PlayLogRow.emergency_id, query.emergency_id), (PlayLogRow.outcome, query.outcome)):
+                              (PlayLogRow.emergency_id, query.emergency_id), (PlayLogRow.outcome, query.outcome),
+                              (PlayLogRow.live_session_id, query.live_session_id)):
             if value is not None:
                 stmt = stmt.where(column == value)
         if query.title_contains:

@@ -26,6 +26,7 @@ from broadcast.persistence.models import (
     ScheduleRow,
     core_table,
 )
+from broadcast.persistence.models_live import LiveSessionRow
 from broadcast.persistence.playlog_repository import _chunks
 from broadcast.persistence.repositories import _aware, within_areas_clause
 from broadcast.services.reports.ports import (
@@ -106,14 +107,14 @@ class SqlReportRepository:
         p = PlayLogRow
         stmt = (select(p.commune_code, p.item_id, p.programme_id, p.emergency_id, p.priority, func.count(),
                        func.min(p.planned_start), func.min(p.planned_end), func.min(p.started_at),
-                       func.max(p.ended_at))
+                       func.max(p.ended_at), p.live_session_id)
                 .where(p.outcome == "played", PLAY_TIME >= _utc(start), PLAY_TIME < _utc(end),
                        _in_area(p.commune_code, area))
-                .group_by(p.commune_code, p.item_id, p.programme_id, p.emergency_id, p.priority))
+                .group_by(p.commune_code, p.item_id, p.programme_id, p.emergency_id, p.priority, p.live_session_id))
         return [PlayedItem(commune_code=c, item_id=i, programme_id=pid, emergency_id=eid, priority=prio, plays=n,
                            planned_start=_aware(ps), planned_end=_aware(pe), first_started=_aware(fs),
-                           last_ended=_aware(le))
-                for c, i, pid, eid, prio, n, ps, pe, fs, le in self.session.execute(stmt)]
+                           last_ended=_aware(le), live_session_id=live)
+                for c, i, pid, eid, prio, n, ps, pe, fs, le, live in self.session.execute(stmt)]
 
     def outcome_counts(self, start: datetime, end: datetime, area: str | None) -> dict[tuple[str, str], int]:
         """Per commune and outcome; a miss because the amplifier was switched off (reason power_off, spec 9.2)
@@ -132,6 +133,18 @@ class SqlReportRepository:
                     select(ProgrammeRow.id, ProgrammeRow.topic, ProgrammeRow.language, ProgrammeRow.source)
                     .where(ProgrammeRow.id.in_(chunk))):
                 found[pid] = ContentFacts(topic=topic, language=language, source=source)
+        return found
+
+    def live_facts(self, session_ids: Iterable[int]) -> dict[int, ContentFacts]:
+        """A live talk's source is the level of the area that went live; its topic and language are not known."""
+        found = {}
+        for chunk in _chunks(set(session_ids)):
+            stmt = (select(LiveSessionRow.id, AreaRow.level)
+                    .outerjoin(AreaRow, AreaRow.code == LiveSessionRow.area_code)
+                    .where(LiveSessionRow.id.in_(chunk)))
+            for sid, level in self.session.execute(stmt):
+                found[sid] = ContentFacts(topic="other", language="other",
+                                          source="province" if level == "province" else "commune")
         return found
 
     def emergency_facts(self, emergency_ids: Iterable[int]) -> dict[int, ContentFacts]:

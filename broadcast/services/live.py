@@ -20,7 +20,7 @@ from pathlib import Path
 from broadcast.domain.audio import AudioMeta
 from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from broadcast.domain.live import LiveSession, LiveStatus, check_class, live_end, mount_name
+from broadcast.domain.live import LiveSession, LiveStatus, check_class, live_end, mount_name, session_label
 from broadcast.domain.recurrence import DEFAULT_TZ, zone_for
 from broadcast.services.audio import upload_audio
 from broadcast.services.context import Actor, audit
@@ -73,6 +73,16 @@ def _check(request: LiveRequest) -> None:
         raise InvalidInput("Âm lượng phải từ 0 đến 100.", code="invalid_volume")
 
 
+def _label(uow: LiveUnitOfWork, actor: Actor, request: LiveRequest) -> str:
+    """Who goes live to where, by name (the play log and reports show it): the targets are known to exist here."""
+    user = uow.users.get(actor.principal.user_id) if actor.principal is not None else None
+    places = [getattr(found, "name", code) for code, found in (
+        *((c, uow.areas.get(c)) for c in dict.fromkeys(request.areas)),
+        *((z, uow.zones.get(z)) for z in dict.fromkeys(request.zones)),
+        *((d, uow.devices.get(d)) for d in dict.fromkeys(request.devices)))]
+    return session_label(user.full_name if user is not None else "", actor.name, places)
+
+
 def start_live(uow: LiveUnitOfWork, tools: LiveTools, actor: Actor, request: LiveRequest) -> LiveSession:
     """Checks everything, then writes the session, its play_now command and the audit entry in one transaction."""
     _check(request)
@@ -88,7 +98,7 @@ def start_live(uow: LiveUnitOfWork, tools: LiveTools, actor: Actor, request: Liv
             ends_at = editor_end(uow, plan.chains, now, tools.max_length, tools.tz)
         token = secrets.token_hex(8)
         targets = {"areas": list(dict.fromkeys(request.areas)), "zones": list(dict.fromkeys(request.zones)),
-                   "devices": list(dict.fromkeys(request.devices)),
+                   "devices": list(dict.fromkeys(request.devices)), "label": _label(uow, actor, request),
                    "publish": {"zones": plan.publish_zones, "devices": plan.publish_devices},
                    "chains": plan.chains, "volume": request.volume, "tracked": len(plan.tracked)}
         live = uow.live.add(LiveSession(

@@ -64,7 +64,10 @@ def _version(ref_id: str) -> int | None:
 
 
 def _command_title(facts: CommandFacts) -> str:
-    """An emergency is known by its reason ("Bão số 3 đổ bộ..."), on one line; other commands by what they are."""
+    """An emergency is known by its reason ("Bão số 3 đổ bộ..."), on one line; a live broadcast by who went live
+    to where; other commands by what they are."""
+    if facts.live_title:
+        return facts.live_title[:300]
     if facts.emergency_id is None:
         return "Lệnh phát trực tiếp"
     reason = " ".join(printable(facts.emergency_reason or "").split())
@@ -99,7 +102,7 @@ def entries_from_acks(uow: UnitOfWork, acks: Sequence[AckReport]) -> list[PlayLo
             extra: dict[str, Any] = {"item_id": ack.ref_id[:128], "title": "Lệnh phát trực tiếp"}
             if facts is not None:
                 extra.update(planned_start=facts.issued_at, priority=facts.priority, emergency_id=facts.emergency_id,
-                             title=_command_title(facts))
+                             title=_command_title(facts), live_session_id=facts.live_session_id)
         else:
             key = (ack.device_id, _version(ack.ref_id) or -1)
             if key not in items:
@@ -149,7 +152,8 @@ def stream_playlog(uow: UnitOfWork, scoped: PlayLogQuery) -> Iterator[PlayLogEnt
 # ---------------------------------------------------------------- CSV
 
 CSV_HEADERS = ("Thiết bị", "Mã xã/phường", "Xã/phường", "Mã mục", "Chương trình", "Mã chương trình", "Mã lịch phát",
-               "Mã khẩn cấp", "Mức ưu tiên", "Bắt đầu dự kiến", "Kết thúc dự kiến", "Bắt đầu thực tế", "Kết thúc",
+               "Mã khẩn cấp", "Mã phát trực tiếp",
+               "Mức ưu tiên", "Bắt đầu dự kiến", "Kết thúc dự kiến", "Bắt đầu thực tế", "Kết thúc",
                "Kết quả", "Lý do", "Ghi nhận lúc")
 BOM = "\ufeff"  # so Excel reads the file as UTF-8
 
@@ -163,7 +167,8 @@ def csv_row(e: PlayLogEntry, tz: tzinfo) -> list[str]:
         return "" if value is None else str(value)
 
     return [e.device_id, e.commune_code, e.commune_name, e.item_id, e.title, text(e.programme_id),
-            text(e.schedule_id), text(e.emergency_id), PRIORITY_LABELS_VI.get(e.priority or "", text(e.priority)),
+            text(e.schedule_id), text(e.emergency_id), text(e.live_session_id),
+            PRIORITY_LABELS_VI.get(e.priority or "", text(e.priority)),
             _local(e.planned_start, tz), _local(e.planned_end, tz), _local(e.started_at, tz), _local(e.ended_at, tz),
             OUTCOME_LABELS_VI.get(e.outcome, e.outcome), text(e.reason), _local(e.recorded_at, tz)]
 

@@ -363,6 +363,8 @@ class LiveUnitOfWork(EmergencyUnitOfWork, ScheduleUnitOfWork, Protocol):
     def policies(self) -> PolicyRepository: ...
     @property
     def live(self) -> LiveSessionRepository: ...
+    @property
+    def users(self) -> UserRepository: ...  # the officer's full name in the session's title
 
 
 class PasswordHasher(Protocol):
@@ -533,6 +535,7 @@ class PlayLogEntry:
     ended_at: datetime | None = None
     reason: str | None = None
     commune_name: str = ""  # filled when read back
+    live_session_id: int | None = None  # the live broadcast (phát trực tiếp) this play was
 
 
 @dataclass(frozen=True)
@@ -546,6 +549,7 @@ class PlayLogQuery:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    live_session_id: int | None = None
     by_recorded: bool = False  # since/until apply to recorded_at instead of planned_start
     title_contains: str | None = None  # case-insensitive part of the programme title
     newest_first: bool = False  # the play-log page lists the latest first; exports run oldest first
@@ -560,6 +564,8 @@ class CommandFacts:
     emergency_id: int | None
     action: str
     emergency_reason: str | None = None  # an emergency's play-log title
+    live_session_id: int | None = None  # the command is a live broadcast's play_now
+    live_title: str | None = None  # its play-log title: who went live, to where
 
 
 class PlayLogRepository(Protocol):

@@ -77,11 +77,13 @@ def item_seconds(item: PlayedItem) -> int:
 
 
 def fold_airtime(day: date, items: Iterable[PlayedItem], programmes: dict[int, ContentFacts],
-                 emergencies: dict[int, ContentFacts]) -> list[AirtimeAggregate]:
+                 emergencies: dict[int, ContentFacts],
+                 lives: dict[int, ContentFacts] | None = None) -> list[AirtimeAggregate]:
     totals: dict[tuple[str, str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for item in items:
         facts = (programmes.get(item.programme_id) if item.programme_id is not None
-                 else emergencies.get(item.emergency_id) if item.emergency_id is not None else None)
+                 else emergencies.get(item.emergency_id) if item.emergency_id is not None
+                 else (lives or {}).get(item.live_session_id) if item.live_session_id is not None else None)
         facts = facts or UNKNOWN_CONTENT
         priority = item.priority or ("emergency" if item.emergency_id is not None else "normal")
         key = (item.commune_code, facts.source, facts.topic, facts.language, priority)
@@ -140,7 +142,8 @@ def compute_day(uow: UnitOfWork, day: date, tz: tzinfo, *, now: datetime, area: 
     items = repo.played_items(start, end, area)
     programmes = repo.programme_facts({i.programme_id for i in items if i.programme_id is not None})
     emergencies = repo.emergency_facts({i.emergency_id for i in items if i.emergency_id is not None})
-    airtime = fold_airtime(day, items, programmes, emergencies)
+    lives = repo.live_facts({i.live_session_id for i in items if i.live_session_id is not None})
+    airtime = fold_airtime(day, items, programmes, emergencies, lives)
 
     rows: dict[str, dict[str, Any]] = defaultdict(dict)  # per commune: keyword arguments of CommuneDay
     for (commune, outcome), n in repo.outcome_counts(start, end, area).items():

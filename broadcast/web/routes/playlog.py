@@ -26,6 +26,7 @@ class PlayLogOut(BaseModel):
     schedule_id: int | None
     programme_id: int | None
     emergency_id: int | None
+    live_session_id: int | None  # a live broadcast (GET /api/v1/live/{id})
     priority: str | None
     planned_start: datetime | None
     planned_end: datetime | None
@@ -52,7 +53,8 @@ def _wants_csv(request: Request, format: str | None) -> bool:
                        **errors(403, 404)})
 def list_playlog(request: Request, uow: UowDep, container: ContainerDep, principal: PrincipalDep,
                  area: str | None = None, device: str | None = None, programme: int | None = None,
-                 schedule: int | None = None, emergency: int | None = None, outcome: str | None = None,
+                 schedule: int | None = None, emergency: int | None = None, live: int | None = None,
+                 outcome: str | None = None,
                  since: Annotated[datetime | None, Query(alias="from")] = None,
                  until: Annotated[datetime | None, Query(alias="to")] = None,
                  by: Literal["planned", "recorded"] = "planned",
@@ -69,7 +71,8 @@ def list_playlog(request: Request, uow: UowDep, container: ContainerDep, princip
         return value.replace(tzinfo=tz) if value is not None and value.tzinfo is None else value
 
     query = PlayLogQuery(area_code=area, device_id=device, programme_id=programme, schedule_id=schedule,
-                         emergency_id=emergency, outcome=outcome, since=aware(since), until=aware(until),
+                         emergency_id=emergency, live_session_id=live, outcome=outcome, since=aware(since),
+                         until=aware(until),
                          by_recorded=by == "recorded", title_contains=(q or "").strip() or None, limit=limit,
                          offset=offset)
     if not _wants_csv(request, format):
