@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections import Counter, defaultdict
 from datetime import timedelta
@@ -200,11 +201,14 @@ def run(tmp_path, container, url, creds, public_key, tz, rng, postgres_server, b
         t0 = time.monotonic()
         plan: list[tuple[float, str]] = [(at, f"approve {i}") for i, (at, _) in enumerate(ROLLOUT)]
         plan += [(rng.uniform(38, 45), "restart broker"), (rng.uniform(61, 65), "restart postgres")]
+        down_for = {}
         for name, window in (("api", (5, 75)), ("scheduler", (80, 85))):
-            killed_at = rng.uniform(*window)
-            plan += [(killed_at, f"kill {name}"), (killed_at + rng.uniform(0.5, 4), f"start {name}")]
+            plan.append((rng.uniform(*window), f"kill {name}"))
+            down_for[name] = rng.uniform(0.5, 4)
+        restarts: list[threading.Thread] = []  # in the background: an approval may be waiting for the API
         plan.sort()
-        print("plan: " + ", ".join(f"{what} at {at:.1f} s" for at, what in plan))
+        print("plan: " + ", ".join(f"{what} at {at:.1f} s" for at, what in plan)
+              + "; down for " + ", ".join(f"{name} {s:.1f} s" for name, s in down_for.items()))
         cut: list[str] = []
         cut_at: float | None = None
         for at, what in plan:
@@ -222,10 +226,14 @@ def run(tmp_path, container, url, creds, public_key, tz, rng, postgres_server, b
                 broker.restart()
             elif what == "restart postgres":
                 postgres_server.restart()
-            elif action == "kill":
-                (api_proc if target == "api" else scheduler).kill()
             else:
-                (api_proc if target == "api" else scheduler).start()
+                proc = api_proc if target == "api" else scheduler
+                proc.kill()
+                restarts.append(threading.Timer(down_for[target], proc.start))
+                restarts[-1].start()
+        for restart in restarts:
+            restart.join()
+        assert api_proc.running and scheduler.running
         wait_for(lambda: fleet.holding(schedules[0]) == DEVICES or cut_at is not None, 60, poll_s=0.5,
                  what="the first schedule everywhere")
         assert cut_at is not None, "the first schedule never reached every device before the faults ended"
@@ -246,6 +254,7 @@ def run(tmp_path, container, url, creds, public_key, tz, rng, postgres_server, b
             print(f"----- {proc.name} log: errors and warnings -----")
             print("\n".join(line[:400] for line in proc.log_tail(10**8).splitlines()
                             if any(w in line for w in ("ERROR", "WARNING", "Error", "===== start"))))
+            print(f"----- {proc.name} log: the end -----\n{proc.log_tail(3000)}")
         print(f"----- broker log -----\n{broker.log_tail()}")
         raise
     finally:
