@@ -129,7 +129,8 @@ def test_devices_hear_the_officer_live_and_the_play_log_shows_each_of_them(world
     for row in rows():
         assert row["outcome"] in ("played", "preempted"), row
         assert row["priority"] == "priority" and row["commune_code"] == HOAN_KIEM
-        assert row["title"] == "Lệnh phát trực tiếp"
+        assert row["live_session_id"] == live["id"]  # the row names the session: its number, officer, targets
+        assert row["title"].startswith(f"Phát trực tiếp số {live['id']}: ") and "Phường Hoàn Kiếm" in row["title"]
         assert row["started_at"] is not None and row["ended_at"] is not None
 
     # Officers can listen back: the recording became a library asset and was rendered.
