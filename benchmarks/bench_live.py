@@ -289,6 +289,12 @@ def main() -> None:
                       flush=True)
             sender.join(args.seconds + args.memory_minutes * 60 + 60)
             asyncio.create_subprocess_exec = plain_exec  # type: ignore[assignment]
+            deadline = time.monotonic() + 180  # the recording's import runs on the job pool: let it finish
+            while time.monotonic() < deadline:
+                state = http.get(f"/api/v1/live/{session['id']}").json()
+                if state.get("recording_id") or state.get("recording_error"):
+                    break
+                time.sleep(1)
             t0 = capture_started[0]
             loaxa, loaxa_open = since(t0, child.ask("starts"))
             loaxa_open += f"; the WebSocket was ready {t0 - linked:.2f} s after it was opened"
@@ -301,7 +307,8 @@ def main() -> None:
             print(f"  ratio of medians loaxa/floor: {l_median / f_median:.2f}x; goal: median under 3 s "
                   f"({'yes' if l_median < 3 else 'NO'}), within 1.5x of the floor "
                   f"({'yes' if l_median <= 1.5 * f_median else 'NO'}); session: {result.get('status')}", flush=True)
-            print(f"  server RSS at the end: {rss_mb():.0f} MB", flush=True)
+            print(f"  server RSS at the end: {rss_mb():.0f} MB; recording: asset {state.get('recording_id')} "
+                  f"{state.get('recording_error') or ''}", flush=True)
     finally:
         if child is not None:
             child.stop()
