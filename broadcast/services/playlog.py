@@ -152,9 +152,9 @@ def stream_playlog(uow: UnitOfWork, scoped: PlayLogQuery) -> Iterator[PlayLogEnt
 # ---------------------------------------------------------------- CSV
 
 CSV_HEADERS = ("Thiết bị", "Mã xã/phường", "Xã/phường", "Mã mục", "Chương trình", "Mã chương trình", "Mã lịch phát",
-               "Mã khẩn cấp", "Mã phát trực tiếp",
-               "Mức ưu tiên", "Bắt đầu dự kiến", "Kết thúc dự kiến", "Bắt đầu thực tế", "Kết thúc",
-               "Kết quả", "Lý do", "Ghi nhận lúc")
+               "Mã khẩn cấp", "Mức ưu tiên", "Bắt đầu dự kiến", "Kết thúc dự kiến", "Bắt đầu thực tế", "Kết thúc",
+               "Kết quả", "Lý do", "Ghi nhận lúc",
+               "Mã phát trực tiếp")  # last: spreadsheets made from earlier exports keep their columns
 BOM = "\ufeff"  # so Excel reads the file as UTF-8
 
 
@@ -167,10 +167,10 @@ def csv_row(e: PlayLogEntry, tz: tzinfo) -> list[str]:
         return "" if value is None else str(value)
 
     return [e.device_id, e.commune_code, e.commune_name, e.item_id, e.title, text(e.programme_id),
-            text(e.schedule_id), text(e.emergency_id), text(e.live_session_id),
-            PRIORITY_LABELS_VI.get(e.priority or "", text(e.priority)),
+            text(e.schedule_id), text(e.emergency_id), PRIORITY_LABELS_VI.get(e.priority or "", text(e.priority)),
             _local(e.planned_start, tz), _local(e.planned_end, tz), _local(e.started_at, tz), _local(e.ended_at, tz),
-            OUTCOME_LABELS_VI.get(e.outcome, e.outcome), text(e.reason), _local(e.recorded_at, tz)]
+            OUTCOME_LABELS_VI.get(e.outcome, e.outcome), text(e.reason), _local(e.recorded_at, tz),
+            text(e.live_session_id)]
 
 
 def csv_file_name(now: datetime, tz: tzinfo) -> str:
