@@ -14,7 +14,9 @@ from broadcast.domain.live import (
     check_class,
     counted_s,
     live_end,
+    live_title,
     mount_name,
+    session_label,
     window_end,
 )
 from broadcast.domain.policy import DEFAULT_POLICY, Policy, windows
@@ -91,3 +93,14 @@ def test_a_session_counts_for_the_cap_by_its_real_length_or_the_room_it_holds():
     assert counted_s(replace(base, priority="emergency"), NOW) == 0
     assert counted_s(replace(base, status=LiveStatus.LIVE, ended_at=None), NOW) == 2 * 3600  # holds to its end
     assert counted_s(replace(base, status=LiveStatus.WAITING, started_at=None, ended_at=None), NOW) == 3600
+
+
+def test_a_session_is_titled_by_its_number_officer_and_targets():
+    assert session_label("Nguyễn Văn An", "truc-ban", ["Phường Hoàn Kiếm", "Thôn 3"]) == \
+        "Nguyễn Văn An (truc-ban) → Phường Hoàn Kiếm; Thôn 3"
+    assert session_label("", "truc-ban", ["Thôn 3"]) == "truc-ban → Thôn 3"
+    many = session_label("", "bien-tap", [f"Thôn {n}" for n in range(1, 9)])
+    assert many == "bien-tap → Thôn 1; Thôn 2; Thôn 3; Thôn 4; Thôn 5 và 3 nơi nhận khác"
+    assert live_title(12, {"label": "truc-ban → Thôn 3"}, "truc-ban") == "Phát trực tiếp số 12: truc-ban → Thôn 3"
+    assert live_title(7, {}, "bien-tap") == "Phát trực tiếp số 7: bien-tap"  # a session from before labels
+    assert len(live_title(1, {"label": "x" * 400}, "u")) == 300

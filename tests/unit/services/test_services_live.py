@@ -51,10 +51,18 @@ class FakeLive(_Repository):
         self._rows[session_id] = replace(self._rows[session_id], **fields)
 
 
+class NoUsers(_Repository):
+    """Accounts are not stored here: a session's label then names the officer by username."""
+
+    def get(self, user_id: int) -> None:
+        return None
+
+
 class LiveUow(FakeUnitOfWork):
     def __init__(self, db: FakeDatabase):
         super().__init__(db)
         self.live = FakeLive(self)
+        self.users = NoUsers(self)
 
 
 @pytest.fixture
@@ -88,6 +96,8 @@ def test_an_editor_goes_live_in_the_window_and_devices_are_told_where_to_listen(
     assert doc["target"] == {"zone": f"{HANOI}-{HOAN_KIEM}"}
     assert live.ends_at == datetime(2026, 12, 1, 3, 30, tzinfo=UTC)  # 08:30 + the 2 h maximum (window to 21:00)
     assert [e.action for e in db.tables.audit] == ["live.start"]
+    area = db.tables.areas[HOAN_KIEM].name
+    assert live.targets["label"] == f"{EDITOR.name} → {area}"  # the play log's title: who, to where
 
 
 def test_the_window_end_bounds_an_editors_session(db, tools):
