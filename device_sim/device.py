@@ -44,6 +44,11 @@ CAPABILITIES = ("audio", "relay", "health", "power", "reboot")
 EMERGENCY_RANK = p.priority_rank("emergency")
 REBOOT_S = 3.0  # a controller's restart, before it connects again with its stored schedule
 MAX_KEPT_ACKS = 500
+# A subscription the broker refused (SUBACK 0x80) is asked for again after this (then doubling, up to the cap):
+# a clustered broker can fail to set one up while a dead node's clients reconnect (docs/nats.md), and a device
+# that kept the refusal would never hear its schedule or commands on that topic.
+SUBSCRIBE_RETRY_S = 1.0
+SUBSCRIBE_RETRY_MAX_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class DeviceCounters:
     connects: int = 0
     disconnects: int = 0
     acks_dropped: int = 0
+    subscriptions_refused: int = 0  # topics the broker refused in a SUBACK (each asked for again)
     status_published: int = 0
     tamper_published: int = 0
     stages: Counter[str] = field(default_factory=Counter)
@@ -116,6 +122,8 @@ class SimDevice:
         self._inflight: dict[int, bytes] = {}
         self._backoff = 0.5
         self._reconnect_handle: asyncio.TimerHandle | None = None
+        self._subscribing: dict[int, list[str]] = {}  # SUBSCRIBE mid -> its topics, until the SUBACK
+        self._subscribe_backoff = SUBSCRIBE_RETRY_S
         self.client = self._make_client()
 
         # Protocol state.
@@ -174,6 +182,7 @@ class SimDevice:
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_publish = self._on_publish
+        c.on_subscribe = self._on_subscribe
         c.suppress_exceptions = False
         self._io = self.fleet.io.attach(c)
         return c
@@ -274,15 +283,44 @@ class SimDevice:
         self._backoff = 0.5
         self.counters.connects += 1
         events.info("%s đã kết nối tới broker", self.id)
-        subs = [(self.t_schedule, 1), (self.t_command, 1)]
-        subs += [(self.fleet.topics.zone_command(z), 1) for z in sorted(self.zones)]
-        client.subscribe(subs)
+        self._subscribing.clear()
+        self._subscribe([(t, 1) for t in self._wanted_topics()])
         self.publish_status()
         # Acks kept while the link was down go out in the order they were made.
         while self.outbox:
             self._publish_ack(self.outbox.popleft())
         if self.spec.tamper:
             self._tamper()
+
+    def _wanted_topics(self) -> list[str]:
+        return [self.t_schedule, self.t_command, *(self.fleet.topics.zone_command(z) for z in sorted(self.zones))]
+
+    def _subscribe(self, subs: list[tuple[str, int]]) -> None:
+        result, mid = self.client.subscribe(subs)
+        if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+            self._subscribing[mid] = [t for t, _ in subs]
+
+    def _on_subscribe(self, client: mqtt.Client, _u: Any, mid: int, reason_codes: Any, _props: Any) -> None:
+        topics = self._subscribing.pop(mid, None) if client is self.client else None
+        if topics is None:
+            return
+        refused = [t for t, rc in zip(topics, reason_codes, strict=False) if rc.is_failure]
+        if not refused:
+            self._subscribe_backoff = SUBSCRIBE_RETRY_S
+            return
+        self.counters.subscriptions_refused += len(refused)
+        events.info("%s bị từ chối đăng ký %s, sẽ đăng ký lại", self.id, ", ".join(refused))
+        delay, self._subscribe_backoff = self._subscribe_backoff, min(self._subscribe_backoff * 2,
+                                                                      SUBSCRIBE_RETRY_MAX_S)
+
+        def again() -> None:
+            if client is self.client and self.connected:  # a new connection subscribes to everything anyway
+                wanted = self._wanted_topics()
+                retry = [(t, 1) for t in refused if t in wanted]
+                if retry:
+                    self._subscribe(retry)
+
+        self.fleet.loop.call_later(delay * (0.5 + self.rng.random()), again)
 
     def _on_publish(self, client: mqtt.Client, _u: Any, mid: int, _rc: Any, _props: Any) -> None:
         if client is self.client:
@@ -493,7 +531,7 @@ class SimDevice:
         if gone:
             self.client.unsubscribe(gone)
         if new:
-            self.client.subscribe(new)
+            self._subscribe(new)
 
     def _on_command(self, payload: bytes) -> None:
         try:
@@ -533,7 +571,7 @@ class SimDevice:
         elif action == "resync":
             if self.connected:
                 # Subscribing again makes the broker resend the retained schedule.
-                self.client.subscribe(self.t_schedule, 1)
+                self._subscribe([(self.t_schedule, 1)])
             self.publish_status()
 
     def _control(self, doc: p.Command, ref: dict[str, Any], now: float) -> None:

@@ -130,9 +130,15 @@ def render_node(node: NatsNode, cluster: Sequence[NatsNode], *, replicas: int, a
         "cluster": {"name": cluster_name, "listen": f"{node.host}:{node.cluster_port}", "routes": routes},
         "mqtt": {
             "listen": f"{node.host}:{node.mqtt_port}",
-            # Retained messages, sessions and QoS 1 consumers survive the loss of a node.
+            # Retained messages, sessions and QoS 1 consumers survive the loss of a node. The consumers stay
+            # replicated like the streams and on disk, although one replica in memory makes a subscription ~6x
+            # cheaper to set up: measured on nats-server 2.9.10, the server's persistent session then receives
+            # nothing more (SUBACK still granted) once the node holding its consumer dies, so acks are lost
+            # silently. Subscriptions refused while a dead node's clients reconnect are asked for again by the
+            # clients instead (docs/nats.md).
             "stream_replicas": replicas,
             "consumer_replicas": replicas,
+            "consumer_memory_storage": False,
             "ack_wait": "30s",
             "max_ack_pending": 10000,  # the server's subscription to every ack and status
         },

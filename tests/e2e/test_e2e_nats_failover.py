@@ -6,6 +6,10 @@ publishing of it, the node holding the server's session is killed with -9. Its d
 reconnect to the other nodes; every device must end on version 2 with its ack stored, the retained
 schedules on the surviving nodes must be version 2, and no device may hold another's client id.
 
+While the survivors elect new leaders (4-9 s in nats-server 2.9) and the dead node's devices reconnect at once,
+nats-server refuses some subscriptions (SUBACK 0x80: the JetStream consumer behind a QoS 1 subscription was not
+created within its 4 s); the simulated devices ask for those again, as real devices must (docs/nats.md).
+
 The delivery retry backoff stays at its production default (120 s), far beyond the test's waits: the
 convergence must come from the server's failover handling, not from a retry timer.
 """
@@ -35,8 +39,6 @@ SERVER_CLIENT_ID = "loaxa-server-main"
 CONVERGE_S = 45.0
 
 
-@pytest.mark.xfail(strict=True, reason="nats-server 2.9: after a node's death the two survivors time out creating "
-                   "the R3 JetStream consumers of the reconnecting devices' clean sessions (docs/nats.md, Tests)")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the broker is under test, not the database
 def test_a_node_killed_during_a_rollout_loses_no_device_and_no_ack(tmp_path, database_url,
                                                                   nats_cluster_factory):  # noqa: F811
@@ -80,9 +82,14 @@ def test_a_node_killed_during_a_rollout_loses_no_device_and_no_ack(tmp_path, dat
             assert {p.version for p in staged} == {2} and len(staged) == len(DEVICES)
             runtime.wake_delivery()
 
-            wait_for(lambda: set(acked_versions(container).values()) == {2}, CONVERGE_S,
-                     what="every device acked v2 after the node's death "
-                          f"(still not: {sorted(d for d, v in acked_versions(container).items() if v != 2)})")
+            try:
+                wait_for(lambda: set(acked_versions(container).values()) == {2}, CONVERGE_S)
+            except AssertionError:
+                behind = sorted(d for d, v in acked_versions(container).items() if v != 2)
+                devices = fleet.fleet.devices.values()
+                refused = fleet.call(lambda: sum(d.counters.subscriptions_refused for d in devices))
+                raise AssertionError(f"not every device acked v2 {CONVERGE_S}s after the node's death: {behind} "
+                                     f"({refused} subscriptions refused and asked again)") from None
             assert not cluster.node(doomed).running
             assert cluster.node_of(SERVER_CLIENT_ID) not in (None, doomed)
             moved = [d for d, home in homes.items() if home == doomed]
@@ -97,12 +104,14 @@ def test_a_node_killed_during_a_rollout_loses_no_device_and_no_ack(tmp_path, dat
                     DeviceAckRow.stage == "received")))
             assert received == set(DEVICES)
 
-            # Retained schedules are intact on a surviving node: version 2 for everyone.
+            # Retained schedules are intact on a surviving node: version 2 for everyone. QoS 0: nats-server serves it
+            # from the node's copy of the retained stream without creating a JetStream consumer (which the survivors
+            # may still be slow to create for the probe while the dead node's clients settle).
             survivor = cluster.alive[0]
             probe = MqttProbe(SimpleNamespace(host=survivor.node.host, port=survivor.node.mqtt_port),  # type: ignore[arg-type]
                               cluster.server_user, cluster.server_password).connect()
             try:
-                probe.subscribe(f"{container.settings.topic_prefix}/devices/+/schedule")
+                probe.subscribe(f"{container.settings.topic_prefix}/devices/+/schedule", qos=0)
                 retained = probe.wait_for(lambda msgs: len({t for t, _, r in msgs if r}) >= len(DEVICES), 15)
                 versions = {topic.split("/")[-2]: json.loads(payload)["version"]
                             for topic, payload, is_retained in retained if is_retained}

@@ -69,3 +69,16 @@ def test_client_id_mismatches_come_from_connz():
         {"authorized_user": "x"},  # not MQTT
     ]}
     assert nc.client_id_mismatches(connz, "loaxa-server") == [("dev-002", "dev-001")]
+
+
+def test_qos1_consumers_are_replicated_like_the_streams_and_on_disk(tmp_path):
+    """One in-memory replica per subscription is cheaper, but the server's session loses its acks when that
+    replica's node dies (measured on nats-server 2.9.10, docs/nats.md): every node keeps R3 file consumers."""
+    nodes = [nc.NatsNode(f"n{i}", "127.0.0.1", 4000 + i, 5000 + i, 6000 + i, tmp_path / f"s{i}") for i in range(3)]
+    for node in nodes:
+        conf = nc.render_node(node, nodes, replicas=3)
+        mqtt = json.loads(next(line for line in conf.splitlines() if line.startswith("mqtt:"))[len("mqtt:"):])
+        assert mqtt["stream_replicas"] == mqtt["consumer_replicas"] == 3
+        assert mqtt["consumer_memory_storage"] is False
+    single = nc.render_node(nodes[0], nodes[:1], replicas=1)
+    assert '"consumer_replicas": 1' in single and '"stream_replicas": 1' in single
