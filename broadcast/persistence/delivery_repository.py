@@ -9,7 +9,26 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Row, Table, Text, bindparam, case, cast, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Insert,
+    Row,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,12 +95,54 @@ _STATUS_OFFLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"), _N
                    .values(online=False, last_seen=bindparam("b_seen"), playing_item=None, playing_since=None))
 
 
+_ACK_KEY = ("device_id", "ref_kind", "ref_id", "stage", "item_id")  # AckReport.key, uq_device_ack
 _STAGE_RANKS = {stage.value: rank for stage, rank in STAGE_PROGRESS.items()}
 
 
 def _insert_ignoring_duplicates(connection: Connection, table: Table) -> Insert:
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
+
+
+def _is_postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def _unnest(columns: Sequence[Column[Any]], keys: Collection[tuple[Any, ...]]) -> Any:
+    """PostgreSQL: `unnest(:k_a, :k_b, ...) AS keys(a, b, ...)`, one array parameter per key column."""
+    arrays = [bindparam(f"k_{c.name}", [k[i] for k in keys], type_=postgresql.ARRAY(c.type))
+              for i, c in enumerate(columns)]
+    return func.unnest(*arrays).table_valued(*(c.name for c in columns)).render_derived(name="keys")
+
+
+def _rows_by_keys(connection: Connection, columns: Sequence[Column[Any]], keys: Collection[tuple[Any, ...]], *,
+                  extra: Sequence[Column[Any]] = (), sqlite_filter: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The rows whose values of `columns` (one table's, a unique key) are exactly one of `keys`: those values, then
+    `extra`.
+
+    PostgreSQL: one index probe per key, whatever the statistics say. With an IN list per column it planned from
+    statistics that did not know a brand-new command yet ("about 12 rows") and read every row of the command, tens
+    of thousands, for each batch of 500 messages; joined to the unnested keys it preferred hashing the whole table.
+    So each key is looked up by a LATERAL subquery with LIMIT 1 (the key is unique: at most one row anyway), which
+    the planner cannot flatten into a join: a nested loop over the keys, each an index scan on the unique key.
+    SQLite keeps an IN list for each column at `sqlite_filter` (its planner probes the index with each value);
+    combinations nobody asked for are dropped here."""
+    stmt = keyed_lookup(connection.dialect.name, columns, keys, extra=extra, sqlite_filter=sqlite_filter)
+    wanted = set(keys)
+    width = len(columns)
+    return [row for row in map(tuple, connection.execute(stmt)) if row[:width] in wanted]
+
+
+def keyed_lookup(dialect: str, columns: Sequence[Column[Any]], keys: Collection[tuple[Any, ...]], *,
+                 extra: Sequence[Column[Any]] = (), sqlite_filter: Sequence[int]) -> Select[Any]:
+    """`_rows_by_keys`' statement for the `dialect` ("postgresql" or "sqlite")."""
+    if dialect == "postgresql":
+        keyed = _unnest(columns, keys)
+        inner: list[ColumnElement[Any]] = [*extra] if extra else [literal(1).label("found")]
+        found = select(*inner).where(*(c == keyed.c[c.name] for c in columns)).limit(1).lateral("found")
+        return (select(*(keyed.c[c.name] for c in columns), *(found.c[c.name] for c in extra))
+                .select_from(keyed).join(found, true()))
+    return select(*columns, *extra).where(*(columns[i].in_({k[i] for k in keys}) for i in sqlite_filter))
 
 
 class SqlDeliveryRepository:
@@ -164,21 +225,20 @@ class SqlDeliveryRepository:
         unique = admissible_acks(acks, known, deliveries)
         if not unique:
             return []
-        existing = set(self.session.execute(
-            select(DeviceAckRow.device_id, DeviceAckRow.ref_kind, DeviceAckRow.ref_id, DeviceAckRow.stage,
-                   DeviceAckRow.item_id)
-            .where(DeviceAckRow.device_id.in_({k[0] for k in unique}),
-                   DeviceAckRow.ref_id.in_({k[2] for k in unique}))).all())
-        new = [a for k, a in unique.items() if k not in existing]
-        if not new:
-            return []
         # Set-wise Core statements, not ORM objects or one statement per ack: a fleet answers a fan-out with
         # thousands of acks a second, and the inbox must keep up on one thread.
         self.session.flush()  # pending ORM changes first: what follows runs on the session's connection directly
         connection = self.session.connection()
+        acks_table = core_table(DeviceAckRow)
+        existing = set(_rows_by_keys(
+            connection, [acks_table.c[name] for name in _ACK_KEY], unique.keys(),
+            sqlite_filter=(0, 2)))  # device_id, ref_id
+        new = [a for k, a in unique.items() if k not in existing]
+        if not new:
+            return []
         # DO NOTHING on the unique key: another node storing the same ack at this moment (no shared subscription)
         # must not fail the batch; the play log and the stages below are idempotent as well.
-        connection.execute(_insert_ignoring_duplicates(connection, core_table(DeviceAckRow)), [
+        connection.execute(_insert_ignoring_duplicates(connection, acks_table), [
             {"device_id": a.device_id, "ref_kind": a.ref_kind, "ref_id": a.ref_id, "stage": a.stage,
              "item_id": a.item_id, "at": a.at, "received_at": a.received_at, "reason": a.reason,
              "started_at": a.started_at, "ended_at": a.ended_at} for a in new])
@@ -191,9 +251,9 @@ class SqlDeliveryRepository:
         if not acks:
             return {}
         table = core_table(CommandDeliveryRow)
-        return {(c, d): s for c, d, s in self.session.execute(
-            select(table.c.cmd_id, table.c.device_id, table.c.stage)
-            .where(table.c.cmd_id.in_({a.ref_id for a in acks}), table.c.device_id.in_({a.device_id for a in acks})))}
+        rows = _rows_by_keys(self.session.connection(), [table.c.cmd_id, table.c.device_id],
+                             {(a.ref_id, a.device_id) for a in acks}, extra=[table.c.stage], sqlite_filter=(0, 1))
+        return {(row[0], row[1]): row[2] for row in rows}
 
     @staticmethod
     def _mark_received(connection: Connection, acks: Sequence[AckReport]) -> None:
