@@ -110,6 +110,17 @@ def check_device_fields(device_id: str, name: str, latitude: float | None, longi
 
 
 @dataclass(frozen=True)
+class MapPoint:
+    """What a map marker needs of a device; latitude None: the device has no location."""
+
+    id: str
+    name: str
+    latitude: float | None
+    longitude: float | None
+    online: bool
+
+
+@dataclass(frozen=True)
 class DeviceQuery:
     within_areas: frozenset[str] | None = None  # None: everywhere
     area_code: str | None = None  # a province or a commune

