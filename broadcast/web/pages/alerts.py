@@ -14,7 +14,7 @@ from broadcast.domain.devices import DeviceQuery
 from broadcast.domain.errors import DomainError
 from broadcast.services import alerts as service
 from broadcast.services.area_scope import areas_within
-from broadcast.services.devices import list_devices
+from broadcast.services.devices import map_points
 from broadcast.web.deps import ContainerDep, UowDep
 from broadcast.web.pages.devices import MAP_LIMIT, Posted
 from broadcast.web.pages.listing import PAGE_SIZE, Pager, page_number
@@ -81,18 +81,18 @@ def _province(areas, alert) -> tuple[str, ...]:
 def alerts_map(request: Request, uow: UowDep, principal: PagePrincipal) -> Response:
     """Every device with coordinates in the filtered area, coloured by its worst unresolved alert."""
     f = AlertFilters.of(request)
-    devices = list_devices(uow, principal, DeviceQuery(area_code=f.area or None, include_disabled=False,
-                                                       limit=MAP_LIMIT + 1))
+    devices = map_points(uow, principal, DeviceQuery(area_code=f.area or None, include_disabled=False,
+                                                     limit=MAP_LIMIT + 1))
     worst: dict[str, str] = {}
     for state in ("acknowledged", "open"):  # open wins
         for a in service.list_alerts(uow, principal, area=f.area or None, state=state, limit=MAP_LIMIT):
             worst[a.device_id] = state
     points, shown = [], devices[:MAP_LIMIT]
-    for d, s in shown:
+    for d in shown:
         if d.latitude is None or d.longitude is None:
             continue
-        state = worst.get(d.id) or ("ok" if s.online else "offline")
-        points.append({"id": d.id, "name": d.name, "lat": d.latitude, "lon": d.longitude, "online": s.online,
+        state = worst.get(d.id) or ("ok" if d.online else "offline")
+        points.append({"id": d.id, "name": d.name, "lat": d.latitude, "lon": d.longitude, "online": d.online,
                        "colour": COLOURS[state], "state_text": {"open": "có cảnh báo chưa xử lý",
                                                                 "acknowledged": "cảnh báo đang được xử lý",
                                                                 "offline": "mất kết nối",
