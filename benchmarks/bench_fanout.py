@@ -1,6 +1,7 @@
 """Device fan-out: LoaXa's server path vs a bare paho floor, same broker, same run.
 
 Run: .venv/bin/python benchmarks/bench_fanout.py [--devices 1000,5000,10000] [--repeat K] [--database-url URL]
+                                                 [--engine mosquitto|nats|both]
 
 Per size N, on a private mosquitto (started here, generated ACL, one account per registered device):
 
@@ -36,6 +37,11 @@ pauses of the cyclic GC in both processes; BENCH_PROFILE_SERVER=/path (needs yap
 PYTHONPATH) and BENCH_PROFILE_SIM=/path write profiles of the server threads and of the simulator.
 
 Goals (issue): within 3x of the floor; at 10,000 devices all `received` within 10 s, 99% `playing` within 3 s.
+
+--engine nats runs the same server path through a private 3-node nats-server cluster (tests/support/nats_cluster.py:
+JetStream R3, the configuration `loaxa mqtt config --engine nats` writes, devices spread over the nodes, the server
+listing all three) instead of mosquitto, without the paho floor (its echo fleet speaks to one address); --engine
+both runs mosquitto then NATS per size and prints NATS / mosquitto for each timed figure (issue #15, docs/nats.md).
 """
 from __future__ import annotations
 
@@ -420,6 +426,7 @@ class FloorClient:
 @dataclass
 class Result:
     devices: int
+    engine: str = "mosquitto"
     figures: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -529,7 +536,7 @@ def reply_plan(device_id: str) -> dict[str, list[tuple[str, int, bool, bool]]]:
     }
 
 
-def run_size(n: int, args: argparse.Namespace) -> Result:
+def run_size(n: int, args: argparse.Namespace, broker_engine: str = "mosquitto") -> Result:
     from sqlalchemy import text
 
     from broadcast.bootstrap import SystemClock, build_container
@@ -548,7 +555,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
     from broadcast.settings import load_settings
     from tests.support.broker import SERVER_USER, Broker, free_port, mosquitto_binary
 
-    res = Result(n)
+    res = Result(n, broker_engine)
     fig = res.figures
     work = Path(tempfile.mkdtemp(prefix=f"bench-fanout-{n}-"))
     url = args.database_url or f"sqlite:///{work / 'loaxa.db'}"
@@ -584,15 +591,32 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
     fig["setup: register devices (s)"] = time.perf_counter() - t
     zones = sorted({f"{HANOI}-{c}" for c in commune_of.values()})
 
-    # ---- broker from the registry's hashes (secrets are never stored in clear)
-    with container.uow() as uow:
-        hashed = [a for a in uow.devices.broker_accounts() if a[0] in commune_of]
-    run_as = "root" if os.geteuid() == 0 else None
-    conf = write_broker_config(work / "broker", prefix, SERVER_USER, server_password, [], "127.0.0.1", port,
-                               None, run_as_user=run_as, hashed_devices=hashed, server_port=server_port)
-    broker = Broker("127.0.0.1", port, conf, work / "broker", mosquitto_binary(), prefix, SERVER_USER,
-                    server_password, server_port=server_port)
-    broker.start()
+    broker: Any = None
+    cluster: Any = None
+    if broker_engine == "nats":
+        # ---- a 3-node NATS cluster: bcrypt accounts from the registration's secrets (nats cannot read $7$)
+        from tests.support.nats_cluster import start_nats_cluster
+
+        t = time.perf_counter()
+        cluster = start_nats_cluster(work / "nats", devices=creds, prefix=prefix)
+        fig["setup: start 3-node NATS cluster (s)"] = time.perf_counter() - t
+        container.close()
+        container = build_container(load_settings(data_dir=work / "data", database_url=url,
+                                                  secret_key=settings.secret_key, mqtt_url=cluster.server_url()))
+        device_url = cluster.device_url
+        broker_pids = {n.name: n.proc.pid for n in cluster.nodes}
+    else:
+        # ---- broker from the registry's hashes (secrets are never stored in clear)
+        with container.uow() as uow:
+            hashed = [a for a in uow.devices.broker_accounts() if a[0] in commune_of]
+        run_as = "root" if os.geteuid() == 0 else None
+        conf = write_broker_config(work / "broker", prefix, SERVER_USER, server_password, [], "127.0.0.1", port,
+                                   None, run_as_user=run_as, hashed_devices=hashed, server_port=server_port)
+        broker = Broker("127.0.0.1", port, conf, work / "broker", mosquitto_binary(), prefix, SERVER_USER,
+                        server_password, server_port=server_port)
+        broker.start()
+        device_url = broker.url
+        broker_pids = {"broker": broker.proc.pid}
 
     mp3 = work / "alert.mp3"
     make_mp3(mp3)
@@ -638,8 +662,13 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         if not runtime.gateway.wait_connected(30):
             raise RuntimeError("server gateway did not connect")
 
-        sim = Child(sim_child, broker.url, creds, container.signer.public_key_b64)
+        sim = Child(sim_child, device_url, creds, container.signer.public_key_b64)
         fig["setup: connect simulated fleet (s)"] = sim.wait_connected()
+        if cluster is not None:  # a QoS 1 subscription is a JetStream consumer, set up after the SUBACK
+            t = time.perf_counter()
+            wait_until(lambda: len(cluster.subscribed(2) & commune_of.keys()) == n, poll_s=1.0,
+                       what="every device's subscriptions on the cluster")
+            fig["setup: subscriptions listed by the cluster (s)"] = time.perf_counter() - t
 
         def scalar(sql: str, **params: Any) -> int:
             with container.engine.connect() as c:
@@ -697,7 +726,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
             with container.uow() as uow:
                 db_version = uow.delivery.latest_publication(creds[0][0]).version
             watch.expect("schedule", str(db_version), RECEIVED_OR_LATER)
-            cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, broker=broker.proc.pid)
+            cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, **broker_pids)
             threads = thread_cpu()
             t0 = time.monotonic()
             runtime.wake_delivery()
@@ -743,7 +772,7 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         with container.uow() as uow:
             cmd_size = max(len(p.encode(c.document)) for c in uow.commands.due(now=container.clock.now(), limit=1))
         watch.expect("command", cmd_id, {"playing", "played"})
-        cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, broker=broker.proc.pid)
+        cpu = CpuMeter(server=os.getpid(), sim=sim.proc.pid, **broker_pids)
         threads = thread_cpu()
         t0 = time.monotonic()
         runtime.wake_delivery()
@@ -774,6 +803,8 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         sim.stop()
         sim = None
         runtime.stop()
+        if cluster is not None:
+            return res
 
         # ---- the floor: bare paho, same broker, same accounts
         plan = reply_plan(creds[0][0])
@@ -813,7 +844,10 @@ def run_size(n: int, args: argparse.Namespace) -> Result:
         with contextlib.suppress(Exception):
             runtime.stop()
         http_server.shutdown()
-        broker.kill()
+        if broker is not None:
+            broker.kill()
+        if cluster is not None:
+            cluster.stop()
         container.close()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -835,6 +869,8 @@ def scalar_rows(container: Any, *, version: int, like: str) -> list[Any]:
 
 def ratios(res: Result) -> dict[str, float]:
     f = res.figures
+    if "floor play_now: 99% third replies (s)" not in f:
+        return {}
     floor_s = min(f["floor schedule #1: all first replies (s)"], f["floor schedule #2: all first replies (s)"])
     return {"schedule v1 received": f["schedule v1: all `received` stored (s)"] / floor_s,
             "schedule v2 received": f["schedule v2: all `received` stored (s)"] / floor_s,
@@ -845,7 +881,7 @@ def ratios(res: Result) -> dict[str, float]:
 def summarize(results: list[Result]) -> None:
     """Medians over repeated runs of one size: ratios, and the absolute 10k figures of the goal."""
     n = results[0].devices
-    print(f"\n=== {n} devices: median of {len(results)} runs ===")
+    print(f"\n=== {n} devices, {results[0].engine}: median of {len(results)} runs ===")
     for key in ratios(results[0]):
         values = sorted(ratios(r)[key] for r in results)
         runs = ", ".join(f"{v:.2f}" for v in values)
@@ -854,17 +890,21 @@ def summarize(results: list[Result]) -> None:
                 "play_now: 99% `playing` stored (s)", "play_now: 99% of devices playing, device side (s)",
                 "floor schedule #2: all first replies (s)",
                 "floor play_now: 99% third replies (s)"):
+        if key not in results[0].figures:
+            continue
         values = sorted(r.figures[key] for r in results)
         print(f"  {key:<52} {statistics.median(values):8.2f}  (runs: {', '.join(f'{v:.2f}' for v in values)})")
 
 
 def report(res: Result) -> None:
     f = res.figures
-    print(f"\n=== {res.devices} devices ===")
+    print(f"\n=== {res.devices} devices, {res.engine} ===")
     for key, value in f.items():
         print(f"  {key:<52} {value:8.2f}")
     for note in res.notes:
         print(f"  note: {note}")
+    if not ratios(res):
+        return
     floor_s = min(f["floor schedule #1: all first replies (s)"], f["floor schedule #2: all first replies (s)"])
     floor_c = f["floor play_now: 99% third replies (s)"]
     for v in (1, 2):
@@ -880,6 +920,20 @@ def report(res: Result) -> None:
               f"their `playing` acks stored <= 3 s: {yes_no(real <= 3.0)} ({real:.2f} s)")
 
 
+ENGINE_FIGURES = ("schedule v1: all `received` stored (s)", "schedule v2: all `received` stored (s)",
+                  "play_now: 99% `playing` stored (s)", "play_now: 99% of devices playing, device side (s)",
+                  "play_now: 100% `playing` stored (s)")
+
+
+def compare_engines(mosquitto: list[Result], nats: list[Result]) -> None:
+    """NATS cluster / mosquitto for each timed figure (medians when repeated)."""
+    print(f"\n=== {mosquitto[0].devices} devices: 3-node NATS cluster / mosquitto (medians of {len(nats)} runs) ===")
+    for key in ENGINE_FIGURES:
+        m = statistics.median(r.figures[key] for r in mosquitto)
+        k = statistics.median(r.figures[key] for r in nats)
+        print(f"  ratio {key:<52} {k / m:6.2f}x  ({k:.2f} s vs {m:.2f} s)")
+
+
 def yes_no(ok: bool) -> str:
     return "yes" if ok else "NO"
 
@@ -893,21 +947,31 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=6, help="schedule items per device (each with media)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; medians are printed at the end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (broker log, database)")
+    parser.add_argument("--engine", choices=("mosquitto", "nats", "both"), default="mosquitto",
+                        help="the broker: mosquitto, a 3-node NATS cluster, or both side by side (ratios)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.devices.split(",") if s.strip()]
-    print(f"bench_fanout: sizes {sizes}, database {args.database_url or 'SQLite (temporary)'}, "
-          f"{os.cpu_count()} CPUs, simulator and echo fleet in separate processes")
-    by_size: dict[int, list[Result]] = {}
+    engines = ("mosquitto", "nats") if args.engine == "both" else (args.engine,)
+    print(f"bench_fanout: sizes {sizes}, engines {list(engines)}, "
+          f"database {args.database_url or 'SQLite (temporary)'}, {os.cpu_count()} CPUs, "
+          "simulator and echo fleet in separate processes")
+    by_size: dict[tuple[int, str], list[Result]] = {}
     for _ in range(max(1, args.repeat)):
         for n in sizes:
-            result = run_size(n, args)
-            one, five, fifteen = os.getloadavg()
-            result.notes.append(f"load average (1, 5, 15 min) after the run: {one:.1f} {five:.1f} {fifteen:.1f}")
-            report(result)
-            by_size.setdefault(n, []).append(result)
-    if args.repeat > 1:
-        for n in sizes:
-            summarize(by_size[n])
+            for engine in engines:
+                one, five, fifteen = os.getloadavg()
+                result = run_size(n, args, engine)
+                result.notes.append(f"load average (1, 5, 15 min) before the run: {one:.1f} {five:.1f} {fifteen:.1f}")
+                one, five, fifteen = os.getloadavg()
+                result.notes.append(f"load average (1, 5, 15 min) after the run: {one:.1f} {five:.1f} {fifteen:.1f}")
+                report(result)
+                by_size.setdefault((n, engine), []).append(result)
+    for n in sizes:
+        if args.repeat > 1:
+            for engine in engines:
+                summarize(by_size[(n, engine)])
+        if len(engines) == 2:
+            compare_engines(by_size[(n, "mosquitto")], by_size[(n, "nats")])
 
 
 if __name__ == "__main__":
