@@ -225,11 +225,11 @@ class NatsCluster:
                 return name
         return None
 
-    def subscribed(self, minimum: int) -> set[str]:
+    def subscribed(self, minimum: int, timeout: float = 2.0) -> set[str]:
         """MQTT client ids whose connection holds at least `minimum` subscriptions now (SUBACK comes before nats-server
         lists them on every node's view, so a test waits for this before publishing to fresh subscribers)."""
         return {c["mqtt_client"] for n in self.alive
-                for c in n.monitor("/connz?subs=1&limit=100000").get("connections") or []
+                for c in n.monitor("/connz?subs=1&limit=100000", timeout).get("connections") or []
                 if c.get("mqtt_client") and len(c.get("subscriptions_list") or []) >= minimum}
 
     def client_id_mismatches(self) -> list[tuple[str, str]]:
