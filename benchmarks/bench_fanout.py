@@ -666,8 +666,13 @@ def run_size(n: int, args: argparse.Namespace, broker_engine: str = "mosquitto")
         fig["setup: connect simulated fleet (s)"] = sim.wait_connected()
         if cluster is not None:  # a QoS 1 subscription is a JetStream consumer, set up after the SUBACK
             t = time.perf_counter()
-            wait_until(lambda: len(cluster.subscribed(2) & commune_of.keys()) == n, poll_s=1.0,
-                       what="every device's subscriptions on the cluster")
+            def all_subscribed() -> bool:
+                try:
+                    return len(cluster.subscribed(2, timeout=10.0) & commune_of.keys()) == n
+                except OSError:  # a node too busy setting consumers up to answer its monitoring port in time
+                    return False
+
+            wait_until(all_subscribed, poll_s=1.0, what="every device's subscriptions on the cluster")
             fig["setup: subscriptions listed by the cluster (s)"] = time.perf_counter() - t
 
         def scalar(sql: str, **params: Any) -> int:
