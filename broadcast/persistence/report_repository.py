@@ -79,7 +79,9 @@ class SqlReportRepository:
         `lock`: hold the rows until the transaction ends (PostgreSQL; SQLite has one writer anyway), so two nodes
         handling statuses of the same device (the same status twice, without shared subscriptions) take turns and
         the second sees what the first stored: a change of presence is recorded once. Rows are locked in id
-        order, the same in every node, so two inbox transactions never deadlock."""
+        order, the same in every node, so two inbox transactions never deadlock; and FOR NO KEY UPDATE, not FOR
+        UPDATE, so rows that only refer to a device (an alert, a health sample: their foreign key takes KEY SHARE)
+        can still be written meanwhile: FOR UPDATE made the alert pass and the inbox deadlock at 10,000 devices."""
         found: dict[str, bool | None] = {}
         if lock and self.session.get_bind().dialect.name == "sqlite":
             # No row locks in SQLite: a write that matches nothing takes the database's write lock now (waiting up to
@@ -88,7 +90,7 @@ class SqlReportRepository:
         for chunk in _chunks(sorted(set(device_ids))):
             stmt = select(DeviceRow.id, DeviceRow.online, DeviceRow.last_seen).where(DeviceRow.id.in_(chunk))
             if lock:
-                stmt = stmt.order_by(DeviceRow.id).with_for_update()
+                stmt = stmt.order_by(DeviceRow.id).with_for_update(key_share=True)  # FOR NO KEY UPDATE
             for device_id, online, last_seen in self.session.execute(stmt):
                 found[device_id] = None if last_seen is None else bool(online)
         return found

@@ -1,0 +1,36 @@
+"""The inbox locks the devices whose statuses it compares (two API nodes may handle the same status) without
+blocking rows that only refer to those devices: the alert pass inserts alerts for them at the same time, and with
+FOR UPDATE the two deadlocked at 10,000 devices (#15)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, text
+
+from broadcast.persistence.models import DeviceRow
+from broadcast.persistence.models_health import AlertRow
+from tests.support.app import HOAN_KIEM
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_an_alert_for_a_locked_device_is_written_without_waiting(container):
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite has one writer at a time")
+    with container.engine.begin() as connection:
+        connection.execute(insert(DeviceRow), [{"id": "loa-1", "name": "loa-1", "commune_code": HOAN_KIEM,
+                                                "connection": "cellular", "mqtt_password_hash": "$7$x",
+                                                "created_at": NOW, "last_seen": NOW, "online": True}])
+    with container.uow() as inbox:
+        assert inbox.reports.online_flags(["loa-1"], lock=True) == {"loa-1": True}  # held until the end
+        with container.engine.begin() as alerts:
+            alerts.execute(text("SET LOCAL lock_timeout = '2s'"))  # FOR UPDATE: LockNotAvailable here
+            alerts.execute(insert(AlertRow), [{"device_id": "loa-1", "commune_code": HOAN_KIEM, "cause": "offline",
+                                               "state": "pending", "first_seen_at": NOW, "last_seen_at": NOW,
+                                               "details": {}}])
+        with container.engine.connect() as other:  # the lock is really held against another status handler
+            other.execute(text("SET lock_timeout = '200ms'"))
+            with pytest.raises(Exception, match="lock"):
+                other.execute(text("SELECT id FROM devices WHERE id = 'loa-1' FOR NO KEY UPDATE"))
