@@ -36,6 +36,7 @@ READ_SIZE = 65536
 _PUBACK_SUCCESS = ReasonCode(PacketTypes.PUBACK)
 _NO_PROPERTIES = Properties(PacketTypes.PUBACK)
 _MID = struct.Struct("!H")
+_PUBACK_PACKET = struct.Struct("!BBH")  # fixed header, remaining length 2, packet id
 
 
 class BufferedSocket:
@@ -157,6 +158,16 @@ class BufferedClient(mqtt.Client):
                                      "to_process": len(packet), "packet": packet, "info": info})
             return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         return super()._packet_queue(command, packet, mid, qos, info)
+
+    def ack_many(self, mids: list[int]) -> None:
+        """PUBACK these QoS 1 messages (`manual_ack`) from any thread, in this order: every packet queued, then one
+        wake-up byte for all of them (paho's `ack()` from another thread writes one per packet)."""
+        if not mids or not self._manual_ack:
+            return
+        for mid in mids[:-1]:
+            self._out_packet.append({"command": mqtt.PUBACK, "mid": mid, "qos": 0, "pos": 0, "to_process": 4,
+                                     "packet": _PUBACK_PACKET.pack(mqtt.PUBACK, 2, mid), "info": None})
+        self.ack(mids[-1], 1)  # paho's own path for the last: it wakes the network loop
 
     def _handle_pubackcomp(self, cmd: Any) -> mqtt.MQTTErrorCode:  # private hook of paho-mqtt 2.2 (pinned)
         packet = self._in_packet["packet"]

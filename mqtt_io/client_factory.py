@@ -47,6 +47,7 @@ HOOKED_METHODS: dict[str, str] = {
 HOOKED_ATTRIBUTES: tuple[str, ...] = (
     "_sock", "_thread", "_out_packet", "_in_packet", "_protocol", "_out_message_mutex", "_out_messages",
     "_host", "_port",  # mqtt_io.failover points a reconnect at the next broker
+    "_manual_ack",  # BufferedClient.ack_many acknowledges only what paho did not
 )
 
 

@@ -5,6 +5,15 @@ Inbound: paho's network thread runs `on_message`, which only classifies
 never blocks and never raises. A worker thread drains the queue in batches
 and calls `DeviceInbox.handle(batch)`.
 
+A device message is acknowledged to the broker (PUBACK) only once the batch
+holding it is committed (paho's manual_ack): a device forgets an ack as soon
+as the broker has it, so a PUBACK sent on arrival would let a kill -9 of the
+server lose every message still in the queue or in an uncommitted batch. With
+the persistent session the broker sends those again to the next process under
+the same client id. Messages dropped here are acknowledged at once. A clean
+session (an API node's InboxNode) gains nothing: mosquitto discards what a
+clean session left unacknowledged (docs/fanout.md).
+
 Outbound: `publish()` encodes with protocol.encode and sends QoS 1. The client
 keeps a persistent session (clean_session False, stable client id
 `loaxa-server-<name>`), so the broker queues QoS 1 device messages while the
@@ -22,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 
@@ -47,7 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BatchWorker", "DeviceInbox", "DropReason", "InboundMessage", "LogThrottle", "MqttGateway",
-    "PublishResult", "classify", "explain",
+    "PublishResult", "Received", "classify", "explain",
 ]
 
 log = logging.getLogger(__name__)
@@ -131,13 +140,22 @@ class LogThrottle:
 # Worker: queue -> batches -> inbox
 # --------------------------------------------------------------------------
 
-class BatchWorker:
-    """Drains the inbound queue in batches and hands them to the inbox."""
+class Received(NamedTuple):
+    """A queued device message and what acknowledges it to the broker once it is stored."""
 
-    def __init__(self, q: queue.Queue[InboundMessage], inbox: DeviceInbox, metrics: Metrics, *,
+    message: InboundMessage
+    receipt: tuple[int, int] | None = None  # (connection number, packet id); None: QoS 0, nothing to acknowledge
+
+
+class BatchWorker:
+    """Drains the inbound queue in batches, hands them to the inbox, then settles them (`settle`: the broker's
+    acknowledgements), whether the inbox stored the batch or it was finally dropped."""
+
+    def __init__(self, q: queue.Queue[Received], inbox: DeviceInbox, metrics: Metrics, *,
                  max_batch: int = 500, max_wait_s: float = 0.05, retry_delay_s: float = 0.2,
                  retry_for_s: float = INBOX_RETRY_FOR_S, throttle: LogThrottle | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 settle: Callable[[list[Received]], None] | None = None) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._q = q
@@ -149,9 +167,10 @@ class BatchWorker:
         self._retry_for = retry_for_s
         self._clock = clock
         self._throttle = throttle or LogThrottle()
+        self._settle = settle
         self.stopping = threading.Event()
 
-    def next_batch(self, block_s: float) -> list[InboundMessage]:
+    def next_batch(self, block_s: float) -> list[Received]:
         """Up to max_batch messages: wait `block_s` for the first, then up to max_wait for more."""
         try:
             batch = [self._q.get(timeout=block_s) if block_s > 0 else self._q.get_nowait()]
@@ -211,7 +230,9 @@ class BatchWorker:
         while True:
             batch = self.next_batch(block_s=0 if self.stopping.is_set() else 0.1)
             if batch:
-                self.deliver(batch)
+                self.deliver([r.message for r in batch])
+                if self._settle is not None:
+                    self._settle(batch)
                 self._metrics.device_inbox_queue_depth.set(self._q.qsize())
             elif self.stopping.is_set():
                 return
@@ -345,10 +366,15 @@ class MqttGateway:
         self._host, self._port, self._keepalive = host, port, keepalive_s
         self._metrics = metrics
         self._throttle = LogThrottle(log_interval_s)
-        self._queue: queue.Queue[InboundMessage] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Received] = queue.Queue(maxsize=queue_size)
         self._worker = BatchWorker(self._queue, inbox, metrics, max_batch=max_batch,
                                    max_wait_s=max_batch_wait_s, retry_for_s=inbox_retry_for_s,
-                                   throttle=self._throttle)
+                                   throttle=self._throttle, settle=self._acknowledge)
+        # Numbers each connection (bumped when one begins or ends, under _ack_lock): a stored message is
+        # acknowledged only on the connection it came on; after a reconnect the broker sends it again (persistent
+        # session) or has dropped it (clean session), and its packet id may by then name another message.
+        self._connection = 0
+        self._ack_lock = threading.Lock()
         self._worker_thread: threading.Thread | None = None
         self._acks = AckTracker()
         self._ready = threading.Event()
@@ -367,7 +393,7 @@ class MqttGateway:
 
         # The buffered client for a tested paho-mqtt, paho's own otherwise (mqtt_io.client_factory).
         client = make_client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             clean_session=clean_session, protocol=mqtt.MQTTv311)
+                             clean_session=clean_session, protocol=mqtt.MQTTv311, manual_ack=True)
         if username is not None:
             client.username_pw_set(username, password)
         if tls:
@@ -413,6 +439,7 @@ class MqttGateway:
         self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
+        self._next_connection()  # what the worker still stores is acknowledged by the broker's next delivery
         self._ready.clear()
         self._metrics.mqtt_connected.set(0)
         self._worker.stopping.set()
@@ -476,6 +503,23 @@ class MqttGateway:
         self._published["queued"].inc()
         return PublishResult(info.mid, topic, True, self._acks.register(info.mid))
 
+    # ---- acknowledgements (worker thread, after the batch is stored) -------
+
+    def _next_connection(self) -> None:
+        with self._ack_lock:
+            self._connection += 1
+
+    def _acknowledge(self, batch: list[Received]) -> None:
+        """PUBACK what the inbox has stored (or finally dropped), in arrival order, if its connection still lives."""
+        with self._ack_lock:
+            mids = [r[1] for _, r in batch if r is not None and r[0] == self._connection]
+            ack_many = getattr(self._client, "ack_many", None)  # the buffered client: one wake-up for them all
+            if ack_many is not None:
+                ack_many(mids)
+            else:
+                for mid in mids:
+                    self._client.ack(mid, 1)
+
     # ---- paho callbacks (network thread: quick, never raise) ---------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
@@ -484,6 +528,7 @@ class MqttGateway:
             log.error("Máy chủ MQTT %s:%s từ chối kết nối của %s: %s", self._host, self._port,
                       self.client_id, reason_code)
             return
+        self._next_connection()
         self._metrics.mqtt_connects.inc()
         log.info("Đã kết nối MQTT %s:%s (phiên cũ còn: %s)", client.host, client.port,
                  getattr(flags, "session_present", None))
@@ -519,6 +564,7 @@ class MqttGateway:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
+        self._next_connection()
         self._ready.clear()
         self._metrics.mqtt_connected.set(0)
         self._metrics.mqtt_disconnects.inc()
@@ -532,6 +578,7 @@ class MqttGateway:
         self._acks.acked(mid)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        queued = False
         try:
             payload = msg.payload
             try:
@@ -544,15 +591,19 @@ class MqttGateway:
                 self._drop(result, topic, payload)
                 return
             try:
-                self._queue.put_nowait(result)
+                self._queue.put_nowait(Received(result, (self._connection, msg.mid) if msg.qos else None))
             except queue.Full:
                 self._drop(DropReason.QUEUE_FULL, topic, payload)
                 return
+            queued = True
             self._received[result.kind].inc()
         except Exception:  # a bug here must not kill paho's network thread
             held = self._throttle.allow("on_message")
             if held is not None:
                 log.exception("Lỗi khi nhận tin nhắn thiết bị (%d lỗi tương tự không ghi lại)", held)
+        finally:
+            if not queued and msg.qos:  # dropped: nothing will store it, and it must not hold an in-flight slot
+                client.ack(msg.mid, msg.qos)
 
     def _drop(self, reason: DropReason, topic: str, payload: bytes | bytearray) -> None:
         self._dropped[reason].inc()

@@ -136,6 +136,9 @@ class Listener:
         return lines
 
 
+SERVER_INFLIGHT = 10_000  # mosquitto's window per client (global: devices never have that many in flight)
+
+
 def render_conf(
     *,
     listeners: Sequence[Listener],
@@ -150,7 +153,12 @@ def render_conf(
         "per_listener_settings true",
         # 10k devices: many small QoS 1 messages; the server account subscribes
         # to every ack and status, so its queue must absorb a fleet-wide burst.
-        "max_inflight_messages 100",
+        # The server acknowledges a device message only once it is stored (a batch
+        # commit later), so its in-flight window must hold a commit's worth of a
+        # fleet's burst: with 100, 40,000 acks would trickle in at ~1,500 a second.
+        # Bounded (0 would mean no limit): packet ids are 16 bits, and mosquitto
+        # reuses one after 65,535 messages whether or not it is still in flight.
+        f"max_inflight_messages {SERVER_INFLIGHT}",
         "max_queued_messages 200000",
         "max_queued_bytes 0",
         f"max_packet_size {MAX_PACKET_SIZE}",

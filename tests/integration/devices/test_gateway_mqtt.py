@@ -7,6 +7,7 @@ ACL applies); the inbox is a recording fake. Waits poll, never fixed sleeps.
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import secrets
 import threading
 import time
@@ -279,6 +280,50 @@ def test_gateway_persistent_session_gets_acks_sent_while_it_was_away(acl_broker,
     gateways(acl_broker, inbox, name=name)
     got = inbox.wait_for(lambda m: m.kind == "ack")
     assert got[0].device_id == "dev-aaa" and got[0].value == typed(ack_doc("dev-aaa", 11, "ready"))
+
+
+def _doomed_gateway(broker: dict[str, Any], name: str, received: Any) -> None:
+    """A child process: a gateway whose inbox never finishes a batch (a commit that never comes); `received` counts
+    the device messages it has taken in. The test kills it with SIGKILL."""
+    metrics = Metrics()
+    stuck = threading.Event()
+
+    class NeverCommits:
+        def handle(self, batch: list[InboundMessage]) -> None:
+            stuck.wait()
+
+    gw = MqttGateway(inbox=NeverCommits(), metrics=metrics, name=name, **broker)  # type: ignore[arg-type]
+    gw.start()
+    while True:
+        received.value = int(metric(metrics, "loaxa_device_messages_total", kind="ack"))
+        time.sleep(0.01)
+
+
+def test_gateway_killed_before_storing_leaves_the_messages_to_its_next_process(acl_broker, gateways, probes):
+    """kill -9 of the server with device acks in its queue and in an uncommitted batch: they were not acknowledged
+    to the broker (PUBACK only after the commit), so the next process with the same persistent session gets them
+    all. Acknowledged on arrival, they were gone: devices forget an ack once the broker has it."""
+    name = f"doomed-{secrets.token_hex(3)}"
+    gateways(acl_broker, RecordingInbox(), name=name).stop()  # the session and its subscriptions exist
+    ctx = mp.get_context("spawn")
+    received = ctx.Value("i", 0)
+    broker = {"host": acl_broker.host, "port": acl_broker.server_listener_port, "prefix": acl_broker.prefix,
+              "username": acl_broker.server_user, "password": acl_broker.server_password}
+    child = ctx.Process(target=_doomed_gateway, args=(broker, name, received), daemon=True)
+    child.start()
+    try:
+        a = probes(acl_broker, "dev-aaa")
+        topics = p.Topics(acl_broker.prefix)
+        for v in range(1, 51):
+            a.publish(topics.ack("dev-aaa"), p.encode(ack_doc("dev-aaa", v)))
+        poll(lambda: received.value == 50, 30, "the doomed gateway took in all 50 acks")
+    finally:
+        child.kill()
+        child.join(10)
+    inbox = RecordingInbox()
+    gateways(acl_broker, inbox, name=name)
+    got = inbox.wait_for(lambda m: m.kind == "ack", count=50)
+    assert sorted(int(m.value.ref_id) for m in got) == list(range(1, 51))
 
 
 def test_gateway_schedule_is_retained_for_late_devices_and_can_be_cleared(acl_broker, gateways, probes, signing_key):

@@ -58,9 +58,51 @@ def test_on_message_queues_valid_messages_and_counts_them():
     doc = p.build_status(DEV, at=AT, schedule_version=1, volume=50)
     gw._on_message(gw._client, None, _msg(p.Topics().status(DEV).encode(), p.encode(doc)))  # noqa: SLF001
     assert gw.queue_depth == 1
-    queued = gw._queue.get_nowait()  # noqa: SLF001
+    queued, receipt = gw._queue.get_nowait()  # noqa: SLF001
     assert isinstance(queued, InboundMessage) and queued.value == p.parse_status(p.encode(doc))
+    assert receipt is None  # QoS 0: nothing to acknowledge
     assert _value(metrics, "loaxa_device_messages_total", kind="status") == 1
+
+
+class AckSpy:
+    """Stands in for paho's `ack` (manual acknowledgements): records what the gateway acknowledged."""
+
+    def __init__(self) -> None:
+        self.acked: list[int] = []
+
+    def __call__(self, mid: int, qos: int) -> None:
+        assert qos == 1
+        self.acked.append(mid)
+
+
+def _qos1(topic: str, payload: bytes, mid: int) -> mqtt.MQTTMessage:
+    msg = _msg(topic.encode(), payload)
+    msg.mid, msg.qos = mid, 1
+    return msg
+
+
+def test_a_device_message_is_acknowledged_after_it_is_stored_and_only_on_its_connection(monkeypatch):
+    """paho acknowledges nothing by itself (manual_ack): the gateway PUBACKs a message once the inbox has stored it,
+    on the connection it came on; a dropped message at once. After a reconnect the broker sends the unacknowledged
+    ones again (persistent session) and their old packet ids may name other messages, so they are not acked."""
+    gw = _gateway(Metrics())
+    assert gw._client._manual_ack  # noqa: SLF001
+    spy = AckSpy()
+    monkeypatch.setattr(gw._client, "ack", spy)  # noqa: SLF001
+    monkeypatch.setattr(gw._client, "ack_many", lambda mids: [spy(m, 1) for m in mids], raising=False)  # noqa: SLF001
+    status = p.encode(p.build_status(DEV, at=AT, schedule_version=1, volume=50))
+    topic = p.Topics().status(DEV)
+    gw._on_message(gw._client, None, _qos1(topic, status, 7))  # noqa: SLF001
+    gw._on_message(gw._client, None, _qos1(topic, b"\x00garbage", 8))  # noqa: SLF001
+    assert spy.acked == [8]  # the dropped one at once; the queued one waits for the inbox
+    first = [gw._queue.get_nowait()]  # noqa: SLF001
+    gw._on_message(gw._client, None, _qos1(topic, status, 9))  # noqa: SLF001
+    second = [gw._queue.get_nowait()]  # noqa: SLF001
+    gw._acknowledge(first)  # noqa: SLF001
+    assert spy.acked == [8, 7]
+    gw._on_disconnect(gw._client, None, None, "lost", None)  # noqa: SLF001
+    gw._acknowledge(second)  # noqa: SLF001 - stored after its connection died: the broker sends it again
+    assert spy.acked == [8, 7]
 
 
 def test_on_message_never_raises_and_counts_each_drop(caplog):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from broadcast.adapters.metrics import Metrics
-from broadcast.devices.gateway import AckTracker, BatchWorker, PublishResult
+from broadcast.devices.gateway import AckTracker, BatchWorker, PublishResult, Received
 from broadcast.devices.ports import InboundMessage
 from broadcast.protocol import AckValue, StatusValue
 
@@ -128,16 +128,40 @@ def test_run_keeps_going_after_a_poison_batch_and_drains_before_stopping():
     good = _msgs(5)
     metrics = Metrics()
     inbox = Recorder(fail_if=lambda batch: poison in batch)
-    q = _filled([poison])
+    q: queue.Queue = queue.Queue()
     worker = BatchWorker(q, inbox, metrics, max_batch=1, max_wait_s=0, retry_delay_s=0, retry_for_s=0)
-    for m in good:
-        q.put_nowait(m)
+    for m in [poison, *good]:
+        q.put_nowait(Received(m))
     worker.stopping.set()  # already stopping: run() must still drain what is queued, then return
     worker.run()
     delivered = [c for c in inbox.calls if poison not in c]
     assert delivered == [[m] for m in good]
     assert _value(metrics, "loaxa_device_messages_dropped_total", reason="inbox_failed") == 1
     assert _value(metrics, "loaxa_device_inbox_queue_depth") == 0
+
+
+def test_run_settles_each_batch_after_the_inbox_had_it_stored_or_dropped():
+    """The broker's acknowledgements wait for the inbox: settle sees a batch only once handle() returned (stored) or
+    the batch was given up (dropped, counted); a kill -9 before that leaves the broker holding the messages."""
+    poison = InboundMessage("dev-poison", "ack", AckValue("dev-poison", "command", "c-1", "received", NOW), NOW)
+    events: list[tuple[str, list]] = []
+
+    class Inbox(Recorder):
+        def handle(self, batch: list[InboundMessage]) -> None:
+            events.append(("handle", [m.device_id for m in batch]))
+            if poison in batch:
+                raise RuntimeError("poison")
+
+    q: queue.Queue = queue.Queue()
+    items = [Received(m, (1, i + 1)) for i, m in enumerate([*_msgs(2), poison])]
+    for item in items:
+        q.put_nowait(item)
+    worker = BatchWorker(q, Inbox(), Metrics(), max_batch=2, max_wait_s=0, retry_delay_s=0, retry_for_s=0,
+                         settle=lambda batch: events.append(("settle", [r.receipt for r in batch])))
+    worker.stopping.set()
+    worker.run()
+    assert events == [("handle", ["dev-00000", "dev-00001"]), ("settle", [(1, 1), (1, 2)]),
+                      ("handle", ["dev-poison"]), ("handle", ["dev-poison"]), ("settle", [(1, 3)])]
 
 
 def test_ack_tracker_pairs_a_puback_that_comes_after_registration():

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import socket
 
+import paho.mqtt.client as mqtt
 import pytest
 
-from mqtt_io.buffered_socket import BufferedSocket, buffered
+from mqtt_io.buffered_socket import BufferedClient, BufferedSocket, buffered
 
 
 @pytest.fixture
@@ -145,3 +146,18 @@ def test_a_malformed_puback_is_still_refused_as_paho_refuses_it(pair):
     a.sendall(b"\x40\x03" + info.mid.to_bytes(2, "big") + b"\x00")  # MQTT 3.1.1 PUBACKs are exactly 2 bytes
     assert client.loop_read() != mqtt.MQTT_ERR_SUCCESS
     assert not info.is_published()
+
+
+def _pubacks(client: mqtt.Client) -> list[bytes]:
+    return [bytes(p["packet"]) for p in client._out_packet]  # noqa: SLF001
+
+
+def test_ack_many_queues_every_puback_in_order_and_only_for_manual_acks() -> None:
+    """The gateway acknowledges a stored batch at once: one PUBACK per message, in order (one wake-up byte for all
+    when the network loop runs); nothing when paho acknowledged on arrival itself."""
+    manual = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="t-manual", manual_ack=True)
+    manual.ack_many([7, 300, 65535])
+    assert _pubacks(manual) == [b"\x40\x02\x00\x07", b"\x40\x02\x01\x2c", b"\x40\x02\xff\xff"]
+    automatic = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id="t-auto")
+    automatic.ack_many([7])
+    assert _pubacks(automatic) == []
