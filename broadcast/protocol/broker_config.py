@@ -154,10 +154,10 @@ def render_conf(
         # 10k devices: many small QoS 1 messages; the server account subscribes
         # to every ack and status, so its queue must absorb a fleet-wide burst.
         # The server acknowledges a device message only once it is stored (a batch
-        # commit later), so its in-flight window must hold a commit's worth of a
-        # fleet's burst: with 100, 40,000 acks would trickle in at ~1,500 a second.
-        # Bounded (0 would mean no limit): packet ids are 16 bits, and mosquitto
-        # reuses one after 65,535 messages whether or not it is still in flight.
+        # commit later), so a fleet's burst waits in the server's in-flight window:
+        # 10,000 never caps a batch (500) whatever a commit costs. Bounded (0 would
+        # mean no limit): packet ids are 16 bits, and mosquitto reuses one after
+        # 65,535 messages whether or not it is still in flight.
         f"max_inflight_messages {SERVER_INFLIGHT}",
         "max_queued_messages 200000",
         "max_queued_bytes 0",
