@@ -53,11 +53,14 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     topic_prefix: str = "loaxa/v1"
     # Several nodes (docs/deployment.md): the server's device-message subscriptions join this MQTT shared
-    # subscription group ($share/<group>/...), so each status or ack reaches one node of the group; empty: plain
-    # subscriptions (brokers without shared subscriptions, e.g. NATS), every node handles every message, idempotently.
-    mqtt_shared_group: str = "loaxa"
+    # subscription group ($share/<group>/...), so each status or ack reaches one node of the group; empty (the
+    # default): plain subscriptions, every node handles every message, idempotently. Off by default because
+    # Mosquitto 2.0 does not restore shared subscriptions after a restart: acks sent before the server resubscribes
+    # would reach nobody (tests/integration/devices/test_gateway_mqtt.py).
+    mqtt_shared_group: str = ""
     # `loaxa serve --no-scheduler` nodes take their share of device messages too (not only the leading scheduler).
-    api_inbox: bool = True
+    # Off by default: an API node's clean session loses what it received and had not stored when it is killed.
+    api_inbox: bool = False
 
     secret_key: str = ""  # signs access tokens; empty: generated once into data_dir
     token_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
