@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+SUBSCRIBE_RETRY_FIRST_S, SUBSCRIBE_RETRY_MAX_S = 1.0, 30.0
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}\Z")
 _MALFORMED_CODES = frozenset({"not_utf8", "not_json", "not_object"})
@@ -379,6 +380,7 @@ class MqttGateway:
         self._acks = AckTracker()
         self._ready = threading.Event()
         self._sub_mid: int | None = None
+        self._sub_retry_s = SUBSCRIBE_RETRY_FIRST_S  # the wait before asking again for refused subscriptions
         self._shared_group = shared_group  # "" once the broker refused shared subscriptions (_on_subscribe)
         self._stopping = False
         self._started = False
@@ -557,10 +559,24 @@ class MqttGateway:
             _, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
             return
         if refused:
-            log.error("Máy chủ MQTT từ chối đăng ký nhận trạng thái/xác nhận thiết bị: %s (kiểm tra ACL)", refused)
+            # A clustered broker refuses some subscriptions while its nodes elect leaders (nats-server 2.9 cannot
+            # make their consumers in time): ask again, backing off; an ACL refusal is logged every time.
+            log.error("Máy chủ MQTT từ chối đăng ký nhận trạng thái/xác nhận thiết bị: %s (kiểm tra ACL); thử lại "
+                      "sau %.0f s", refused, self._sub_retry_s)
+            retry = threading.Timer(self._sub_retry_s, self._subscribe_again, args=(client, mid))
+            retry.daemon = True
+            retry.start()
+            self._sub_retry_s = min(self._sub_retry_s * 2, SUBSCRIBE_RETRY_MAX_S)
             return
+        self._sub_retry_s = SUBSCRIBE_RETRY_FIRST_S
         self._ready.set()
         self._metrics.mqtt_connected.set(1)
+
+    def _subscribe_again(self, client: mqtt.Client, refused_mid: int) -> None:
+        """Subscribe again unless the gateway stopped or a reconnect already subscribed anew."""
+        if self._stopping or self._sub_mid != refused_mid or not client.is_connected():
+            return
+        _, self._sub_mid = client.subscribe([(t, 1) for t in self.subscriptions])
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:

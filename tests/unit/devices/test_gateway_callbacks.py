@@ -167,3 +167,46 @@ def test_convenience_publishers_pick_the_protocol_topics():
     assert gw.clear_retained(topics.schedule(DEV)).topic == topics.schedule(DEV)
     with pytest.raises(p.ProtocolError):
         gw.publish_zone_command("Bad Zone", {})
+
+
+class SubscribeSpy:
+    """Stands for paho's subscribe on a connected client: records each request and hands out packet ids."""
+
+    def __init__(self) -> None:
+        self.requests: list[list[tuple[str, int]]] = []
+
+    def __call__(self, topics: list[tuple[str, int]]) -> tuple[int, int]:
+        self.requests.append(topics)
+        return mqtt.MQTT_ERR_SUCCESS, 100 + len(self.requests)
+
+
+def test_refused_subscriptions_are_asked_for_again_with_a_growing_wait(monkeypatch):
+    """A clustered broker refuses subscriptions while its nodes elect leaders (SUBACK 0x80); a gateway that kept
+    the refusal would never hear a device again. It asks again after 1 s, 2 s, 4 s..., and is ready once granted."""
+    gw = _gateway(Metrics())
+    spy, waits = SubscribeSpy(), []
+    monkeypatch.setattr(gw._client, "subscribe", spy)  # noqa: SLF001
+    monkeypatch.setattr(gw._client, "is_connected", lambda: True)  # noqa: SLF001
+
+    class InstantTimer:
+        def __init__(self, wait, function, args=()):
+            waits.append(wait)
+            self.daemon, self._run = False, lambda: function(*args)
+
+        def start(self):
+            self._run()
+
+    monkeypatch.setattr(gateway_module.threading, "Timer", InstantTimer)
+    refused, granted = mqtt.ReasonCode(mqtt.PacketTypes.SUBACK, identifier=0x80), mqtt.ReasonCode(
+        mqtt.PacketTypes.SUBACK, identifier=1)
+    gw._sub_mid = 7  # noqa: SLF001 - the subscription sent after CONNACK
+    for _ in range(3):
+        gw._on_subscribe(gw._client, None, gw._sub_mid, [refused, granted], None)  # noqa: SLF001
+    assert waits == [1.0, 2.0, 4.0] and len(spy.requests) == 3
+    assert spy.requests[0] == [(t, 1) for t in gw.subscriptions]
+    assert not gw._ready.is_set()  # noqa: SLF001
+    gw._on_subscribe(gw._client, None, gw._sub_mid, [granted, granted], None)  # noqa: SLF001
+    assert gw._ready.is_set() and gw._sub_retry_s == 1.0  # noqa: SLF001
+    gw._stopping = True  # noqa: SLF001 - a refusal arriving while stopping asks for nothing more
+    gw._on_subscribe(gw._client, None, gw._sub_mid, [refused], None)  # noqa: SLF001
+    assert len(spy.requests) == 3
