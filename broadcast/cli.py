@@ -363,15 +363,20 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1", port: Annotated[in
 
     from broadcast.bootstrap import build_container
     from broadcast.leader_runtime import LeaderRuntime
-    from broadcast.runtime import InboxNode
+    from broadcast.runtime import SERVER_GC_THRESHOLD, InboxNode
     from broadcast.web.app import create_app
+    from mqtt_io.gc_tuning import settle_heap
 
     container = build_container(settings_or_exit())
     # The embedded runtime leads only while it holds the lease; an API node takes its share of device messages.
     runtime = LeaderRuntime(container) if scheduler else InboxNode(container) if container.settings.api_inbox else None
+    web_app = create_app(container, runtime)
+    # What start-up built lives as long as the process: out of the cyclic GC's full collections, which paused pages
+    # for 100-150 ms after a large download had churned the heap (mqtt_io.gc_tuning; the runtime settles again).
+    settle_heap(SERVER_GC_THRESHOLD)
     # Only LOAXA_TRUSTED_PROXIES decides whose X-Forwarded-For is believed (broadcast.adapters.trusted_proxies),
     # not uvicorn.
-    uvicorn.run(create_app(container, runtime), host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(web_app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command("scheduler")
