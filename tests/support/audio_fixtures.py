@@ -9,13 +9,14 @@ polyphase oversampling).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tests.support import required
 
 # Output options per format the library must accept.
 FORMATS: dict[str, list[str]] = {
@@ -30,13 +31,9 @@ FORMATS: dict[str, list[str]] = {
 
 def require_binary(name: str) -> str:
     """Path of ``name``; fail under CI=true, skip elsewhere, when it is missing."""
-    import pytest
-
     path = shutil.which(name)
     if path is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is required under CI but not installed")
-        pytest.skip(f"{name} not installed")
+        required.missing(name, "not installed")
     return path
 
 

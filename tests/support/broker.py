@@ -13,38 +13,30 @@ from __future__ import annotations
 import os
 import resource
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
 from broadcast.protocol import DEFAULT_PREFIX
 from broadcast.protocol.broker_config import write_anonymous_config, write_broker_config
+from tests.support import required
 
 READY_TIMEOUT_S = 15.0
 SERVER_USER = "loaxa-server"
 
 
-def missing(reason: str) -> NoReturn:
-    """A missing mosquitto fails under CI=true and skips elsewhere."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"mosquitto needed but unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(f"mosquitto unavailable: {reason}")
+missing = partial(required.missing, "mosquitto")
 
 
 def mosquitto_binary() -> str:
-    found = shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
-    if not found:
-        missing("no `mosquitto` binary on PATH or in /usr/sbin")
-    return found
+    return required.system_binary("mosquitto", package="mosquitto")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
-import pytest
-
+from tests.support import required
 from tests.support.app import PASSWORD, make_container
 from tests.support.broker import free_port
 from tests.support.served import serve_process
@@ -28,11 +28,8 @@ MAX_PAGE_BYTES = 150 * 1024
 SECRET = "web-test-secret-key-0123456789-abcdefghij"
 
 
-def missing(what: str) -> None:
-    """A missing browser fails under CI=true (the bootstrap installs it) and skips elsewhere."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} is required under CI but missing (scripts/bootstrap.sh installs it)", pytrace=False)
-    pytest.skip(f"{what} is missing")
+def missing(what: str) -> NoReturn:
+    required.missing(what, "scripts/bootstrap.sh installs it")
 
 
 @dataclass

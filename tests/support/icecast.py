@@ -7,25 +7,20 @@ Use from a conftest:  ``from tests.support.icecast import icecast  # noqa: F401`
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
 from broadcast.adapters.icecast import IcecastConfig, IcecastServer, icecast_binary, load_or_create_secrets
 from broadcast.adapters.icecast_backlog import DEFAULT_BACKLOG
+from tests.support import required
 from tests.support.broker import free_port
 
-
-def missing(reason: str) -> NoReturn:
-    """A missing icecast2 fails under CI=true and skips elsewhere (as mosquitto does)."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"icecast2 needed but unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(f"icecast2 unavailable: {reason}")
+missing = partial(required.missing, "icecast2")
 
 
 def start_icecast(directory: Path, *, max_listeners: int = 100,

@@ -12,9 +12,7 @@ Use from a test:  ``from tests.support.nats_cluster import nats_cluster_factory 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -22,32 +20,26 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
 from broadcast.protocol import DEFAULT_PREFIX
 from broadcast.protocol.nats_config import NatsNode, client_id_mismatches, write_nats_config
+from tests.support import required
 from tests.support.broker import SERVER_USER, free_port, raise_nofile_limit
 
 READY_TIMEOUT_S = 30.0
 TEST_BCRYPT_COST = 4  # the minimum: a test hashes one password per device
 
 
-def missing(reason: str) -> NoReturn:
-    """A missing nats-server fails under CI=true and skips elsewhere."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"nats-server needed but unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(f"nats-server unavailable: {reason}")
+missing = partial(required.missing, "nats-server")
 
 
 def nats_binary() -> str:
-    found = shutil.which("nats-server") or next(
-        (p for p in ("/usr/sbin/nats-server", "/usr/local/bin/nats-server") if os.access(p, os.X_OK)), None)
-    if not found:
-        missing("no `nats-server` binary on PATH or in /usr/sbin (Debian package nats-server)")
-    return found
+    return required.system_binary("nats-server", package="nats-server")
 
 
 @dataclass

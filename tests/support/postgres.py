@@ -24,14 +24,16 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import NoReturn
 
 import psycopg
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
+
+from tests.support import required
 
 ENV_URL = "LOAXA_TEST_POSTGRES_URL"
 SYSTEM_USER = "postgres"
@@ -51,11 +53,7 @@ class PostgresInstance:
 POSTGRES_INSTANCE = pytest.StashKey[PostgresInstance]()
 
 
-def missing(reason: str) -> NoReturn:
-    """A missing PostgreSQL fails under CI=true (it must be there) and skips elsewhere."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL needed but unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(f"PostgreSQL unavailable: {reason}")
+missing = partial(required.missing, "PostgreSQL")
 
 
 def find_bindir() -> Path | None:
