@@ -146,7 +146,7 @@ def rss_mb(pid: int | None = None) -> float:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
     except OSError:
-        pass
+        pass  # the process is gone: no figure for it
     return float("nan")
 
 

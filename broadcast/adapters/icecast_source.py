@@ -82,6 +82,6 @@ class IcecastSource:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
-                pass
+                pass  # already closed by the other side: nothing left to shut down
             self._sock.close()
             self._sock = None

@@ -125,7 +125,7 @@ class PatientApi:
                 if response.status_code < 500:
                     return response
             except httpx.TransportError:
-                pass
+                pass  # the API is down (killed on purpose): ask again
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{method} {path}: the API did not answer within {self.patience_s} s")
             self.retries += 1

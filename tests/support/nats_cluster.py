@@ -196,7 +196,7 @@ class NatsCluster:
                 if ok and published.is_published():
                     return
             except (OSError, RuntimeError, ValueError):
-                pass
+                pass  # the node is not ready yet: probe again until the deadline
             finally:
                 client.disconnect()
                 client.loop_stop()

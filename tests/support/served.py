@@ -52,7 +52,7 @@ def serve_process(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: poll again
             assert time.monotonic() < deadline, f"loaxa serve did not start:\n{log.read_text()}"
             time.sleep(0.2)
         yield base
