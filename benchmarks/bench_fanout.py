@@ -1,7 +1,7 @@
 """Device fan-out: LoaXa's server path vs a bare paho floor, same broker, same run.
 
-Run: .venv/bin/python benchmarks/bench_fanout.py [--devices 1000,5000,10000] [--repeat K] [--database-url URL]
-                                                 [--engine mosquitto|nats|both]
+Run: .venv/bin/python benchmarks/bench_fanout.py [--devices 1000,5000,10000] [--repeat K]
+                                                 [--database-url URL | --postgres] [--engine mosquitto|nats|both]
 
 Per size N, on a private mosquitto (started here, generated ACL, one account per registered device):
 
@@ -949,12 +949,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default="1000,5000,10000", help="comma-separated fleet sizes")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
+    parser.add_argument("--postgres", action="store_true",
+                        help="start a private PostgreSQL server for the run (as the tests do) instead of SQLite")
     parser.add_argument("--items", type=int, default=6, help="schedule items per device (each with media)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; medians are printed at the end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (broker log, database)")
     parser.add_argument("--engine", choices=("mosquitto", "nats", "both"), default="mosquitto",
                         help="the broker: mosquitto, a 3-node NATS cluster, or both side by side (ratios)")
     args = parser.parse_args()
+    if args.postgres and not args.database_url:
+        from tests.support.postgres import postgres_instance
+
+        with postgres_instance() as instance:
+            args.database_url = instance.url
+            run_all(args)
+    else:
+        run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.devices.split(",") if s.strip()]
     engines = ("mosquitto", "nats") if args.engine == "both" else (args.engine,)
     print(f"bench_fanout: sizes {sizes}, engines {list(engines)}, "
