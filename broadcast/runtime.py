@@ -54,6 +54,8 @@ BRIDGE_SEND_JOB = "bridge.send"
 BRIDGE_REPORT_JOB = "bridge.report"
 BRIDGE_DAILY_JOB = "bridge.daily"
 RELAY_PROBE_JOB = "relay.probe"
+AUDIO_RESUME_JOB = "audio.resume"
+AUDIO_RESUME_EVERY_S = 60  # with the claim's two minutes: a dead renderer's asset is taken up within three
 FULL_COMPILE_EVERY_S = 600  # the horizon rolls on even when nothing changes
 
 
@@ -193,7 +195,6 @@ class Runtime:
         c = self.container
         # The broker admits what the registry says from the start, even after changes made while it was down.
         c.sync_broker(strict=True)
-        resume_pending(c.uow, c.clock, c.audio, c.jobs, c.spool_dir)
         self.gateway.start()
         # Routes in this process publish emergencies and compile approvals at once.
         c.wake_delivery.register(self.wake_delivery)
@@ -208,6 +209,9 @@ class Runtime:
         self.timer.every(NOTIFY_JOB, c.settings.notify_every_s, self.deliver_notifications, grace_s=120)
         self.timer.daily(DIGEST_JOB, 6, 30, self.stage_digest)  # before the morning broadcasts
         self.timer.every(RELAY_PROBE_JOB, c.settings.relay_probe_interval_s, self.probe_relays, grace_s=600)
+        # Audio left processing by a process that died (or never ran its job), now and every minute; renders
+        # another process holds a claim on are left to it (services/audio_claims.py).
+        self.timer.every(AUDIO_RESUME_JOB, AUDIO_RESUME_EVERY_S, self.resume_audio, grace_s=120)
         # A database restored or bulk-loaded meanwhile gets statistics soon, without holding up start-up (ANALYZE of
         # a year's play log takes seconds, and waits for the write lock behind any job already writing).
         threading.Thread(target=self._maintain_logged, name="db-statistics", daemon=True).start()
@@ -218,6 +222,10 @@ class Runtime:
         # the cyclic GC's collections, which ran over a thousand times per fleet fan-out (mqtt_io.gc_tuning).
         settle_heap(SERVER_GC_THRESHOLD)
         log.info("runtime started: gateway %s:%s", c.settings.mqtt.host, c.settings.mqtt.port)
+
+    def resume_audio(self) -> int:
+        c = self.container
+        return resume_pending(c.uow, c.clock, c.audio, c.jobs, c.spool_dir)
 
     def probe_relays(self) -> int:
         """Look at every relay channel's stream and record what was found; the number probed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcast.domain.audio import AssetStatus, AudioAsset
@@ -21,6 +21,15 @@ def _asset(row: AudioAssetRow) -> AudioAsset:
                       **{name: getattr(row, name) for name in _FIELDS})
 
 
+def _claim_free(now: datetime):
+    return or_(AudioAssetRow.render_claimed_until.is_(None), AudioAssetRow.render_claimed_until <= now)
+
+
+def _held_by(asset_id: int, holder: str) -> tuple:
+    return (AudioAssetRow.id == asset_id, AudioAssetRow.status == AssetStatus.PROCESSING.value,
+            AudioAssetRow.render_claimed_by == holder)
+
+
 class SqlAudioRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -35,12 +44,6 @@ class SqlAudioRepository:
     def get(self, asset_id: int) -> AudioAsset | None:
         row = self.session.get(AudioAssetRow, asset_id)
         return _asset(row) if row else None
-
-    def update(self, asset_id: int, *, at: datetime, **fields) -> None:
-        row = self.session.get_one(AudioAssetRow, asset_id)
-        for name, value in fields.items():
-            setattr(row, name, value.value if isinstance(value, AssetStatus) else value)
-        row.updated_at = at
 
     def list(self, *, within_areas, status, topic, language, limit, offset) -> Sequence[AudioAsset]:
         stmt = select(AudioAssetRow).order_by(AudioAssetRow.id.desc()).limit(limit).offset(offset)
@@ -64,9 +67,35 @@ class SqlAudioRepository:
                 select(BulletinRow.id).where(BulletinRow.asset_id == asset_id))
         return any(self.session.scalar(stmt.limit(1)) is not None for stmt in uses)
 
-    def processing(self) -> Sequence[AudioAsset]:
-        return [_asset(r) for r in self.session.scalars(select(AudioAssetRow)
-                                                        .where(AudioAssetRow.status == AssetStatus.PROCESSING.value))]
+    def processing(self, *, unclaimed_at: datetime) -> Sequence[AudioAsset]:
+        """Assets still processing that no process holds a render claim on at `unclaimed_at`."""
+        stmt = select(AudioAssetRow).where(AudioAssetRow.status == AssetStatus.PROCESSING.value,
+                                           _claim_free(unclaimed_at))
+        return [_asset(r) for r in self.session.scalars(stmt)]
+
+    def claim_render(self, asset_id: int, holder: str, *, now: datetime, until: datetime) -> bool:
+        """Take the render claim if the asset is still processing and nobody holds a live claim on it.
+
+        One conditional UPDATE: of two processes racing, the second finds the first's claim (PostgreSQL re-checks
+        the condition on the row the first committed; SQLite has one writer) and updates nothing."""
+        return self._changed(update(AudioAssetRow).where(
+            AudioAssetRow.id == asset_id, AudioAssetRow.status == AssetStatus.PROCESSING.value, _claim_free(now),
+        ).values(render_claimed_by=holder, render_claimed_until=until))
+
+    def renew_render_claim(self, asset_id: int, holder: str, *, until: datetime) -> bool:
+        """Extend `holder`'s claim; False when the asset is done or another process took the claim."""
+        return self._changed(update(AudioAssetRow).where(*_held_by(asset_id, holder))
+                             .values(render_claimed_until=until))
+
+    def finish_render(self, asset_id: int, holder: str, *, at: datetime, **fields) -> bool:
+        """Record the outcome of a render (ready or failed) only for the process that still holds the claim; an
+        expired claim nobody took meanwhile still counts (the work is done)."""
+        values = {name: value.value if isinstance(value, AssetStatus) else value for name, value in fields.items()}
+        return self._changed(update(AudioAssetRow).where(*_held_by(asset_id, holder))
+                             .values(**values, updated_at=at))
+
+    def _changed(self, stmt) -> bool:
+        return self.session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
 
     def sha256_known(self, sha256: str) -> bool:
         stmt = select(AudioAssetRow.id).where(AudioAssetRow.sha256 == sha256,

@@ -322,6 +322,9 @@ class AudioAssetRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The process rendering it (services/audio_claims.py), until when; the last holder stays once it is done.
+    render_claimed_by: Mapped[str | None] = mapped_column(String(200))
+    render_claimed_until: Mapped[datetime | None]
 
 
 class ProgrammeRow(Base):

@@ -1,7 +1,8 @@
 """Use cases of the audio library: upload, text-to-speech, list, delete; rendering runs in the background.
 
 An upload is validated (probed and decoded once) before anything is written, so bad input leaves no row and
-no file. The render then runs on a job queue: the asset shows `processing`, then `ready` or `failed`.
+no file. The render then runs on a job queue: the asset shows `processing`, then `ready` or `failed`. Each render
+claims its asset first (services/audio_claims.py), so one process at a time renders it.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from broadcast.domain.auth import Action, Principal
 from broadcast.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from broadcast.domain.text import clean_text
 from broadcast.services.areas import get_area
+from broadcast.services.audio_claims import RenderClaim
 from broadcast.services.context import Actor, audit
 from broadcast.services.ports import AudioProcessor, CheckedAudio, Clock, JobQueue, UnitOfWork
 
@@ -103,51 +105,60 @@ def request_tts(uow: UnitOfWork, clock: Clock, actor: Actor, processor: AudioPro
 
 def render_upload(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor: AudioProcessor, asset_id: int,
                   path: Path, original_name: str, profile: str, checked: CheckedAudio | None) -> None:
-    """The background half: render, then record ready (with loudness figures) or failed (with the reason)."""
+    """The background half: claim the asset, render, then record ready (with loudness figures) or failed (with the
+    reason). Nothing at all when another process holds the claim: it renders the asset and removes the upload."""
+    claim = RenderClaim.take(uow_factory, clock, asset_id)
+    if claim is None:
+        log.info("audio %s is rendered by another process, or already done", asset_id)
+        return
+    with claim.kept():
+        _render(claim, processor, path, original_name, profile, checked)
+
+
+def _render(claim: RenderClaim, processor: AudioProcessor, path: Path, original_name: str, profile: str,
+            checked: CheckedAudio | None) -> None:
     try:
         rendered = processor.render(path, original_name, profile, checked)
     except DomainError as exc:
-        _finish(uow_factory, clock, asset_id, status=AssetStatus.FAILED, error_code=exc.code,
-                error_message=exc.message[:500])
+        recorded = claim.finish(status=AssetStatus.FAILED, error_code=exc.code, error_message=exc.message[:500])
     except Exception as exc:  # a crash of the tool must still end in a visible state
-        log.exception("render of audio %s failed", asset_id)
-        _finish(uow_factory, clock, asset_id, status=AssetStatus.FAILED, error_code="render_failed",
-                error_message=f"Lỗi xử lý âm thanh: {type(exc).__name__}")
+        log.exception("render of audio %s failed", claim.asset_id)
+        recorded = claim.finish(status=AssetStatus.FAILED, error_code="render_failed",
+                                error_message=f"Lỗi xử lý âm thanh: {type(exc).__name__}")
     else:
-        _finish(uow_factory, clock, asset_id, status=AssetStatus.READY, original_sha256=rendered.original_sha256,
-                sha256=rendered.sha256, bytes=rendered.bytes, duration_ms=rendered.duration_ms,
-                loudness=rendered.loudness, silences={"ranges_ms": rendered.silences})
-    finally:
+        recorded = claim.finish(status=AssetStatus.READY, original_sha256=rendered.original_sha256,
+                                sha256=rendered.sha256, bytes=rendered.bytes, duration_ms=rendered.duration_ms,
+                                loudness=rendered.loudness, silences={"ranges_ms": rendered.silences})
+    if recorded:  # otherwise the upload is the new holder's to render (and to remove)
         path.unlink(missing_ok=True)
 
 
 def synthesize_and_render(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor: AudioProcessor,
                           asset_id: int, text: str, voice: str, spool_dir: Path) -> None:
+    claim = RenderClaim.take(uow_factory, clock, asset_id)
+    if claim is None:
+        log.info("audio %s is synthesized by another process, or already done", asset_id)
+        return
     spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     wav = spool_dir / f"{asset_id}.tts.wav"
-    try:
-        processor.synthesize(text, voice, wav)
-    except DomainError as exc:
-        wav.unlink(missing_ok=True)
-        _finish(uow_factory, clock, asset_id, status=AssetStatus.FAILED, error_code=exc.code,
-                error_message=exc.message[:500])
-        return
-    render_upload(uow_factory, clock, processor, asset_id, wav, "tts.wav", "speech", None)
-
-
-def _finish(uow_factory, clock: Clock, asset_id: int, **fields) -> None:
-    uow = uow_factory()
-    with uow:
-        uow.audio.update(asset_id, at=clock.now(), **fields)
-        uow.commit()
+    with claim.kept():
+        try:
+            processor.synthesize(text, voice, wav)
+        except DomainError as exc:
+            wav.unlink(missing_ok=True)
+            claim.finish(status=AssetStatus.FAILED, error_code=exc.code, error_message=exc.message[:500])
+            return
+        _render(claim, processor, wav, "tts.wav", "speech", None)
 
 
 def resume_pending(uow_factory: Callable[[], UnitOfWork], clock: Clock, processor: AudioProcessor, jobs: JobQueue,
                    spool_dir: Path) -> int:
-    """After a restart: render again what was still processing; mark failed what lost its upload."""
+    """At a runtime's start and every minute after: render again what is still processing with no live render
+    claim (its renderer died, or its job never ran); mark failed what lost its upload. Assets another process is
+    rendering are left to it. The number of assets taken up."""
     uow = uow_factory()
     with uow:
-        pending = uow.audio.processing()
+        pending = uow.audio.processing(unclaimed_at=clock.now())
     for asset in pending:
         if asset.kind == "tts" and asset.tts_text:
             jobs.submit(partial(synthesize_and_render, uow_factory, clock, processor, asset.id, asset.tts_text,
@@ -155,12 +166,19 @@ def resume_pending(uow_factory: Callable[[], UnitOfWork], clock: Clock, processo
             continue
         spooled = next(iter(sorted(spool_dir.glob(f"{asset.id}.*"))), None) if spool_dir.exists() else None
         if spooled is None:
-            _finish(uow_factory, clock, asset.id, status=AssetStatus.FAILED, error_code="upload_lost",
-                    error_message="Tệp tải lên bị mất khi hệ thống khởi động lại; vui lòng tải lại.")
+            _upload_lost(uow_factory, clock, asset.id)
         else:
             jobs.submit(partial(render_upload, uow_factory, clock, processor, asset.id, spooled,
                                 asset.original_name, asset.profile, None))
     return len(pending)
+
+
+def _upload_lost(uow_factory: Callable[[], UnitOfWork], clock: Clock, asset_id: int) -> None:
+    """Claimed first: the upload may be missing because a renderer just finished with it and recorded the outcome."""
+    claim = RenderClaim.take(uow_factory, clock, asset_id)
+    if claim is not None:
+        claim.finish(status=AssetStatus.FAILED, error_code="upload_lost",
+                     error_message="Tệp tải lên bị mất khi hệ thống khởi động lại; vui lòng tải lại.")
 
 
 def get_asset(uow: UnitOfWork, principal: Principal, asset_id: int) -> AudioAsset:

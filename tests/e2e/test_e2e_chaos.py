@@ -238,9 +238,6 @@ def run(tmp_path, container, url, creds, public_key, tz, rng, postgres_server, b
     try:
         api_proc.start()
         scheduler.start()
-        # Before the upload: a starting scheduler renders again whatever audio is still processing (resume_pending,
-        # meant for an API node that died mid-render), which would also catch one a live API node is rendering.
-        wait_for(lambda: "leading as" in scheduler.log_tail(10**6), 180, poll_s=0.2, what="the scheduler leading")
         editor, approver, admin = login(api, "can-bo"), login(api, "chu-tich"), login(api, "quan-tri")
         assert api.call("PUT", f"/api/v1/policies/{HOAN_KIEM}", headers=admin,
                         json={"windows": ["00:00-24:00"]}).status_code == 200
@@ -251,6 +248,8 @@ def run(tmp_path, container, url, creds, public_key, tz, rng, postgres_server, b
                                    "topic": "grassroots_mediation"}).json()
         wait_for(lambda: api.call("GET", f"/api/v1/audio/{asset['id']}", headers=editor).json()["status"] == "ready",
                  90, poll_s=0.5, what="the audio rendered")
+        # The upload raced the scheduler's start, whose audio sweep leaves alone what the API node has claimed.
+        wait_for(lambda: "leading as" in scheduler.log_tail(10**6), 180, poll_s=0.2, what="the scheduler leading")
         programme = api.call("POST", "/api/v1/programmes", headers=editor, json={
             "title": "Bản tin thời sự xã", "area_code": HOAN_KIEM, "topic": "grassroots_mediation",
             "audio_ids": [asset["id"]]}).json()
