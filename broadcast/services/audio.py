@@ -178,7 +178,8 @@ def _upload_lost(uow_factory: Callable[[], UnitOfWork], clock: Clock, asset_id: 
     claim = RenderClaim.take(uow_factory, clock, asset_id)
     if claim is not None:
         claim.finish(status=AssetStatus.FAILED, error_code="upload_lost",
-                     error_message="Tệp tải lên bị mất khi hệ thống khởi động lại; vui lòng tải lại.")
+                     error_message="Tệp tải lên bị mất trước khi xử lý xong (máy chủ dừng giữa chừng); "
+                                   "vui lòng tải lại.")
 
 
 def get_asset(uow: UnitOfWork, principal: Principal, asset_id: int) -> AudioAsset:
