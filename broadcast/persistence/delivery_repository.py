@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
+    Integer,
     Row,
     Select,
     Table,
@@ -42,6 +43,7 @@ from broadcast.domain.delivery import (
     confirms_version,
 )
 from broadcast.domain.devices import STAGE_PROGRESS, AckStage
+from broadcast.persistence.array_rows import array_params, array_rows
 from broadcast.persistence.models import CommandDeliveryRow, DeviceAckRow, DeviceRow, SchedulePublicationRow, core_table
 from broadcast.persistence.repositories import _aware
 
@@ -93,6 +95,15 @@ _STATUS_ONLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"), _NO
                           storage_free_bytes=bindparam("b_free"), reported_version=bindparam("b_version")))
 _STATUS_OFFLINE = (update(_DEVICES).where(_DEVICES.c.id == bindparam("b_id"), _NOT_OLDER)
                    .values(online=False, last_seen=bindparam("b_seen"), playing_item=None, playing_since=None))
+# PostgreSQL: the same update for a whole batch, from arrays (persistence/array_rows.py). Keys are unique: newest
+# status per device.
+_STATUS_COLUMNS = ("id", "last_seen", "firmware", "volume", "playing_item", "playing_since", "clock_offset_ms",
+                   "storage_free_bytes", "reported_version")
+_STATUSES = array_rows(_DEVICES, _STATUS_COLUMNS, alias="status")
+_STATUS_ONLINE_ROWS = (update(_DEVICES)
+                       .where(_DEVICES.c.id == _STATUSES.c.id,
+                              or_(_DEVICES.c.last_seen.is_(None), _DEVICES.c.last_seen <= _STATUSES.c.last_seen))
+                       .values(online=True, **{c: _STATUSES.c[c] for c in _STATUS_COLUMNS[1:]}))
 
 
 AckKey = tuple[str, str, str, str, str]
@@ -189,6 +200,23 @@ def _insert_new_acks_postgresql(connection: Connection,
     return [a for k, a in unique.items() if k in inserted]
 
 
+_DELIVERIES = core_table(CommandDeliveryRow)
+# The stored stage is checked again in the statement: another node may have moved it further since.
+_STORED_RANK = case(_STAGE_RANKS, value=_DELIVERIES.c.stage, else_=0)
+_ADVANCE = (update(_DELIVERIES)
+            .where(_DELIVERIES.c.cmd_id == bindparam("b_cmd"), _DELIVERIES.c.device_id == bindparam("b_device"),
+                   or_(_DELIVERIES.c.stage.is_(None), _STORED_RANK <= bindparam("b_rank")))
+            .values(stage=bindparam("b_stage"), updated_at=bindparam("b_at")))
+_HEARD = func.unnest(*(bindparam(f"heard_{name}", type_=postgresql.ARRAY(_DELIVERIES.c[name].type))
+                       for name in ("cmd_id", "device_id", "stage", "updated_at")),
+                     bindparam("heard_rank", type_=postgresql.ARRAY(Integer()))
+                     ).table_valued("cmd_id", "device_id", "stage", "updated_at", "rank").render_derived(name="heard")
+_ADVANCE_ROWS = (update(_DELIVERIES)
+                 .where(_DELIVERIES.c.cmd_id == _HEARD.c.cmd_id, _DELIVERIES.c.device_id == _HEARD.c.device_id,
+                        or_(_DELIVERIES.c.stage.is_(None), _STORED_RANK <= _HEARD.c.rank))
+                 .values(stage=_HEARD.c.stage, updated_at=_HEARD.c.updated_at))
+
+
 class SqlDeliveryRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -245,13 +273,19 @@ class SqlDeliveryRepository:
         if known is None:
             known = set(connection.execute(select(_DEVICES.c.id).where(_DEVICES.c.id.in_(newest))).scalars())
         known = {d for d in newest if d in known}
-        online = [{"b_id": d, "b_seen": s.received_at, "b_firmware": s.firmware, "b_volume": s.volume,
-                   "b_item": s.playing_item, "b_since": s.playing_since, "b_offset": s.clock_offset_ms,
-                   "b_free": s.storage_free_bytes, "b_version": s.schedule_version}
-                  for d, s in newest.items() if d in known and s.online]
         offline = [{"b_id": d, "b_seen": s.received_at} for d, s in newest.items() if d in known and not s.online]
-        if online:
-            connection.execute(_STATUS_ONLINE, online)
+        online = [s for d, s in newest.items() if d in known and s.online]
+        if online and _is_postgresql(connection):
+            connection.execute(_STATUS_ONLINE_ROWS, array_params("status", _STATUS_COLUMNS, (
+                {"id": s.device_id, "last_seen": s.received_at, "firmware": s.firmware, "volume": s.volume,
+                 "playing_item": s.playing_item, "playing_since": s.playing_since,
+                 "clock_offset_ms": s.clock_offset_ms, "storage_free_bytes": s.storage_free_bytes,
+                 "reported_version": s.schedule_version} for s in online)))
+        elif online:
+            connection.execute(_STATUS_ONLINE, [
+                {"b_id": s.device_id, "b_seen": s.received_at, "b_firmware": s.firmware, "b_volume": s.volume,
+                 "b_item": s.playing_item, "b_since": s.playing_since, "b_offset": s.clock_offset_ms,
+                 "b_free": s.storage_free_bytes, "b_version": s.schedule_version} for s in online])
         if offline:
             connection.execute(_STATUS_OFFLINE, offline)
         return len(known)
@@ -304,19 +338,20 @@ class SqlDeliveryRepository:
     @staticmethod
     def _advance_commands(connection: Connection, acks: Sequence[AckReport],
                           stages: dict[tuple[str, str], str | None]) -> None:
-        """Move each delivery to the furthest stage heard (never backwards): one executemany.
+        """Move each delivery to the furthest stage heard (never backwards): one statement per batch.
 
         `stages`: the deliveries' stored stages (`_deliveries`); every ack here belongs to one of them."""
         if not acks:
             return
-        table = core_table(CommandDeliveryRow)
         changed = advanced_deliveries(acks, stages)
-        if changed:
-            # The stored stage is checked again in the statement: another node may have moved it further since.
-            stored_rank = case(_STAGE_RANKS, value=table.c.stage, else_=0)
-            connection.execute(
-                update(table).where(table.c.cmd_id == bindparam("b_cmd"), table.c.device_id == bindparam("b_device"),
-                                    or_(table.c.stage.is_(None), stored_rank <= bindparam("b_rank")))
-                .values(stage=bindparam("b_stage"), updated_at=bindparam("b_at")),
-                [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at,
-                  "b_rank": STAGE_PROGRESS[AckStage(a.stage)]} for (c, d), a in changed.items()])
+        if not changed:
+            return
+        if _is_postgresql(connection):  # one statement from arrays; (cmd_id, device_id) is unique in `changed`
+            connection.execute(_ADVANCE_ROWS, {
+                "heard_cmd_id": [c for c, _ in changed], "heard_device_id": [d for _, d in changed],
+                "heard_stage": [a.stage for a in changed.values()],
+                "heard_updated_at": [a.received_at for a in changed.values()],
+                "heard_rank": [STAGE_PROGRESS[AckStage(a.stage)] for a in changed.values()]})
+            return
+        connection.execute(_ADVANCE, [{"b_cmd": c, "b_device": d, "b_stage": a.stage, "b_at": a.received_at,
+                                       "b_rank": STAGE_PROGRESS[AckStage(a.stage)]} for (c, d), a in changed.items()])

@@ -1,7 +1,8 @@
 """Device health in SQL: the newest values per device, and the bucketed history (domain/health.py).
 
-Both are upserts by Core executemany, one statement per batch of the inbox: a fleet of 10,000 devices sends a
-status a minute each, and the inbox must keep up on one thread.
+Both are upserts built once, one statement per batch of the inbox (executemany on SQLite, rows from arrays on
+PostgreSQL: persistence/array_rows.py): a fleet of 10,000 devices sends a status a minute each, and the inbox must
+keep up on one thread.
 """
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import Table, and_, case, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcast.domain.health import LINE_FAULTS, CommuneFleet, HealthBucket, HealthReading
+from broadcast.persistence.array_rows import array_params, array_rows
 from broadcast.persistence.device_repositories import _latest_versions
 from broadcast.persistence.models import AreaRow, DeviceRow, PlayLogRow, core_table
 from broadcast.persistence.models_health import DeviceHealthRow, DeviceHealthSampleRow
@@ -26,6 +28,49 @@ CURRENT = core_table(DeviceHealthRow)
 SAMPLES = core_table(DeviceHealthSampleRow)
 HEALTH_FIELDS = tuple(f.name for f in fields(HealthValue))
 BUCKET_FIELDS = tuple(f.name for f in fields(HealthBucket))
+CURRENT_COLUMNS = ("device_id", "at", *HEALTH_FIELDS)
+
+
+def _upsert_current(stmt: Any) -> Any:
+    return stmt.on_conflict_do_update(index_elements=["device_id"], set_={
+        c: stmt.excluded[c] for c in CURRENT_COLUMNS[1:]})
+
+
+def _merge_samples(stmt: Any, least: Any, greatest: Any) -> Any:
+    """Two-argument min/max of a stored and a new value (SQLite's scalar min/max, PostgreSQL's least/greatest);
+    coalesce both ways so a NULL on either side keeps the other."""
+    new, old = stmt.excluded, SAMPLES.c
+
+    def lower(name: str) -> Any:
+        return least(func.coalesce(old[name], new[name]), func.coalesce(new[name], old[name]))
+
+    def upper(name: str) -> Any:
+        return greatest(func.coalesce(old[name], new[name]), func.coalesce(new[name], old[name]))
+
+    def last(name: str) -> Any:
+        return func.coalesce(new[name], old[name])
+
+    return stmt.on_conflict_do_update(index_elements=["device_id", "bucket"], set_={
+        "samples": old.samples + new.samples,
+        "temperature_min": lower("temperature_min"), "temperature_max": upper("temperature_max"),
+        "temperature_last": last("temperature_last"),
+        "supply_min": lower("supply_min"), "supply_max": upper("supply_max"), "supply_last": last("supply_last"),
+        "rssi_last": last("rssi_last"),
+        "amplifier_faults": old.amplifier_faults + new.amplifier_faults,
+        "line_faults": old.line_faults + new.line_faults, "power_off": old.power_off + new.power_off,
+    })
+
+
+def _from_arrays(table: Table, names: Sequence[str], alias: str) -> Any:
+    rows = array_rows(table, names, alias=alias)
+    return postgresql.insert(table).from_select(names, select(*(rows.c[n] for n in names)))
+
+
+# Built once: the inbox runs them for every batch with a status.
+_SQLITE_CURRENT = _upsert_current(sqlite.insert(CURRENT))
+_SQLITE_SAMPLES = _merge_samples(sqlite.insert(SAMPLES), func.min, func.max)
+_PG_CURRENT = _upsert_current(_from_arrays(CURRENT, CURRENT_COLUMNS, "current"))
+_PG_SAMPLES = _merge_samples(_from_arrays(SAMPLES, BUCKET_FIELDS, "sample"), func.least, func.greatest)
 
 
 def _count(condition: Any) -> Any:
@@ -36,47 +81,22 @@ class SqlHealthRepository:
     def __init__(self, session: Session):
         self.session = session
 
-    def _dialect(self) -> Any:
-        return postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-
     def record(self, readings: Sequence[HealthReading], buckets: Sequence[HealthBucket]) -> None:
         """The newest reading per device replaces the current values; each bucket merges into the stored one."""
         if not readings:
             return
         self.session.flush()
         connection = self.session.connection()
-        dialect = self._dialect()
         newest = {r.device_id: r for r in readings}
-        current = dialect.insert(CURRENT)
-        connection.execute(
-            current.on_conflict_do_update(index_elements=["device_id"], set_={
-                c: current.excluded[c] for c in ("at", *HEALTH_FIELDS)}),
-            [{"device_id": r.device_id, "at": r.at, **{f: getattr(r.health, f) for f in HEALTH_FIELDS}}
-             for r in newest.values()])
-        # Two-argument min/max of a stored and a new value (SQLite's scalar min/max, PostgreSQL's least/greatest);
-        # coalesce both ways so a NULL on either side keeps the other.
-        least, greatest = (func.least, func.greatest) if dialect is postgresql else (func.min, func.max)
-        stmt = dialect.insert(SAMPLES)
-        new, old = stmt.excluded, SAMPLES.c
-
-        def lower(name: str) -> Any:
-            return least(func.coalesce(old[name], new[name]), func.coalesce(new[name], old[name]))
-
-        def upper(name: str) -> Any:
-            return greatest(func.coalesce(old[name], new[name]), func.coalesce(new[name], old[name]))
-
-        def last(name: str) -> Any:
-            return func.coalesce(new[name], old[name])
-
-        connection.execute(stmt.on_conflict_do_update(index_elements=["device_id", "bucket"], set_={
-            "samples": old.samples + new.samples,
-            "temperature_min": lower("temperature_min"), "temperature_max": upper("temperature_max"),
-            "temperature_last": last("temperature_last"),
-            "supply_min": lower("supply_min"), "supply_max": upper("supply_max"), "supply_last": last("supply_last"),
-            "rssi_last": last("rssi_last"),
-            "amplifier_faults": old.amplifier_faults + new.amplifier_faults,
-            "line_faults": old.line_faults + new.line_faults, "power_off": old.power_off + new.power_off,
-        }), [{f: getattr(b, f) for f in BUCKET_FIELDS} for b in buckets])
+        current = [{"device_id": r.device_id, "at": r.at, **{f: getattr(r.health, f) for f in HEALTH_FIELDS}}
+                   for r in newest.values()]
+        samples = [{f: getattr(b, f) for f in BUCKET_FIELDS} for b in buckets]
+        if connection.dialect.name == "postgresql":  # one statement each from arrays; keys are unique in both
+            connection.execute(_PG_CURRENT, array_params("current", CURRENT_COLUMNS, current))
+            connection.execute(_PG_SAMPLES, array_params("sample", BUCKET_FIELDS, samples))
+        else:
+            connection.execute(_SQLITE_CURRENT, current)
+            connection.execute(_SQLITE_SAMPLES, samples)
 
     def current(self, device_id: str) -> tuple[datetime, HealthValue] | None:
         row = self.session.execute(select(CURRENT).where(CURRENT.c.device_id == device_id)).first()
