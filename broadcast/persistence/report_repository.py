@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, case, delete, false, func, insert, select, update
+from sqlalchemy import and_, any_, bindparam, case, delete, false, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from broadcast.domain.devices import AckStage
@@ -67,6 +68,12 @@ def _presence_in_area(area: str | None):
     return DevicePresenceRow.device_id.in_(select(DeviceRow.id).where(_in_area(DeviceRow.commune_code, area)))
 
 
+_DEVICES = core_table(DeviceRow)
+_FLAGS = (select(_DEVICES.c.id, _DEVICES.c.online, _DEVICES.c.last_seen)
+          .where(_DEVICES.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(_DEVICES.c.id.type)))))
+_FLAGS_LOCKED = _FLAGS.order_by(_DEVICES.c.id).with_for_update(key_share=True)  # FOR NO KEY UPDATE, in id order
+
+
 class SqlReportRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -83,7 +90,15 @@ class SqlReportRepository:
         UPDATE, so rows that only refer to a device (an alert, a health sample: their foreign key takes KEY SHARE)
         can still be written meanwhile: FOR UPDATE made the alert pass and the inbox deadlock at 10,000 devices."""
         found: dict[str, bool | None] = {}
-        if lock and self.session.get_bind().dialect.name == "sqlite":
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One array parameter: a statement prepared once, where an IN list of up to 500 ids was rendered and
+            # parsed again for every batch of the inbox (a third of its client CPU at 10,000 devices).
+            ids = sorted(set(device_ids))
+            for device_id, online, last_seen in self.session.connection().execute(
+                    _FLAGS_LOCKED if lock else _FLAGS, {"ids": ids}):
+                found[device_id] = None if last_seen is None else bool(online)
+            return found
+        if lock:
             # No row locks in SQLite: a write that matches nothing takes the database's write lock now (waiting up to
             # busy_timeout for another process's), so what is read below is the newest committed.
             self.session.connection().execute(update(core_table(DeviceRow)).where(false()).values(online=None))
