@@ -43,7 +43,7 @@ from broadcast.domain.delivery import (
     confirms_version,
 )
 from broadcast.domain.devices import STAGE_PROGRESS, AckStage
-from broadcast.persistence.array_rows import array_params, array_rows
+from broadcast.persistence.array_rows import BinaryArray, array_params, array_rows
 from broadcast.persistence.models import CommandDeliveryRow, DeviceAckRow, DeviceRow, SchedulePublicationRow, core_table
 from broadcast.persistence.repositories import _aware
 
@@ -122,7 +122,7 @@ def _is_postgresql(connection: Connection) -> bool:
 
 def _unnest(columns: Sequence[Column[Any]], keys: Collection[tuple[Any, ...]]) -> Any:
     """PostgreSQL: `unnest(:k_a, :k_b, ...) AS keys(a, b, ...)`, one array parameter per key column."""
-    arrays = [bindparam(f"k_{c.name}", [k[i] for k in keys], type_=postgresql.ARRAY(c.type))
+    arrays = [bindparam(f"k_{c.name}", [k[i] for k in keys], type_=BinaryArray(c.type))
               for i, c in enumerate(columns)]
     return func.unnest(*arrays).table_valued(*(c.name for c in columns)).render_derived(name="keys")
 
@@ -184,7 +184,7 @@ def _insert_new_acks_sqlite(connection: Connection, unique: dict[AckKey, AckRepo
 # command's acks yet, ran on ix_device_acks_ref: every key read every ack of the command, 28 s of server CPU for
 # a 10,000-device play_now (bench_inbox.py). ON CONFLICT always probes the unique key; and another node storing
 # the same ack at this moment waits for it and gets nothing back, so only one of them hands it on as new.
-_ACKS_FROM_ARRAYS = func.unnest(*(bindparam(f"a_{name}", type_=postgresql.ARRAY(_ACKS.c[name].type))
+_ACKS_FROM_ARRAYS = func.unnest(*(bindparam(f"a_{name}", type_=BinaryArray(_ACKS.c[name].type))
                                   for name in _ACK_COLUMNS)).table_valued(*_ACK_COLUMNS).render_derived(name="new")
 _INSERT_NEW_ACKS = (postgresql.insert(_ACKS)
                     .from_select(_ACK_COLUMNS, select(*(_ACKS_FROM_ARRAYS.c[name] for name in _ACK_COLUMNS)))
@@ -207,9 +207,9 @@ _ADVANCE = (update(_DELIVERIES)
             .where(_DELIVERIES.c.cmd_id == bindparam("b_cmd"), _DELIVERIES.c.device_id == bindparam("b_device"),
                    or_(_DELIVERIES.c.stage.is_(None), _STORED_RANK <= bindparam("b_rank")))
             .values(stage=bindparam("b_stage"), updated_at=bindparam("b_at")))
-_HEARD = func.unnest(*(bindparam(f"heard_{name}", type_=postgresql.ARRAY(_DELIVERIES.c[name].type))
+_HEARD = func.unnest(*(bindparam(f"heard_{name}", type_=BinaryArray(_DELIVERIES.c[name].type))
                        for name in ("cmd_id", "device_id", "stage", "updated_at")),
-                     bindparam("heard_rank", type_=postgresql.ARRAY(Integer()))
+                     bindparam("heard_rank", type_=BinaryArray(Integer()))
                      ).table_valued("cmd_id", "device_id", "stage", "updated_at", "rank").render_derived(name="heard")
 _ADVANCE_ROWS = (update(_DELIVERIES)
                  .where(_DELIVERIES.c.cmd_id == _HEARD.c.cmd_id, _DELIVERIES.c.device_id == _HEARD.c.device_id,

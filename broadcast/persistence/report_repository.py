@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, any_, bindparam, case, delete, false, func, insert, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from broadcast.domain.devices import AckStage
+from broadcast.persistence.array_rows import BinaryArray
 from broadcast.persistence.models import (
     AreaRow,
     AudioAssetRow,
@@ -70,7 +70,7 @@ def _presence_in_area(area: str | None):
 
 _DEVICES = core_table(DeviceRow)
 _FLAGS = (select(_DEVICES.c.id, _DEVICES.c.online, _DEVICES.c.last_seen)
-          .where(_DEVICES.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(_DEVICES.c.id.type)))))
+          .where(_DEVICES.c.id == any_(bindparam("ids", type_=BinaryArray(_DEVICES.c.id.type)))))
 _FLAGS_LOCKED = _FLAGS.order_by(_DEVICES.c.id).with_for_update(key_share=True)  # FOR NO KEY UPDATE, in id order
 
 
