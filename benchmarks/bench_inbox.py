@@ -24,7 +24,10 @@ children, read from /proc, when the server runs on this machine), per-batch medi
 second. Afterwards the database must hold exactly N deliveries at `playing`, so a no-op cannot pass for fast.
 
 --repeat K stages K commands on the same fleet and prints medians; --profile PATH writes cProfile statistics of
-the timed part (all runs) to PATH.cumulative.txt and PATH.tottime.txt (and the raw PATH.prof).
+the timed part (all runs) to PATH.cumulative.txt and PATH.tottime.txt (and the raw PATH.prof): for where the time
+goes only, as the profiler about doubles the CPU. Run 1 is the first command on a database whose planner
+statistics have not seen a command's acks yet, as an emergency on a fresh installation: it may differ from the
+next runs (docs/fanout.md).
 """
 from __future__ import annotations
 
@@ -341,6 +344,7 @@ def run(args: argparse.Namespace, url: str) -> None:
         summarize(runs)
     if profiler is not None:
         write_profile(profiler, args.profile)
+        print("note: figures taken under cProfile, which about doubles the CPU; compare runs without --profile")
 
 
 def main() -> None:
