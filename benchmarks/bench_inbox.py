@@ -78,7 +78,7 @@ class Run:
     messages: int
 
 
-def build_fleet(url: str, n: int) -> Fleet:
+def build_fleet(url: str, n: int, work: Path) -> Fleet:
     from broadcast.bootstrap import SystemClock, build_container
     from broadcast.domain.areas import AreaLevel
     from broadcast.persistence.database import make_engine, make_session_factory
@@ -98,7 +98,6 @@ def build_fleet(url: str, n: int) -> Fleet:
     if not seeded:
         seed_areas(SqlUnitOfWork(make_session_factory(engine)), SystemClock(), official_areas(), Actor(None))
     engine.dispose()
-    work = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else Path(tempfile.mkdtemp())
     settings = load_settings(data_dir=work / "data", database_url=url, secret_key=secrets.token_urlsafe(40),
                              mqtt_url="mqtt://server:unused@127.0.0.1:1")
     container = build_container(settings)
@@ -313,15 +312,24 @@ def write_profile(profiler: cProfile.Profile, path: str) -> None:
 
 
 def run(args: argparse.Namespace, url: str) -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-inbox-data-"))  # the server's data directory (signing key)
+    try:
+        t = time.perf_counter()
+        fleet = build_fleet(url, args.devices, work)
+        print(f"setup: {args.devices} devices in {len(fleet.zones)} communes registered in "
+              f"{time.perf_counter() - t:.1f} s")
+        measure(args, fleet)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, fleet: Fleet) -> None:
     from broadcast.runtime import SERVER_GC_THRESHOLD, device_inbox
     from mqtt_io.gc_tuning import settle_heap
 
-    t = time.perf_counter()
-    fleet = build_fleet(url, args.devices)
     c = fleet.container
     pg = PostgresCpu(c.engine) if c.engine.dialect.name == "postgresql" else None
     inbox = device_inbox(c)
-    print(f"setup: {args.devices} devices in {len(fleet.zones)} communes registered in {time.perf_counter() - t:.1f} s")
     boot = boot_messages(fleet, c.clock.now() - timedelta(minutes=2))
     for chunk in batches(boot):
         inbox.handle(chunk)
