@@ -49,7 +49,8 @@ from tests.support.chaos_services import LoaxaProcess, PatientApi, http_ready, s
 from tests.support.fleet import wait_for
 from tests.support.postgres import PrivatePostgres, find_bindir, fresh_database, missing
 
-pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.timeout(900),
+              pytest.mark.xdist_group("timing")]  # never beside another timing-bound process test
 
 DEVICES = 2000
 CUT_FRACTION, CUT_S = 0.2, 60.0

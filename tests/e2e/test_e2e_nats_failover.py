@@ -33,7 +33,7 @@ from tests.support.broker import MqttProbe
 from tests.support.fleet import running_fleet, wait_for
 from tests.support.nats_cluster import nats_cluster_factory  # noqa: F401,F811 - fixture
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("timing")]  # not beside the chaos run
 DEVICES = [f"nf-{i:04d}" for i in range(60)]
 SERVER_CLIENT_ID = "loaxa-server-main"
 CONVERGE_S = 45.0

@@ -29,7 +29,7 @@ from tests.support.app import HOAN_KIEM
 from tests.support.broker import MqttProbe
 from tests.support.postgres import fresh_database
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("timing")]  # hand-over bounds: not beside the chaos run
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVICES = [f"ld-{i:03d}" for i in range(20)]
