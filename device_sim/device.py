@@ -416,10 +416,11 @@ class SimDevice:
     def publish_status(self) -> None:
         if not self.connected:
             return
+        now = self.now()
         doc = p.build_status(
-            self.id, at=self._fmt(self.now()), schedule_version=self.version, volume=self.volume,
+            self.id, at=self._fmt(now), schedule_version=self.version, volume=self.volume,
             playing=self._playing_doc(), firmware=FIRMWARE, clock_offset_ms=self.spec.clock_skew_ms,
-            storage_free_bytes=8 * 1024**3, capabilities=CAPABILITIES, health=self.health.reading(self.now()),
+            storage_free_bytes=8 * 1024**3, capabilities=CAPABILITIES, health=self.health.reading(now),
         )
         self._publish(self.t_status, p.encode(doc), retain=True)
         self.counters.status_published += 1
