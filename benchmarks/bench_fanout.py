@@ -55,6 +55,7 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -72,6 +73,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broadcast import protocol as p  # noqa: E402
+from device_sim.device import CAPABILITIES, FIRMWARE  # noqa: E402
+from device_sim.health import HealthModel  # noqa: E402
 
 HANOI = "01"
 PER_COMMUNE = 100  # devices per commune: 10,000 devices cover 100 communes of Hà Nội
@@ -522,10 +525,12 @@ def reply_plan(device_id: str) -> dict[str, list[tuple[str, int, bool, bool]]]:
     def ack(ref: dict, stage: str, **kw: Any) -> int:
         return len(p.encode(p.build_ack(device_id, ref, stage, at=now, **kw)))
 
-    def status(playing: Any) -> int:
+    health = HealthModel(random.Random(device_id), booted_at=0.0)
+
+    def status(playing: Any) -> int:  # the simulator's own status: its firmware, capabilities and health
         return len(p.encode(p.build_status(device_id, at=now, schedule_version=2, volume=80, playing=playing,
-                                           firmware="loaxa-sim-1.0", clock_offset_ms=0,
-                                           storage_free_bytes=8 * 1024 ** 3, capabilities=("audio", "relay"))))
+                                           firmware=FIRMWARE, clock_offset_ms=0, storage_free_bytes=8 * 1024 ** 3,
+                                           capabilities=CAPABILITIES, health=health.reading(0.0))))
     cmd = p.command_ref("0" * 32)
     return {
         "s": [("ack", ack(p.schedule_ref(2), "received"), False, True), ("status", status(None), True, False),
