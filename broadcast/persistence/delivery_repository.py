@@ -246,10 +246,12 @@ class SqlDeliveryRepository:
         return [DuePublication(r.device_id, r.version, r.attempts, r.payload.encode()) for r in rows]
 
     def mark_published(self, published: Sequence[tuple[str, int, datetime]], *, at: datetime) -> None:
-        """(device_id, version, next_attempt_at) each: one executemany for a whole flush batch."""
+        """(device_id, version, next_attempt_at) each: one executemany for a whole flush batch, rows locked in
+        (device, version) order as the inbox locks them (`_mark_received`), so the two never deadlock."""
         if published:
             self.session.connection().execute(_MARK_PUBLISHED, [
-                {"b_device": d, "b_version": v, "b_at": at, "b_next": nxt} for d, v, nxt in published])
+                {"b_device": d, "b_version": v, "b_at": at, "b_next": nxt}
+                for d, v, nxt in sorted(published, key=lambda row: (row[0], row[1]))])
 
     def republish_unreceived(self, *, now: datetime) -> int:
         """Make every version still waiting for its device's receipt due now; returns how many were waiting on a
@@ -326,14 +328,17 @@ class SqlDeliveryRepository:
 
     @staticmethod
     def _mark_received(connection: Connection, acks: Sequence[AckReport]) -> None:
-        """First received-or-later ack of a version stamps it; executemany in ack order keeps "first wins"."""
+        """First received-or-later ack of a version stamps it ("first wins": the earliest of a version's acks goes
+        first). Rows are locked in (device, version) order, as the outbox flush locks them (`mark_published`): in
+        arrival order the two deadlocked on PostgreSQL when a fleet's acks came in while a flush still ran."""
         if not acks:
             return
         table = core_table(SchedulePublicationRow)
+        ordered = sorted(acks, key=lambda a: (a.device_id, int(a.ref_id), a.received_at))
         connection.execute(
             update(table).where(table.c.device_id == bindparam("b_device"), table.c.version == bindparam("b_version"),
                                 table.c.received_at.is_(None)).values(received_at=bindparam("b_at")),
-            [{"b_device": a.device_id, "b_version": int(a.ref_id), "b_at": a.received_at} for a in acks])
+            [{"b_device": a.device_id, "b_version": int(a.ref_id), "b_at": a.received_at} for a in ordered])
 
     @staticmethod
     def _advance_commands(connection: Connection, acks: Sequence[AckReport],
