@@ -51,6 +51,9 @@ class PostgresInstance:
 
 
 POSTGRES_INSTANCE = pytest.StashKey[PostgresInstance]()
+# A test of PostgreSQL's own behaviour (row locks, the planner, array parameters) takes only the PostgreSQL variant
+# of the `database_url` fixture (tests/conftest.py): no SQLite variant to skip.
+POSTGRES_ONLY = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
 missing = partial(required.missing, "PostgreSQL")

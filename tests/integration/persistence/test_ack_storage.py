@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from broadcast.domain.delivery import AckReport
 from broadcast.persistence.models import DeviceAckRow, DeviceRow
 from tests.support.app import HOAN_KIEM
+from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -55,9 +56,8 @@ def test_each_ack_is_stored_once_and_only_new_ones_are_handed_on_in_order(contai
     assert stored(container) == 4
 
 
+@POSTGRES_ONLY  # concurrent writers: SQLite has one writer at a time
 def test_two_nodes_storing_the_same_ack_hand_it_on_once(container, devices):
-    if container.engine.dialect.name != "postgresql":
-        pytest.skip("concurrent writers: SQLite has one writer at a time")
     played = [ack("loa-1", "played")]
     results: dict[str, list[AckReport]] = {}
     with container.uow() as first:

@@ -13,8 +13,9 @@ from sqlalchemy.exc import StatementError
 
 from broadcast.persistence.array_rows import BinaryArray
 from broadcast.persistence.models import UtcDateTime
+from tests.support.postgres import POSTGRES_ONLY
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, POSTGRES_ONLY]
 HANOI = timezone(timedelta(hours=7))
 ROWS = select(func.unnest(bindparam("s", type_=BinaryArray(String(64))),
                           bindparam("d", type_=BinaryArray(UtcDateTime())),
@@ -23,8 +24,6 @@ ROWS = select(func.unnest(bindparam("s", type_=BinaryArray(String(64))),
 
 @pytest.fixture
 def postgres(container):
-    if container.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL arrays")
     return container.engine
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import insert, text
 from broadcast.persistence.delivery_repository import _ACK_KEY, _rows_by_keys, keyed_lookup
 from broadcast.persistence.models import CommandDeliveryRow, CommandRow, DeviceAckRow, DeviceRow, core_table
 from tests.support.app import HOAN_KIEM
+from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -71,9 +72,8 @@ def reads(connection: Any, columns: list[Any], keys: set[tuple[Any, ...]], extra
     return [node for node in plan_nodes(explained[0]["Plan"]) if node.get("Relation Name") == table]
 
 
+@POSTGRES_ONLY  # the planner's behaviour on PostgreSQL
 def test_postgres_probes_the_unique_key_once_per_key_for_a_brand_new_command(container, fleet):
-    if container.engine.dialect.name != "postgresql":
-        pytest.skip("planner behaviour of PostgreSQL")
     with container.engine.begin() as connection:
         connection.execute(text("ANALYZE command_deliveries; ANALYZE device_acks"))  # statistics without "new"
         a_command(connection, "new", DEVICES)  # as an emergency: staged, then acked at once

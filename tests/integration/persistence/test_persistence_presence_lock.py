@@ -11,14 +11,14 @@ from sqlalchemy import insert, text
 from broadcast.persistence.models import DeviceRow
 from broadcast.persistence.models_health import AlertRow
 from tests.support.app import HOAN_KIEM
+from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
+@POSTGRES_ONLY  # row locks: SQLite has one writer at a time
 def test_an_alert_for_a_locked_device_is_written_without_waiting(container):
-    if container.engine.dialect.name != "postgresql":
-        pytest.skip("row locks: SQLite has one writer at a time")
     with container.engine.begin() as connection:
         connection.execute(insert(DeviceRow), [{"id": "loa-1", "name": "loa-1", "commune_code": HOAN_KIEM,
                                                 "connection": "cellular", "mqtt_password_hash": "$7$x",

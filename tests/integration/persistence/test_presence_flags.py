@@ -10,6 +10,7 @@ from sqlalchemy import event, insert
 
 from broadcast.persistence.models import DeviceRow
 from tests.support.app import HOAN_KIEM
+from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -31,9 +32,8 @@ def test_known_devices_flags_none_before_any_status(container, devices):
         assert len(uow.reports.online_flags([f"loa-{n:03d}" for n in range(600)])) == 600
 
 
+@POSTGRES_ONLY  # SQLite binds an IN list per chunk
 def test_postgres_runs_one_statement_text_for_any_number_of_devices(container, devices):
-    if container.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite binds an IN list per chunk")
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement, *_args):

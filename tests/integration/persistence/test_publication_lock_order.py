@@ -15,16 +15,15 @@ from sqlalchemy import insert, select, text
 from broadcast.domain.delivery import AckReport
 from broadcast.persistence.models import DeviceRow, SchedulePublicationRow
 from tests.support.app import HOAN_KIEM
+from tests.support.postgres import POSTGRES_ONLY
 
-pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, POSTGRES_ONLY]  # row locks: SQLite has one writer
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 FIRST, SECOND = "loa-1", "loa-2"
 
 
 @pytest.fixture
 def publications(container) -> None:
-    if container.engine.dialect.name != "postgresql":
-        pytest.skip("row lock order: SQLite has one writer at a time")
     with container.engine.begin() as connection:
         connection.execute(insert(DeviceRow), [
             {"id": d, "name": d, "commune_code": HOAN_KIEM, "connection": "cellular", "mqtt_password_hash": "$7$x",
