@@ -50,7 +50,6 @@ import asyncio
 import contextlib
 import gc
 import hashlib
-import http.server
 import logging
 import math
 import multiprocessing as mp
@@ -60,7 +59,6 @@ import secrets
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -71,6 +69,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from media_http import make_mp3, serve_file  # noqa: E402
 
 from broadcast import protocol as p  # noqa: E402
 from device_sim.device import CAPABILITIES, FIRMWARE  # noqa: E402
@@ -342,37 +342,6 @@ class Child:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Media: a tiny MP3 over local HTTP
-# ----------------------------------------------------------------------------------------------------------
-
-def make_mp3(path: Path, seconds: int = 30) -> None:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise SystemExit("ffmpeg is needed to make the test MP3")
-    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=880:duration={seconds}",
-                    "-ac", "1", "-ar", "22050", "-b:a", "16k", str(path)], check=True)
-
-
-def serve_file(path: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    data = path.read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "audio/mpeg")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/media/{hashlib.sha256(data).hexdigest()}.mp3"
-
-
-# ----------------------------------------------------------------------------------------------------------
 # The floor: a bare paho publisher/subscriber in this process
 # ----------------------------------------------------------------------------------------------------------
 
@@ -541,18 +510,32 @@ def reply_plan(device_id: str) -> dict[str, list[tuple[str, int, bool, bool]]]:
     }
 
 
-def run_size(n: int, args: argparse.Namespace, broker_engine: str = "mosquitto") -> Result:
-    from sqlalchemy import text
-
-    from broadcast.bootstrap import SystemClock, build_container
-    from broadcast.domain.areas import AreaLevel
+def prepare_database(url: str) -> None:
+    """Migrate the database and seed the official areas once: a shared --database-url takes several runs."""
+    from broadcast.bootstrap import SystemClock
     from broadcast.persistence.database import make_engine, make_session_factory
     from broadcast.persistence.migrate import upgrade
     from broadcast.persistence.unit_of_work import SqlUnitOfWork
-    from broadcast.protocol.broker_config import write_broker_config
-    from broadcast.runtime import Runtime
     from broadcast.services.area_catalog import official_areas
     from broadcast.services.areas import seed_areas
+    from broadcast.services.context import Actor
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with SqlUnitOfWork(make_session_factory(engine)) as uow:
+        seeded = uow.areas.count() > 0
+    if not seeded:
+        seed_areas(SqlUnitOfWork(make_session_factory(engine)), SystemClock(), official_areas(), Actor(None))
+    engine.dispose()
+
+
+def run_size(n: int, args: argparse.Namespace, broker_engine: str = "mosquitto") -> Result:
+    from sqlalchemy import text
+
+    from broadcast.bootstrap import build_container
+    from broadcast.domain.areas import AreaLevel
+    from broadcast.protocol.broker_config import write_broker_config
+    from broadcast.runtime import Runtime
     from broadcast.services.context import Actor
     from broadcast.services.delivery import stage_schedule
     from broadcast.services.delivery.commands import CommandRequest, stage_command
@@ -564,13 +547,7 @@ def run_size(n: int, args: argparse.Namespace, broker_engine: str = "mosquitto")
     fig = res.figures
     work = Path(tempfile.mkdtemp(prefix=f"bench-fanout-{n}-"))
     url = args.database_url or f"sqlite:///{work / 'loaxa.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with SqlUnitOfWork(make_session_factory(engine)) as uow:
-        seeded = uow.areas.count() > 0
-    if not seeded:
-        seed_areas(SqlUnitOfWork(make_session_factory(engine)), SystemClock(), official_areas(), Actor(None))
-    engine.dispose()
+    prepare_database(url)
 
     server_password = secrets.token_urlsafe(16)
     port, server_port = free_port(), free_port()  # devices' and the server account's listeners

@@ -51,7 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_fanout import HANOI, PER_COMMUNE, cpu_seconds  # noqa: E402
+from bench_fanout import HANOI, PER_COMMUNE, cpu_seconds, prepare_database  # noqa: E402
 
 from broadcast import protocol as p  # noqa: E402
 
@@ -79,25 +79,14 @@ class Run:
 
 
 def build_fleet(url: str, n: int, work: Path) -> Fleet:
-    from broadcast.bootstrap import SystemClock, build_container
+    from broadcast.bootstrap import build_container
     from broadcast.domain.areas import AreaLevel
-    from broadcast.persistence.database import make_engine, make_session_factory
-    from broadcast.persistence.migrate import upgrade
-    from broadcast.persistence.unit_of_work import SqlUnitOfWork
-    from broadcast.services.area_catalog import official_areas
-    from broadcast.services.areas import seed_areas
     from broadcast.services.context import Actor
     from broadcast.services.devices import DeviceSpec, register_device
     from broadcast.settings import load_settings
     from device_sim.health import HealthModel
 
-    engine = make_engine(url)
-    upgrade(engine)
-    with SqlUnitOfWork(make_session_factory(engine)) as uow:
-        seeded = uow.areas.count() > 0
-    if not seeded:
-        seed_areas(SqlUnitOfWork(make_session_factory(engine)), SystemClock(), official_areas(), Actor(None))
-    engine.dispose()
+    prepare_database(url)
     settings = load_settings(data_dir=work / "data", database_url=url, secret_key=secrets.token_urlsafe(40),
                              mqtt_url="mqtt://server:unused@127.0.0.1:1")
     container = build_container(settings)

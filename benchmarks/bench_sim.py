@@ -25,11 +25,9 @@ import argparse
 import asyncio
 import cProfile
 import hashlib
-import http.server
 import multiprocessing as mp
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,6 +46,8 @@ def _root_from_argv() -> Path:
 ROOT = _root_from_argv()
 sys.path.insert(0, str(ROOT))
 
+from media_http import make_mp3, serve_file  # noqa: E402 - this script's folder: standard library only
+
 PER_ZONE = 100
 PHASE_TIMEOUT_S = 300.0
 
@@ -59,7 +59,7 @@ def protocol() -> Any:
 
         if hasattr(p, "build_schedule"):
             return p
-    except ImportError:
+    except ImportError:  # a tree from before the move: the old place below
         pass
     from broadcast.devices import protocol as old
 
@@ -131,33 +131,6 @@ def fleet_child(conn: Any, root: str, broker_url: str, device_ids: list[str], pu
 # ----------------------------------------------------------------------------------------------------------
 # The server stand-in
 # ----------------------------------------------------------------------------------------------------------
-
-def make_mp3(path: Path, seconds: int = 30) -> None:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        raise SystemExit("ffmpeg is needed to make the test MP3")
-    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=880:duration={seconds}",
-                    "-ac", "1", "-ar", "22050", "-b:a", "16k", str(path)], check=True)
-
-
-def serve_file(path: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    data = path.read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "audio/mpeg")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/media/{hashlib.sha256(data).hexdigest()}.mp3"
-
 
 class Publisher:
     def __init__(self, host: str, port: int) -> None:
