@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
@@ -20,6 +22,12 @@ CUA_NAM = "00073"  # another ward of Hà Nội
 HCMC = "79"
 VUNG_TAU = "26506"  # a ward of TP Hồ Chí Minh
 KEPT_TABLES = {"areas"}
+
+
+def device_row(device_id: str, created_at: datetime, commune_code: str = HOAN_KIEM, **columns: Any) -> dict[str, Any]:
+    """A `devices` row for persistence tests that need rows, not a registration (its password hash is a dummy)."""
+    return {"id": device_id, "name": device_id, "commune_code": commune_code, "connection": "cellular",
+            "mqtt_password_hash": "$7$x", "created_at": created_at, **columns}
 
 
 def make_container(tmp_path, database_url: str, clock=None, **overrides) -> Container:

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 
 from broadcast.domain.delivery import AckReport
 from broadcast.persistence.models import DeviceAckRow, DeviceRow
-from tests.support.app import HOAN_KIEM
+from tests.support.app import device_row
 from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
@@ -27,9 +27,7 @@ def ack(device: str, stage: str, item: str = "tin-1", *, seconds: int = 0) -> Ac
 @pytest.fixture
 def devices(container) -> None:
     with container.engine.begin() as connection:
-        connection.execute(insert(DeviceRow), [
-            {"id": d, "name": d, "commune_code": HOAN_KIEM, "connection": "cellular", "mqtt_password_hash": "$7$x",
-             "created_at": NOW} for d in DEVICES])
+        connection.execute(insert(DeviceRow), [device_row(d, NOW) for d in DEVICES])
 
 
 def stored(container) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import insert, text
 
 from broadcast.persistence.delivery_repository import _ACK_KEY, _rows_by_keys, keyed_lookup
 from broadcast.persistence.models import CommandDeliveryRow, CommandRow, DeviceAckRow, DeviceRow, core_table
-from tests.support.app import HOAN_KIEM
+from tests.support.app import device_row
 from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
@@ -34,9 +34,7 @@ def a_command(connection: Any, cmd_id: str, devices: list[str]) -> None:
 @pytest.fixture
 def fleet(container) -> None:
     with container.engine.begin() as connection:
-        connection.execute(insert(DeviceRow), [
-            {"id": d, "name": d, "commune_code": HOAN_KIEM, "connection": "cellular", "mqtt_password_hash": "$7$x",
-             "created_at": NOW} for d in DEVICES])
+        connection.execute(insert(DeviceRow), [device_row(d, NOW) for d in DEVICES])
         a_command(connection, "old", DEVICES)
 
 

@@ -14,7 +14,7 @@ from broadcast.persistence.models import DeviceRow, DeviceZoneRow, ZoneRow
 from broadcast.scheduler.compiler import hits
 from broadcast.services.planning import compiler_targets, device_info
 from broadcast.services.schedule_checks import device_index, devices_reached, reach_counts
-from tests.support.app import CUA_NAM, HANOI, HCMC, HOAN_KIEM, VUNG_TAU
+from tests.support.app import CUA_NAM, HANOI, HCMC, HOAN_KIEM, VUNG_TAU, device_row
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -29,8 +29,7 @@ def a_small_fleet(container) -> list[str]:
         connection.execute(insert(ZoneRow), [{"id": z, "commune_code": HOAN_KIEM, "name": z, "kind": "village",
                                               "created_by": "t", "created_at": NOW} for z in ZONES])
         connection.execute(insert(DeviceRow), [
-            {"id": d, "name": d, "commune_code": COMMUNES[n % 3], "connection": "cellular",
-             "mqtt_password_hash": "$7$x", "created_at": NOW, "disabled": n % 7 == 6} for n, d in enumerate(ids)])
+            device_row(d, NOW, COMMUNES[n % 3], disabled=n % 7 == 6) for n, d in enumerate(ids)])
         connection.execute(insert(DeviceZoneRow), [
             {"device_id": d, "zone_id": z} for d in ids for z in ZONES if rng.random() < 0.3])
     return ids

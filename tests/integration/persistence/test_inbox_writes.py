@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from broadcast.domain.delivery import AckReport, StatusReport
 from broadcast.persistence.models import CommandDeliveryRow, CommandRow, DeviceRow, core_table
-from tests.support.app import HOAN_KIEM
+from tests.support.app import device_row
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
@@ -19,9 +19,7 @@ DEVICES = ["loa-1", "loa-2", "loa-3"]
 @pytest.fixture
 def devices(container) -> None:
     with container.engine.begin() as connection:
-        connection.execute(insert(DeviceRow), [
-            {"id": d, "name": d, "commune_code": HOAN_KIEM, "connection": "cellular", "mqtt_password_hash": "$7$x",
-             "created_at": NOW} for d in DEVICES])
+        connection.execute(insert(DeviceRow), [device_row(d, NOW) for d in DEVICES])
 
 
 def online(device: str, seconds: int, **fields) -> StatusReport:

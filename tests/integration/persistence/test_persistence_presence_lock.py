@@ -10,7 +10,7 @@ from sqlalchemy import insert, text
 
 from broadcast.persistence.models import DeviceRow
 from broadcast.persistence.models_health import AlertRow
-from tests.support.app import HOAN_KIEM
+from tests.support.app import HOAN_KIEM, device_row
 from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
@@ -20,9 +20,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 @POSTGRES_ONLY  # row locks: SQLite has one writer at a time
 def test_an_alert_for_a_locked_device_is_written_without_waiting(container):
     with container.engine.begin() as connection:
-        connection.execute(insert(DeviceRow), [{"id": "loa-1", "name": "loa-1", "commune_code": HOAN_KIEM,
-                                                "connection": "cellular", "mqtt_password_hash": "$7$x",
-                                                "created_at": NOW, "last_seen": NOW, "online": True}])
+        connection.execute(insert(DeviceRow), [device_row("loa-1", NOW, last_seen=NOW, online=True)])
     with container.uow() as inbox:
         assert inbox.reports.online_flags(["loa-1"], lock=True) == {"loa-1": True}  # held until the end
         with container.engine.begin() as alerts:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from broadcast.persistence.models import DeviceRow
-from tests.support.app import HOAN_KIEM
+from tests.support.app import device_row
 from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = pytest.mark.integration
@@ -20,9 +20,7 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 def devices(container) -> None:
     with container.engine.begin() as connection:
         connection.execute(insert(DeviceRow), [
-            {"id": f"loa-{n:03d}", "name": f"loa-{n:03d}", "commune_code": HOAN_KIEM, "connection": "cellular",
-             "mqtt_password_hash": "$7$x", "created_at": NOW, "online": n % 2 == 0, "last_seen": NOW if n else None}
-            for n in range(600)])
+            device_row(f"loa-{n:03d}", NOW, online=n % 2 == 0, last_seen=NOW if n else None) for n in range(600)])
 
 
 def test_known_devices_flags_none_before_any_status(container, devices):

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, text
 
 from broadcast.domain.delivery import AckReport
 from broadcast.persistence.models import DeviceRow, SchedulePublicationRow
-from tests.support.app import HOAN_KIEM
+from tests.support.app import device_row
 from tests.support.postgres import POSTGRES_ONLY
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, POSTGRES_ONLY]  # row locks: SQLite has one writer
@@ -25,9 +25,7 @@ FIRST, SECOND = "loa-1", "loa-2"
 @pytest.fixture
 def publications(container) -> None:
     with container.engine.begin() as connection:
-        connection.execute(insert(DeviceRow), [
-            {"id": d, "name": d, "commune_code": HOAN_KIEM, "connection": "cellular", "mqtt_password_hash": "$7$x",
-             "created_at": NOW} for d in (FIRST, SECOND)])
+        connection.execute(insert(DeviceRow), [device_row(d, NOW) for d in (FIRST, SECOND)])
         connection.execute(insert(SchedulePublicationRow), [
             {"device_id": d, "version": 1, "fingerprint": "f" * 64, "document": {"v": 1}, "created_at": NOW,
              "attempts": 0, "next_attempt_at": NOW} for d in (FIRST, SECOND)])
