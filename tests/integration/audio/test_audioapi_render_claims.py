@@ -58,7 +58,7 @@ class Lost:
     """A job queue whose process dies before the job runs: the asset stays processing, unclaimed."""
 
     def submit(self, job):
-        pass
+        """Dropped, never run: the process is gone."""
 
 
 @pytest.fixture
