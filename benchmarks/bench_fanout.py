@@ -881,6 +881,14 @@ def summarize(results: list[Result]) -> None:
             continue
         values = sorted(r.figures[key] for r in results)
         print(f"  {key:<52} {statistics.median(values):8.2f}  (runs: {', '.join(f'{v:.2f}' for v in values)})")
+    if n >= 10_000 and ratios(results[0]):
+        # The goals as ratios to the floor of the machine they were set on (see report()).
+        limits = {"schedule v1 received": 10.0 / REFERENCE_FLOOR_S["schedule"],
+                  "schedule v2 received": 10.0 / REFERENCE_FLOOR_S["schedule"],
+                  "play_now 99% playing": 3.0 / REFERENCE_FLOOR_S["play_now"]}
+        for key, limit in limits.items():
+            median = statistics.median(ratios(r)[key] for r in results)
+            print(f"  goal as a ratio, {key}: median {median:.2f}x <= {limit:.2f}x: {yes_no(median <= limit)}")
 
 
 def report(res: Result) -> None:
@@ -905,6 +913,15 @@ def report(res: Result) -> None:
         print(f"  goal at 10k: every `received` stored <= 10 s: {yes_no(received <= 10.0)} ({received:.2f} s); "
               f"99% of devices playing <= 3 s: {yes_no(sounding <= 3.0)} ({sounding:.2f} s), "
               f"their `playing` acks stored <= 3 s: {yes_no(real <= 3.0)} ({real:.2f} s)")
+        # The goals were set on the 2026-11-29 machine; a slower or busier machine slows the bare-paho floor as
+        # much as the server, so the same goals scaled by today's floor tell whether the code still meets them.
+        received_goal = 10.0 * floor_s / REFERENCE_FLOOR_S["schedule"]
+        play_goal = 3.0 * floor_c / REFERENCE_FLOOR_S["play_now"]
+        print(f"  goal scaled by this run's floor ({floor_s:.2f} s / {floor_c:.2f} s against "
+              f"{REFERENCE_FLOOR_S['schedule']} s / {REFERENCE_FLOOR_S['play_now']} s on 2026-11-29): "
+              f"every `received` stored <= {received_goal:.2f} s: {yes_no(received <= received_goal)}; "
+              f"99% playing <= {play_goal:.2f} s: {yes_no(sounding <= play_goal)}, "
+              f"their `playing` acks stored <= {play_goal:.2f} s: {yes_no(real <= play_goal)}")
 
 
 ENGINE_FIGURES = ("schedule v1: all `received` stored (s)", "schedule v2: all `received` stored (s)",
@@ -919,6 +936,11 @@ def compare_engines(mosquitto: list[Result], nats: list[Result]) -> None:
         m = statistics.median(r.figures[key] for r in mosquitto)
         k = statistics.median(r.figures[key] for r in nats)
         print(f"  ratio {key:<52} {k / m:6.2f}x  ({k:.2f} s vs {m:.2f} s)")
+
+
+# The bare-paho floor at 10,000 devices on the machine where the goals (10 s, 3 s) were met and set
+# (docs/fanout.md, medians of three, 2026-11-29): all first replies to a schedule, 99% third replies to play_now.
+REFERENCE_FLOOR_S = {"schedule": 1.48, "play_now": 1.74}
 
 
 def yes_no(ok: bool) -> str:
