@@ -95,7 +95,7 @@ class ZoneRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))  # village, group, ...
-    commune_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    commune_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))  # looked up through uq_zone_name_per_commune
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
@@ -121,7 +121,7 @@ class UserRow(Base):
 class GrantRow(Base):
     __tablename__ = "user_grants"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # looked up through uq_grant
     role: Mapped[str] = mapped_column(String(32))
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
     user: Mapped[UserRow] = relationship(back_populates="grants")
@@ -244,7 +244,7 @@ class DeviceAckRow(Base):
 
     __tablename__ = "device_acks"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_id: Mapped[str] = mapped_column(String(64))  # looked up through uq_device_ack, which starts with it
     ref_kind: Mapped[str] = mapped_column(String(16))  # schedule | command
     ref_id: Mapped[str] = mapped_column(String(128))
     stage: Mapped[str] = mapped_column(String(16))
@@ -428,7 +428,7 @@ class PlayLogRow(Base):
 
     __tablename__ = "play_log"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_id: Mapped[str] = mapped_column(String(64))  # looked up through uq_play_log_outcome
     commune_code: Mapped[str] = mapped_column(String(16), index=True)
     item_id: Mapped[str] = mapped_column(String(128))
     schedule_id: Mapped[int | None] = mapped_column(Integer, index=True)
