@@ -883,10 +883,10 @@ def summarize(results: list[Result]) -> None:
         print(f"  {key:<52} {statistics.median(values):8.2f}  (runs: {', '.join(f'{v:.2f}' for v in values)})")
     if n >= 10_000 and ratios(results[0]):
         # The goals as ratios to the floor of the machine they were set on (see report()).
-        limits = {"schedule v1 received": 10.0 / REFERENCE_FLOOR_S["schedule"],
-                  "schedule v2 received": 10.0 / REFERENCE_FLOOR_S["schedule"],
-                  "play_now 99% playing": 3.0 / REFERENCE_FLOOR_S["play_now"]}
-        for key, limit in limits.items():
+        kinds = {"schedule v1 received": "schedule", "schedule v2 received": "schedule",
+                 "play_now 99% playing": "play_now"}
+        for key, kind in kinds.items():
+            limit = GOAL_S[kind] / REFERENCE_FLOOR_S[kind]
             median = statistics.median(ratios(r)[key] for r in results)
             print(f"  goal as a ratio, {key}: median {median:.2f}x <= {limit:.2f}x: {yes_no(median <= limit)}")
 
@@ -910,13 +910,15 @@ def report(res: Result) -> None:
     if res.devices >= 10_000:
         received = max(f[f"schedule v{v}: all `received` stored (s)"] for v in (1, 2))
         sounding = f["play_now: 99% of devices playing, device side (s)"]
-        print(f"  goal at 10k: every `received` stored <= 10 s: {yes_no(received <= 10.0)} ({received:.2f} s); "
-              f"99% of devices playing <= 3 s: {yes_no(sounding <= 3.0)} ({sounding:.2f} s), "
-              f"their `playing` acks stored <= 3 s: {yes_no(real <= 3.0)} ({real:.2f} s)")
+        received_goal, play_goal = GOAL_S["schedule"], GOAL_S["play_now"]
+        print(f"  goal at 10k: every `received` stored <= {received_goal:g} s: {yes_no(received <= received_goal)} "
+              f"({received:.2f} s); 99% of devices playing <= {play_goal:g} s: {yes_no(sounding <= play_goal)} "
+              f"({sounding:.2f} s), their `playing` acks stored <= {play_goal:g} s: {yes_no(real <= play_goal)} "
+              f"({real:.2f} s)")
         # The goals were set on the 2026-11-29 machine; a slower or busier machine slows the bare-paho floor as
         # much as the server, so the same goals scaled by today's floor tell whether the code still meets them.
-        received_goal = 10.0 * floor_s / REFERENCE_FLOOR_S["schedule"]
-        play_goal = 3.0 * floor_c / REFERENCE_FLOOR_S["play_now"]
+        received_goal *= floor_s / REFERENCE_FLOOR_S["schedule"]
+        play_goal *= floor_c / REFERENCE_FLOOR_S["play_now"]
         print(f"  goal scaled by this run's floor ({floor_s:.2f} s / {floor_c:.2f} s against "
               f"{REFERENCE_FLOOR_S['schedule']} s / {REFERENCE_FLOOR_S['play_now']} s on 2026-11-29): "
               f"every `received` stored <= {received_goal:.2f} s: {yes_no(received <= received_goal)}; "
@@ -938,8 +940,10 @@ def compare_engines(mosquitto: list[Result], nats: list[Result]) -> None:
         print(f"  ratio {key:<52} {k / m:6.2f}x  ({k:.2f} s vs {m:.2f} s)")
 
 
-# The bare-paho floor at 10,000 devices on the machine where the goals (10 s, 3 s) were met and set
-# (docs/fanout.md, medians of three, 2026-11-29): all first replies to a schedule, 99% third replies to play_now.
+# The goals at 10,000 devices: every `received` of a schedule stored, 99% of an emergency's `playing` stored.
+GOAL_S = {"schedule": 10.0, "play_now": 3.0}
+# The bare-paho floor at 10,000 devices on the machine where the goals were met and set (docs/fanout.md, medians
+# of three, 2026-11-29): all first replies to a schedule, 99% third replies to play_now.
 REFERENCE_FLOOR_S = {"schedule": 1.48, "play_now": 1.74}
 
 
