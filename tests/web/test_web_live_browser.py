@@ -26,6 +26,7 @@ from tests.support.browser import PHONE, Site, Watch, check, chromium, phone_con
 from tests.support.fleet import wait_for
 from tests.support.icecast import start_icecast
 from tests.support.inbound import as_received
+from tests.support.live_setup import allow_all_day
 
 pytestmark = pytest.mark.integration
 DEVICES = ["loa-hk-1", "loa-hk-2"]
@@ -41,6 +42,7 @@ def seed(container) -> None:
         register_device(container.uow(), container.clock, system, DeviceSpec(device_id, f"Cụm loa {device_id}",
                                                                              HOAN_KIEM))
     add_user(container, "bien-tap-hk", "editor", HOAN_KIEM)
+    allow_all_day(container, HOAN_KIEM)
 
 
 def newest_session(site: Site) -> LiveSessionRow | None:
