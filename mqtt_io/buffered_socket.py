@@ -14,6 +14,11 @@ at the end of each write pass, keeping what the kernel did not take for the next
 PUBACKs: an MQTT 3.1.1 PUBACK is a message id and nothing else; the client completes the publish without
 paho's per-packet reason-code and properties objects (13 -> 4.6 µs per PUBACK here).
 
+Inbound packets: paho frames each packet through three or more recv() calls and a growing bytearray, then
+decodes a PUBLISH with format strings built per packet; a whole packet already in the buffer is cut out with
+one slice, and an MQTT 3.1.1 PUBLISH decoded with fixed structs. Partial packets, MQTT 5 and QoS 2 take
+paho's own path.
+
 These classes override and call private methods of paho's client. Build clients with
 `mqtt_io.client_factory.make_client`: it returns them only for the paho-mqtt versions the hooks were
 written and tested for (the names and signatures are listed there), and paho's plain client otherwise.
@@ -26,6 +31,7 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -66,6 +72,29 @@ class BufferedSocket:
     def pending(self) -> int:
         """Bytes received from the kernel and not yet handed to paho."""
         return len(self._buf) - self._pos
+
+    def take_packet(self) -> tuple[int, bytes] | None:
+        """The next MQTT packet if all of it is buffered: (its first byte, its body after the remaining length).
+        None when it is not all here yet or its remaining length is malformed (paho's reader reports that)."""
+        buf, pos = self._buf, self._pos
+        end = len(buf)
+        length, shift, i = 0, 0, pos + 1
+        while True:
+            if i >= end or shift > 21:  # the length goes on past the buffer, or past its 4-byte maximum
+                return None
+            byte = buf[i]
+            i += 1
+            length |= (byte & 127) << shift
+            if byte < 128:
+                break
+            shift += 7
+        if i + length > end:
+            return None
+        if i + length == end:
+            self._buf, self._pos = b"", 0
+        else:
+            self._pos = i + length
+        return buf[pos], buf[i:i + length]
 
     def send(self, data: bytes | bytearray | memoryview) -> int:
         """Take all of `data` for the next `flush()`."""
@@ -158,6 +187,50 @@ class BufferedClient(mqtt.Client):
                                      "to_process": len(packet), "packet": packet, "info": info})
             return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         return super()._packet_queue(command, packet, mid, qos, info)
+
+    def _packet_read(self) -> mqtt.MQTTErrorCode:  # private hook of paho-mqtt 2.2 (pinned)
+        sock = self._sock
+        whole = sock.take_packet() if isinstance(sock, BufferedSocket) and self._in_packet["command"] == 0 else None
+        if whole is None:
+            return super()._packet_read()  # nothing or part of a packet buffered, a packet begun, TLS: paho reads
+        command, body = whole
+        # The state paho's reader leaves for its handlers, then its reset: as if paho had read this packet.
+        self._in_packet = {"command": command, "have_remaining": 1, "remaining_count": [], "remaining_mult": 1,
+                           "remaining_length": len(body), "packet": bytearray(body), "to_process": 0, "pos": 0}
+        try:
+            rc = self._packet_handle()
+        except MalformedPacket as exc:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            rc = mqtt.MQTTErrorCode.MQTT_ERR_PROTOCOL
+        self._in_packet = {"command": 0, "have_remaining": 0, "remaining_count": [], "remaining_mult": 1,
+                           "remaining_length": 0, "packet": bytearray(b""), "to_process": 0, "pos": 0}
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return rc
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:  # private hook of paho-mqtt 2.2 (pinned)
+        command, packet = self._in_packet["command"], self._in_packet["packet"]
+        qos = (command & 0x06) >> 1
+        if self._protocol == mqtt.MQTTv5 or qos > 1 or self.on_log is not None or self._logger is not None:
+            return super()._handle_publish()  # properties, QoS 2's handshake, paho's debug line: paho's path
+        size = len(packet)
+        if size < 2:
+            return super()._handle_publish()  # malformed: paho raises what it raises
+        (topic_len,) = _MID.unpack_from(packet, 0)
+        start = 2 + topic_len + (2 if qos else 0)
+        if topic_len == 0 or start > size:
+            return super()._handle_publish()
+        message = mqtt.MQTTMessage(_MID.unpack_from(packet, 2 + topic_len)[0] if qos else 0,
+                                   bytes(packet[2:2 + topic_len]))
+        message.dup = bool(command & 0x08)
+        message.qos = qos
+        message.retain = bool(command & 0x01)
+        message.payload = bytes(packet[start:])
+        message.timestamp = mqtt.time_func()
+        self._handle_on_message(message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(message.mid)
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def ack_many(self, mids: list[int]) -> None:
         """PUBACK these QoS 1 messages (`manual_ack`) from any thread, in this order: every packet queued, then one

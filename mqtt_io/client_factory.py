@@ -40,6 +40,11 @@ HOOKED_METHODS: dict[str, str] = {
     "_do_on_publish": "(self, mid: 'int', reason_code: 'ReasonCode', properties: 'Properties') -> 'MQTTErrorCode'",
     "_easy_log": "(self, level: 'LogLevel', fmt: 'str', *args: 'Any') -> 'None'",
     "loop_read": "(self, max_packets: 'int' = 1) -> 'MQTTErrorCode'",
+    "_packet_read": "(self) -> 'MQTTErrorCode'",
+    "_packet_handle": "(self) -> 'MQTTErrorCode'",
+    "_handle_publish": "(self) -> 'MQTTErrorCode'",
+    "_handle_on_message": "(self, message: 'MQTTMessage') -> 'None'",
+    "_send_puback": "(self, mid: 'int') -> 'MQTTErrorCode'",
     "want_write": "(self) -> 'bool'",
 }
 
@@ -48,6 +53,7 @@ HOOKED_ATTRIBUTES: tuple[str, ...] = (
     "_sock", "_thread", "_out_packet", "_in_packet", "_protocol", "_out_message_mutex", "_out_messages",
     "_host", "_port",  # mqtt_io.failover points a reconnect at the next broker
     "_manual_ack",  # BufferedClient.ack_many acknowledges only what paho did not
+    "_msgtime_mutex", "_last_bytes_received", "_logger",  # the packet reader's bookkeeping, paho's debug log
 )
 
 
