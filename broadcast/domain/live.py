@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from broadcast.domain.errors import InvalidInput
-from broadcast.domain.policy import Policy
+from broadcast.domain.policy import Policy, allowed_until
 from broadcast.domain.recurrence import DEFAULT_TZ, WEEKDAY_NAMES_VI, zone_for
 
 LIVE_CLASSES = ("normal", "priority", "emergency")
@@ -94,14 +94,9 @@ def window_end(policy: Policy, now: datetime, tz: str = DEFAULT_TZ) -> datetime:
     if day not in policy.allowed_weekdays:
         raise InvalidInput(f"Địa bàn không cho phép phát thanh vào {WEEKDAY_NAMES_VI[day]}.",
                            code="policy.weekday_not_allowed")
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    minute_s = (local - midnight).total_seconds()
-    for window in policy.windows[day]:
-        if window.start_minute * 60 <= minute_s < window.end_minute * 60:
-            end = midnight + timedelta(minutes=window.end_minute)
-            if end - local < MIN_LIVE:
-                break
-            return end
+    end = allowed_until(policy, local)
+    if end is not None and end - local >= MIN_LIVE:
+        return end
     listed = ", ".join(str(w) for w in policy.windows[day]) or "không có khung giờ nào"
     when = f"{local:%H:%M} {WEEKDAY_NAMES_VI[day]} {local:%d/%m/%Y}"
     raise InvalidInput(f"Bây giờ ({when}) nằm ngoài khung giờ được phép phát ({listed}). "

@@ -4,7 +4,8 @@ Inheritance (decision): a province sets a policy, a commune may override any fie
 from the broadest area to the narrowest, and each level replaces only the fields it sets (windows per
 weekday). The starting point is DEFAULT_POLICY: every day, 05:00–21:00, no daily cap, so that a commune with
 no policy still cannot wake people at 03:15. Windows lie within one local day; to allow 22:00–01:00 use
-22:00–24:00 and 00:00–01:00, and an occurrence must fit entirely inside one window. Emergencies are exempt.
+22:00–24:00 and 00:00–01:00. Windows that meet or overlap, also across midnight into the next allowed day, form
+one allowed span, and an occurrence must fit entirely inside one span. Emergencies are exempt.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from broadcast.domain.conflicts import Slot
 from broadcast.domain.errors import InvalidInput
@@ -115,6 +116,43 @@ class Violation:
     message: str
 
 
+def allowed_until(policy: Policy, local: datetime) -> datetime | None:
+    """The end of the allowed span `local` (an aware local time) lies in: its window, extended by every window
+    that starts before or when the span ends, through midnight into the following allowed days (a commune open
+    until 24:00 and from 00:00 may broadcast over midnight). None in quiet hours or on a day without broadcasts."""
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = local.weekday()
+    if day not in policy.allowed_weekdays:
+        return None
+    at_s = (local - midnight).total_seconds()
+    end_s = _span_end(policy.windows[day], at_s, inside=True)
+    if end_s is None:
+        return None
+    days = 0
+    while end_s == 1440 * 60 and days < 7:  # open until midnight: the next day's windows from 00:00 go on
+        following = (day + days + 1) % 7
+        more = _span_end(policy.windows[following], 0, inside=False) if following in policy.allowed_weekdays \
+            else None
+        if more is None:
+            break
+        days, end_s = days + 1, more
+    return midnight + timedelta(days=days, seconds=end_s)
+
+
+def _span_end(day_windows: Sequence[Window], at_s: float, *, inside: bool) -> float | None:
+    """Seconds after midnight where the windows that contain `at_s` (or, not `inside`, start at it) and those
+    meeting them end; None when none does."""
+    end_s: float | None = None
+    for w in sorted(day_windows):
+        start, stop = w.start_minute * 60, w.end_minute * 60
+        if end_s is None:
+            if start <= at_s < stop if inside else start == at_s:
+                end_s = stop
+        elif start <= end_s:
+            end_s = max(end_s, stop)
+    return end_s
+
+
 def _day_label(local: datetime) -> str:
     return f"{WEEKDAY_NAMES_VI[local.weekday()]} {local:%d/%m/%Y}"
 
@@ -144,11 +182,9 @@ def check_policy(occurrences: Iterable[Slot], policy: Policy, tz: str = DEFAULT_
                 )
             )
         else:
-            midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
-            first_s = (start - midnight).total_seconds()
-            last_s = first_s + (end - start).total_seconds()
-            allowed = policy.windows[day]
-            if not any(w.start_minute * 60 <= first_s and last_s <= w.end_minute * 60 for w in allowed):
+            until = allowed_until(policy, start)
+            if until is None or until < end:
+                allowed = policy.windows[day]
                 listed = ", ".join(str(w) for w in allowed) or "không có khung giờ nào"
                 violations.append(
                     Violation(

@@ -53,6 +53,18 @@ def test_less_than_a_minute_left_is_refused_rather_than_cut_at_once():
         window_end(policy("08:00-08:31"), NOW + timedelta(seconds=30))
 
 
+def test_an_all_day_policy_lets_a_session_run_over_midnight():
+    before_midnight = datetime(2026, 12, 1, 16, 59, 30, tzinfo=UTC)  # 23:59:30 local
+    assert window_end(policy("00:00-24:00"), before_midnight) - before_midnight > timedelta(days=6)
+    # 22:00-24:00 then 00:00-01:00 the next day: one span, to 01:00 local
+    assert window_end(policy("00:00-01:00", "22:00-24:00"), before_midnight) == datetime(2026, 12, 1, 18, 0,
+                                                                                          tzinfo=UTC)
+    with pytest.raises(InvalidInput):  # the next day has no window from 00:00: less than a minute left
+        window_end(policy("05:00-24:00"), before_midnight)
+    with pytest.raises(InvalidInput):  # nor when the next day (Wednesday) has no broadcasts at all
+        window_end(policy("00:00-24:00", weekdays=frozenset({1})), before_midnight)
+
+
 def test_the_narrowest_window_over_all_communes_and_the_maximum_length_bound_the_end():
     wide, narrow = DEFAULT_POLICY, policy("08:00-09:00")
     assert live_end([wide, narrow], NOW, 2 * HOUR) == datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

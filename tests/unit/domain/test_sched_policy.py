@@ -66,6 +66,21 @@ def test_quiet_hours_weekday_and_messages() -> None:
     assert "Chủ nhật" in violations[2].message
 
 
+def test_windows_that_meet_form_one_span_also_over_midnight() -> None:
+    from broadcast.domain.policy import Policy
+
+    all_day = Policy(windows=(windows("00:00-24:00"),) * 7)
+    late = Policy(windows=(windows("00:00-01:00", "22:00-24:00"),) * 7)
+    touching = Policy(windows=(windows("05:00-07:00", "07:00-09:00"),) * 7)
+    assert check_policy([at(0, "23:50", 20)], all_day) == []  # Monday 23:50 to Tuesday 00:10
+    assert check_policy([at(0, "23:30", 60)], late) == []
+    assert [v.code for v in check_policy([at(0, "23:30", 120)], late)] == ["policy.outside_window"]  # to 01:30
+    assert check_policy([at(0, "06:50", 20)], touching) == []
+    assert [v.code for v in check_policy([at(0, "23:50", 20)], DEFAULT_POLICY)] == ["policy.outside_window"]
+    no_tuesday = Policy(windows=(windows("00:00-24:00"),) * 7, allowed_weekdays=frozenset({0, 2, 3, 4, 5, 6}))
+    assert [v.code for v in check_policy([at(0, "23:50", 20)], no_tuesday)] == ["policy.outside_window"]
+
+
 def test_daily_cap_lists_what_pushes_over_and_ignores_emergencies() -> None:
     policy = effective_policy([PROVINCE])
     occurrences = [
