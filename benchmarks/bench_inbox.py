@@ -6,7 +6,7 @@ Run: .venv/bin/python benchmarks/bench_inbox.py [--devices 10000] [--repeat K] [
 bench_fanout.py times a whole emergency play_now, broker and fleet included; on a shared 2-core VM its wall times
 vary by +-40%, too much to tell a 10% cheaper inbox apart. This one feeds the server's own DeliveryInbox (as
 broadcast/runtime.py builds it: play log hook, health buckets) what 10,000 devices send back for that command,
-in the gateway's batches of 500, on this thread, and counts CPU seconds.
+in the gateway's batches (MAX_BATCH), on this thread, and counts CPU seconds.
 
 Setup (untimed): a database (SQLite in a temporary directory, or --postgres: a private server started with the
 tests' own fixture, or --database-url), the official areas, N devices registered through the real use case, 100
@@ -18,7 +18,7 @@ protocol's builders, encoded, and classified by the gateway's own `classify` int
 hands on. Arrival order is seeded and interleaved across devices: each hears the command within 0.3 s, is ready
 0.3-1.0 s later (media download), plays at once and reports its status right after.
 
-Timed: DeliveryInbox.handle over the 4N messages in batches of 500. Reported: wall time, this thread's CPU
+Timed: DeliveryInbox.handle over the 4N messages in the gateway's batches. Reported: wall time, this thread's CPU
 (time.thread_time), PostgreSQL's CPU (the inbox's backends, and the whole server: postmaster, children and reaped
 children, read from /proc, when the server runs on this machine), per-batch median and p95, and messages per CPU
 second. Afterwards the database must hold exactly N deliveries at `playing`, so a no-op cannot pass for fast.
@@ -54,8 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fanout import HANOI, PER_COMMUNE, cpu_seconds, prepare_database  # noqa: E402
 
 from broadcast import protocol as p  # noqa: E402
+from broadcast.devices.gateway import MAX_BATCH as BATCH  # noqa: E402  (what the gateway's worker hands on at most)
 
-BATCH = 500  # the gateway's BatchWorker hands on at most this many messages
 SEED = 20_240_915
 FAKE_SHA256 = "a" * 64
 

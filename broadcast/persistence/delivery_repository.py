@@ -134,7 +134,7 @@ def _rows_by_keys(connection: Connection, columns: Sequence[Column[Any]], keys: 
 
     PostgreSQL: one index probe per key, whatever the statistics say. With an IN list per column it planned from
     statistics that did not know a brand-new command yet ("about 12 rows") and read every row of the command, tens
-    of thousands, for each batch of 500 messages; joined to the unnested keys it preferred hashing the whole table.
+    of thousands, for each batch of the inbox; joined to the unnested keys it preferred hashing the whole table.
     So each key is looked up by a LATERAL subquery with LIMIT 1 (the key is unique: at most one row anyway), which
     the planner cannot flatten into a join: a nested loop over the keys, each an index scan on the unique key.
     SQLite keeps an IN list for each column at `sqlite_filter` (its planner probes the index with each value);

@@ -155,7 +155,7 @@ def render_conf(
         # to every ack and status, so its queue must absorb a fleet-wide burst.
         # The server acknowledges a device message only once it is stored (a batch
         # commit later), so a fleet's burst waits in the server's in-flight window:
-        # 10,000 never caps a batch (500) whatever a commit costs. Bounded (0 would
+        # 10,000 never caps a batch (2,000) whatever a commit costs. Bounded (0 would
         # mean no limit): packet ids are 16 bits, and mosquitto reuses one after
         # 65,535 messages whether or not it is still in flight.
         f"max_inflight_messages {SERVER_INFLIGHT}",
