@@ -86,6 +86,28 @@ def confirms_version(ack: AckReport) -> bool:
     return ack.ref_kind == "schedule" and ack.stage in RECEIVED_OR_LATER
 
 
+def repeated_receipts(acks: Sequence[AckReport], new: Collection[AckReport]) -> dict[str, tuple[int, datetime]]:
+    """Devices that answered `received` again for a schedule version whose receipt was already stored: per device,
+    the lowest such version and when it was heard.
+
+    A device answers a document no newer than its own with `received` again (spec section 3), so a repeat means
+    it has just read an older document than the newest one sent to it: a stale retained copy, e.g. from a
+    surviving broker node that had not yet caught up with the dead node's newest retained message. A newer
+    version it has not received was then lost on its way, and should go out again now, not at its retry time."""
+    stored_before = [a for a in acks if a.ref_kind == "schedule" and a.stage == AckStage.RECEIVED.value]
+    if not stored_before:
+        return {}
+    fresh = {a.key for a in new}
+    repeated: dict[str, tuple[int, datetime]] = {}
+    for ack in stored_before:
+        if ack.key in fresh or not ack.ref_id.isdigit():
+            continue
+        version = int(ack.ref_id)
+        if ack.device_id not in repeated or version < repeated[ack.device_id][0]:
+            repeated[ack.device_id] = (version, ack.received_at)
+    return repeated
+
+
 def retry_delay(base_s: int, attempts: int, cap_s: int = 3600) -> timedelta:
     """Backoff for republishing an unacknowledged document: base, 2x, 4x ... capped."""
     return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), cap_s))

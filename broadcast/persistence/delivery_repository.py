@@ -5,7 +5,7 @@ index of waiting versions (migration 0006), and stored wire bytes published as t
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +85,14 @@ _REPUBLISH_NOW = (update(_PUBLICATIONS)
                          _PUBLICATIONS.c.next_attempt_at > bindparam("b_now"))
                   .values(next_attempt_at=bindparam("b_now")))
 
+# A device read an older version than one sent to it (services.delivery.inbox): the newer ones it has not received are
+# due when that was heard.
+_RESEND_NEWER = (update(_PUBLICATIONS)
+                 .where(_PUBLICATIONS.c.device_id == bindparam("b_device"),
+                        _PUBLICATIONS.c.version > bindparam("b_version"),
+                        _PUBLICATIONS.c.received_at.is_(None), _PUBLICATIONS.c.published_at.is_not(None),
+                        _PUBLICATIONS.c.next_attempt_at > bindparam("b_heard"))
+                 .values(next_attempt_at=bindparam("b_heard")))
 
 # Never older over newer: with several nodes, two statuses of one device may be stored out of order.
 _NOT_OLDER = or_(_DEVICES.c.last_seen.is_(None), _DEVICES.c.last_seen <= bindparam("b_seen"))
@@ -258,6 +266,14 @@ class SqlDeliveryRepository:
         retry timer. What a lost connection carried may be lost with it (a dead cluster node's retained store or its
         devices' deliveries); devices take a version they already have idempotently."""
         return self.session.connection().execute(_REPUBLISH_NOW, {"b_now": now}).rowcount
+
+    def resend_newer(self, receipts: Mapping[str, tuple[int, datetime]]) -> None:
+        """For each device that read `version` again (domain.delivery.repeated_receipts): every newer version sent
+        to it and not yet received becomes due at the time that was heard. Superseded versions stay retired."""
+        if receipts:
+            self.session.connection().execute(_RESEND_NEWER, [
+                {"b_device": device_id, "b_version": version, "b_heard": heard}
+                for device_id, (version, heard) in sorted(receipts.items())])
 
     def record_statuses(self, statuses: Sequence[StatusReport], *, known: Collection[str] | None = None) -> int:
         """Apply the newest status per device; returns how many known devices were updated.

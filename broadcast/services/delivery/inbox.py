@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from broadcast.domain.delivery import AckReport, StatusReport
+from broadcast.domain.delivery import AckReport, StatusReport, repeated_receipts
 from broadcast.domain.devices import AckStage
 from broadcast.domain.health import HealthReading, fold_readings
 from broadcast.protocol import AckValue, StatusValue
@@ -74,6 +74,7 @@ class DeliveryInbox(Generic[U]):
                 acks.append(ack_report(message.value, message.received_at))
             else:  # a programming error, not device input: the gateway hands on parsed values only
                 raise TypeError(f"not a parsed status or ack: {type(message.value).__name__}")
+        repeated: dict[str, tuple[int, datetime]] = {}
         uow = self._uow_factory()
         with uow:
             # One lookup serves the whole batch: which devices are known, and their stored online flag. Devices
@@ -93,6 +94,18 @@ class DeliveryInbox(Generic[U]):
                     uow.health.record(readings, fold_readings(readings, self._health_bucket))
             if acks:
                 new = uow.delivery.record_acks(acks, known=flags.keys())
+                repeated = repeated_receipts(acks, new)
                 if new and self._on_acks:
                     self._on_acks(uow, new)
+            uow.commit()
+        if repeated:
+            self._resend_newer(repeated)
+
+    def _resend_newer(self, repeated: Mapping[str, tuple[int, datetime]]) -> None:
+        """Devices that read an older schedule again get the newer one they lack at the next flush. A transaction
+        of its own, after the batch's: within it these rows would be locked after the receipts' and out of the
+        flush's (device, version) order. Lost if the process dies in between: the retry timer still resends."""
+        uow = self._uow_factory()
+        with uow:
+            uow.delivery.resend_newer(repeated)
             uow.commit()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -281,6 +281,15 @@ class FakeDelivery(_Repository):
             p = self._t.publications[(device_id, version)]
             self._t.publications[(device_id, version)] = replace(p, published_at=at, attempts=p.attempts + 1,
                                                                  next_attempt_at=next_attempt_at)
+
+    def resend_newer(self, receipts: Mapping[str, tuple[int, datetime]]) -> None:
+        for (device_id, version), p in list(self._t.publications.items()):
+            if device_id not in receipts:
+                continue
+            read, heard = receipts[device_id]
+            if (version > read and p.received_at is None and p.published_at is not None
+                    and p.next_attempt_at is not None and p.next_attempt_at > heard):
+                self._t.publications[(device_id, version)] = replace(p, next_attempt_at=heard)
 
     def record_statuses(self, statuses: Sequence[StatusReport], *, known: Collection[str] | None = None) -> int:
         newest = {s.device_id: s for s in statuses}

@@ -132,3 +132,44 @@ def test_a_batch_is_one_transaction(db, clock):
         DeliveryInbox(db.uow, on_acks=failing_hook).handle([
             status(clock, "hk-0001"), ack(clock, "hk-0001", protocol.schedule_ref(1), "received")])
     assert db.tables.acks == {} and db.tables.device_state == {} and db.tables.presence == []
+
+
+def _published(db, clock, signer, device_id: str, versions: int, *, retry_in: timedelta) -> None:
+    """`versions` schedules staged for the device, each published at once and waiting `retry_in` for a retry."""
+    for _ in range(versions):
+        uow = db.uow()
+        with uow:
+            latest = uow.delivery.latest_publication(device_id)
+            # A horizon two days further each time: a new version even without items (stage_schedule's refresh).
+            horizon = clock.now() + timedelta(days=1 + 2 * (latest.version if latest else 0))
+            version = stage_schedule(uow, clock, signer, uow.devices.get(device_id), [], horizon_end=horizon).version
+            uow.delivery.mark_published([(device_id, version, clock.now() + retry_in)], at=clock.now())
+            uow.commit()
+
+
+def test_a_device_reading_an_older_schedule_again_gets_the_newer_one_at_the_next_flush(db, clock, signer):
+    """After a broker node's failover a device can read a stale retained copy (docs/nats.md): it answers the old
+    version with `received` again. The newer version sent to it meanwhile must not wait for its retry time."""
+    _published(db, clock, signer, "hk-0001", 1, retry_in=timedelta(minutes=2))
+    inbox = DeliveryInbox(db.uow)
+    inbox.handle([ack(clock, "hk-0001", protocol.schedule_ref(1), "received")])
+    _published(db, clock, signer, "hk-0001", 1, retry_in=timedelta(minutes=2))  # version 2, not yet received
+    _published(db, clock, signer, "hk-0002", 1, retry_in=timedelta(minutes=2))
+    clock.advance(seconds=3)
+    inbox.handle([ack(clock, "hk-0001", protocol.schedule_ref(1), "received"),  # version 1 again: stale copy
+                  ack(clock, "hk-0002", protocol.schedule_ref(1), "received")])  # a first receipt: nothing lost
+    assert db.tables.publications[("hk-0001", 2)].next_attempt_at == clock.now()
+    assert db.tables.publications[("hk-0002", 1)].received_at == clock.now()
+    assert db.tables.publications[("hk-0001", 1)].received_at < clock.now()  # the first receipt stays
+
+
+def test_a_repeated_receipt_of_the_newest_version_resends_nothing(db, clock, signer):
+    _published(db, clock, signer, "hk-0001", 2, retry_in=timedelta(minutes=2))  # version 1 retired by version 2
+    inbox = DeliveryInbox(db.uow)
+    inbox.handle([ack(clock, "hk-0001", protocol.schedule_ref(1), "received"),
+                  ack(clock, "hk-0001", protocol.schedule_ref(2), "received")])
+    before = dict(db.tables.publications)
+    clock.advance(seconds=3)
+    inbox.handle([ack(clock, "hk-0001", protocol.schedule_ref(2), "received"),  # a QoS 1 repeat
+                  ack(clock, "hk-0001", protocol.schedule_ref(1), "received")])  # an older copy read again
+    assert db.tables.publications == before  # version 2 is received: nothing newer to send
