@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from broadcast.adapters.smtp_sender import SmtpSender
@@ -27,7 +27,7 @@ from broadcast.services import alerts, notifications
 from broadcast.services.audio import resume_pending
 from broadcast.services.delivery import DeliveryInbox, flush_outbox
 from broadcast.services.delivery.commands import flush_commands
-from broadcast.services.delivery.outbox import republish_unreceived
+from broadcast.services.delivery.outbox import refresh_retained, republish_unreceived
 from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
 from broadcast.services.fleet_health import purge_health_history
 from broadcast.services.playlog import purge_expired, record_play
@@ -38,6 +38,9 @@ from mqtt_io.gc_tuning import settle_heap
 if TYPE_CHECKING:
     from broadcast.bridge.jobs import BridgeJobs
 
+# After a lost broker connection, received versions published this long before the loss are published again: a
+# cluster node that died may not have passed its newest retained messages on (docs/nats.md).
+RETAINED_AT_RISK_S = 60.0
 SERVER_GC_THRESHOLD = 20_000  # net allocations between young-generation collections (default 700)
 log = logging.getLogger(__name__)
 
@@ -115,17 +118,32 @@ class Runtime:
         self._compiled_marker: tuple | None = None
         self._compiled_at = 0.0  # monotonic time of the last full compilation
         self._compiled: Compiled | None = None
+        self._retained_since: datetime | None = None  # after a reconnect: the next flush refreshes the retained store
+        self._retained_lock = threading.Lock()  # set on paho's network thread, taken on the flush job's
         self.bridge: BridgeJobs | None = None  # when the central system is configured
         s = container.settings
         self._email = SmtpSender(s.smtp_url, s.smtp_from) if s.smtp_url else None
         self._webhooks = HttpWebhookSender(s.fetch_policy)
 
     def flush(self) -> int:
-        """Commands first: an emergency must not wait behind a fleet's schedules."""
+        """Commands first: an emergency must not wait behind a fleet's schedules. After a reconnect, the retained
+        store's refresh last, on this same job: run beside a flush, it could publish a version just after the
+        flush published a newer one, and the broker would keep the older."""
         c = self.container
         sent = flush_commands(c.uow, c.clock, self.publisher, fence=self.fence)
-        return sent + flush_outbox(c.uow, c.clock, self.publisher, retry_base_s=c.settings.delivery_timeout_s,
-                                   fence=self.fence)
+        sent += flush_outbox(c.uow, c.clock, self.publisher, retry_base_s=c.settings.delivery_timeout_s,
+                             fence=self.fence)
+        with self._retained_lock:
+            since, self._retained_since = self._retained_since, None
+        if since is not None:
+            try:
+                refreshed = refresh_retained(c.uow, self.publisher, since=since, fence=self.fence)
+            except Exception:  # e.g. no longer the leader: the new leader's own reconnect does it
+                log.exception("republishing received schedule versions for the retained store failed")
+            else:
+                log.info("after a reconnect: %s received schedule versions published since %s republished for the "
+                         "broker's retained store", refreshed, since.isoformat(timespec="seconds"))
+        return sent
 
     def compile(self, force: bool = False) -> bool:
         """Recompile and stage new versions when schedules, devices or audio changed, or the horizon must roll."""
@@ -256,8 +274,15 @@ class Runtime:
 
     def _after_reconnect(self) -> None:
         """The gateway is back (maybe on another node of a cluster): what the lost connection carried may be lost
-        with it, so every version not yet received is republished now, not at its retry time (network thread: the
-        database work runs on a thread of its own)."""
+        with it, so every version not yet received is republished now, not at its retry time, and the next flush
+        publishes again the received ones published shortly before the loss, for the broker's retained store
+        (network thread: the database work runs on a thread of its own)."""
+        lost = self.gateway.disconnected_at
+        lost_for_s = 0.0 if lost is None else max(0.0, time.monotonic() - lost)
+        since = self.container.clock.now() - timedelta(seconds=lost_for_s + RETAINED_AT_RISK_S)
+        with self._retained_lock:
+            if self._retained_since is None or since < self._retained_since:  # a refresh not yet run covers more
+                self._retained_since = since
         threading.Thread(target=self._republish_unreceived, name="republish-after-reconnect", daemon=True).start()
 
     def _republish_unreceived(self) -> None:

@@ -390,6 +390,7 @@ class MqttGateway:
         self._stopping = False
         self._started = False
         self._connected_before = False
+        self.disconnected_at: float | None = None  # time.monotonic() when the last connection was lost
         # Called (network thread: quick) on every connect after the first: what was published on the lost
         # connection may be lost with it (a dead cluster node), see broadcast.runtime.
         self.on_reconnect: list[Callable[[], None]] = []
@@ -585,6 +586,7 @@ class MqttGateway:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
+        self.disconnected_at = time.monotonic()
         self._next_connection()
         self._ready.clear()
         self._metrics.mqtt_connected.set(0)

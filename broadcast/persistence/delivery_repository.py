@@ -85,6 +85,16 @@ _REPUBLISH_NOW = (update(_PUBLICATIONS)
                          _PUBLICATIONS.c.next_attempt_at > bindparam("b_now"))
                   .values(next_attempt_at=bindparam("b_now")))
 
+# Received versions published since a time that are still their device's newest: what a broker node lost with its
+# retained store should be published again (a device reading its retained topic must find its current schedule).
+_NEWER = _PUBLICATIONS.alias("newer")
+_RECEIVED_SINCE = (select(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version, _PUBLICATIONS.c.attempts,
+                          cast(_PUBLICATIONS.c.document, Text).label("payload"))
+                   .where(_PUBLICATIONS.c.received_at.is_not(None),
+                          _PUBLICATIONS.c.published_at >= bindparam("b_since"),
+                          ~select(_NEWER.c.version).where(_NEWER.c.device_id == _PUBLICATIONS.c.device_id,
+                                                          _NEWER.c.version > _PUBLICATIONS.c.version).exists())
+                   .order_by(_PUBLICATIONS.c.device_id))
 # A device read an older version than one sent to it (services.delivery.inbox): the newer ones it has not received are
 # due when that was heard.
 _RESEND_NEWER = (update(_PUBLICATIONS)
@@ -266,6 +276,11 @@ class SqlDeliveryRepository:
         retry timer. What a lost connection carried may be lost with it (a dead cluster node's retained store or its
         devices' deliveries); devices take a version they already have idempotently."""
         return self.session.connection().execute(_REPUBLISH_NOW, {"b_now": now}).rowcount
+
+    def received_since(self, since: datetime) -> Sequence[DuePublication]:
+        """Each device's newest version if it was published at or after `since` and has been received."""
+        rows = self.session.connection().execute(_RECEIVED_SINCE, {"b_since": since})
+        return [DuePublication(r.device_id, r.version, r.attempts, r.payload.encode()) for r in rows]
 
     def resend_newer(self, receipts: Mapping[str, tuple[int, datetime]]) -> None:
         """For each device that read `version` again (domain.delivery.repeated_receipts): every newer version sent

@@ -5,6 +5,8 @@ Registry -> broker accounts -> runtime (gateway, outbox, timer) -> simulated dev
 from __future__ import annotations
 
 import json
+import shutil
+import time
 from datetime import timedelta
 
 import pytest
@@ -187,3 +189,43 @@ def test_zone_command_reaches_devices_once_and_expired_is_not_sent(world):
             assert uow.commands.due(now=container.clock.now(), limit=10) == []
     runtime.stop()
     container.close()
+
+
+def test_a_broker_that_lost_its_retained_store_gets_the_current_schedules_again(world):
+    """A broker (or cluster node) that dies may take retained messages with it that it had already acknowledged,
+    while the devices acked the live deliveries: nothing is due any more, yet a device that restarts and reads its
+    retained topic would find nothing (or an older version). Here mosquitto is killed and its persistence file
+    deleted; after the server reconnects, every device's current schedule is retained on the broker again."""
+    server, broker, secrets = world
+    container = server()
+    runtime = Runtime(container, flush_every_s=0.5, compile_every_s=None)
+    runtime.start()
+    try:
+        specs = [SimSpec(device_id=d, password=pw) for d, pw in secrets.items()]
+        with running_fleet(f"mqtt://{broker.host}:{broker.port}", specs, container.signer.public_key_b64,
+                           speed=1.0):
+            assert runtime.gateway.wait_connected(10)
+            assert len(stage_all(container)) == len(DEVICES)
+            runtime.wake_delivery()
+            wait_for(lambda: set(acked_versions(container).values()) == {1}, 30, what="every device acked v1")
+
+            broker.kill()
+            shutil.rmtree(broker.workdir / "data")  # what it had not written out, and more, is gone
+            (broker.workdir / "data").mkdir()
+            broker.start()
+            assert runtime.gateway.wait_connected(30)
+
+            def retained() -> dict[str, int]:
+                probe = MqttProbe.as_server(broker).connect()
+                try:
+                    probe.subscribe(f"{container.settings.topic_prefix}/devices/+/schedule", qos=1)
+                    time.sleep(1.0)  # retained messages come at once; none may come at all
+                    return {topic.split("/")[-2]: json.loads(payload)["version"]
+                            for topic, payload, is_retained in probe.messages if is_retained and payload}
+                finally:
+                    probe.close()
+
+            wait_for(lambda: retained() == dict.fromkeys(DEVICES, 1), 20, what="every schedule retained again")
+    finally:
+        runtime.stop()
+        container.close()

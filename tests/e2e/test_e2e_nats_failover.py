@@ -37,7 +37,11 @@ from tests.support.nats_cluster import nats_cluster_factory  # noqa: F401,F811 -
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("timing")]  # not beside the chaos run
 DEVICES = [f"nf-{i:04d}" for i in range(60)]
 SERVER_CLIENT_ID = "loaxa-server-main"
-CONVERGE_S = 45.0
+# How long after the kill every device must have acked version 2. nats-server 2.9's recovery sets the pace: on
+# 2026-12-01 one device got its CONNECT accepted by a survivor only 16 s after the kill, its SUBSCRIBE answered (0x80)
+# 16 s later and its retry 10 s after that (45 s failed in 4 of 10 runs that day). Still well under the
+# delivery retry (120 s), so the convergence must come from the failover handling, not from a retry timer.
+CONVERGE_S = 90.0
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the broker is under test, not the database

@@ -4,6 +4,7 @@ devices answer idempotently."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from broadcast.domain.delivery import retry_delay
 from broadcast.services.ports import Clock, DeliveryUnitOfWork, DevicePublisher
@@ -17,6 +18,24 @@ def republish_unreceived(uow_factory: Callable[[], DeliveryUnitOfWork], clock: C
         moved = uow.delivery.republish_unreceived(now=clock.now())
         uow.commit()
     return moved
+
+
+def refresh_retained(uow_factory: Callable[[], DeliveryUnitOfWork], publisher: DevicePublisher, *,
+                     since: datetime, timeout_s: float = 30.0,
+                     fence: Callable[[DeliveryUnitOfWork], None] | None = None) -> int:
+    """After a lost broker connection: publish again every device's newest version that was received and published
+    since `since`. A cluster node that dies can take retained messages it had acknowledged with it, or leave a
+    survivor serving an older copy (docs/nats.md), while the device acked the live delivery; a device reading its
+    retained topic later (a restart) must find its current schedule. Devices answer a version they have with
+    `received` again. Returns how many the broker accepted; nothing is marked (these versions were delivered)."""
+    uow = uow_factory()
+    with uow:
+        if fence is not None:
+            fence(uow)
+        current = uow.delivery.received_since(since)
+    if not current:
+        return 0
+    return sum(publisher.publish_schedules([(p.device_id, p.payload) for p in current], timeout=timeout_s))
 
 
 def flush_outbox(uow_factory: Callable[[], DeliveryUnitOfWork], clock: Clock, publisher: DevicePublisher, *,

@@ -1,6 +1,7 @@
 """A device that answers an older schedule version with `received` again has just read an older document than the
 newest one sent to it (a stale retained copy after a broker node's failover, docs/nats.md): the DeliveryInbox makes
-the newer version it lacks due at once, on both engines, and leaves received and superseded versions alone."""
+the newer version it lacks due at once, on both engines, and leaves received and superseded versions alone. And the
+versions a broker that lost its retained store must get again after a reconnect (`received_since`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -61,3 +62,18 @@ def test_first_receipts_resend_nothing(container):
         connection.execute(insert(SchedulePublicationRow), [publication("loa-1", 1), publication("loa-1", 2)])
     DeliveryInbox(container.uow).handle([received("loa-1", 1, NOW + timedelta(seconds=5))])
     assert next_attempts(container)[("loa-1", 2)] == RETRY_AT  # version 1 came late, not again
+
+
+def test_received_since_gives_each_devices_current_version_once_delivered(container):
+    """What a broker that lost its retained store gets again after a reconnect (runtime.refresh_retained)."""
+    earlier = NOW - timedelta(minutes=10)
+    with container.engine.begin() as connection:
+        connection.execute(insert(DeviceRow), [device_row(d, NOW) for d in ("loa-1", "loa-2", "loa-3", "loa-4")])
+        connection.execute(insert(SchedulePublicationRow), [
+            publication("loa-1", 1, received=True), publication("loa-1", 2, received=True),  # the newest: 2
+            publication("loa-2", 1, received=True), publication("loa-2", 2),  # 2 not received: the outbox's job
+            {**publication("loa-3", 1, received=True), "published_at": earlier},  # before the window
+            publication("loa-4", 1)])
+    with container.uow() as uow:
+        current = uow.delivery.received_since(NOW - timedelta(minutes=1))
+    assert [(p.device_id, p.version, p.payload) for p in current] == [("loa-1", 2, b'{"v":2}')]
