@@ -94,15 +94,15 @@ def repeated_receipts(acks: Sequence[AckReport], new: Collection[AckReport]) -> 
     it has just read an older document than the newest one sent to it: a stale retained copy, e.g. from a
     surviving broker node that had not yet caught up with the dead node's newest retained message. A newer
     version it has not received was then lost on its way, and should go out again now, not at its retry time."""
-    stored_before = [a for a in acks if a.ref_kind == "schedule" and a.stage == AckStage.RECEIVED.value]
-    if not stored_before:
+    receipts = [a for a in acks if a.ref_kind == "schedule" and a.stage == AckStage.RECEIVED.value]
+    if not receipts:  # an emergency's batches: command acks only
         return {}
     fresh = {a.key for a in new}
     repeated: dict[str, tuple[int, datetime]] = {}
-    for ack in stored_before:
-        if ack.key in fresh or not ack.ref_id.isdigit():
+    for ack in receipts:
+        if ack.key in fresh:
             continue
-        version = int(ack.ref_id)
+        version = int(ack.ref_id)  # a schedule's ref is its version in decimal (protocol.parse_ack)
         if ack.device_id not in repeated or version < repeated[ack.device_id][0]:
             repeated[ack.device_id] = (version, ack.received_at)
     return repeated

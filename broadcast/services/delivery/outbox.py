@@ -33,8 +33,6 @@ def refresh_retained(uow_factory: Callable[[], DeliveryUnitOfWork], publisher: D
         if fence is not None:
             fence(uow)
         current = uow.delivery.received_since(since)
-    if not current:
-        return 0
     return sum(publisher.publish_schedules([(p.device_id, p.payload) for p in current], timeout=timeout_s))
 
 
