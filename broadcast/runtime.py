@@ -136,14 +136,29 @@ class Runtime:
         with self._retained_lock:
             since, self._retained_since = self._retained_since, None
         if since is not None:
-            try:
-                refreshed = refresh_retained(c.uow, self.publisher, since=since, fence=self.fence)
-            except Exception:  # e.g. no longer the leader: the new leader's own reconnect does it
-                log.exception("republishing received schedule versions for the retained store failed")
-            else:
-                log.info("after a reconnect: %s received schedule versions published since %s republished for the "
-                         "broker's retained store", refreshed, since.isoformat(timespec="seconds"))
+            self._refresh_retained(since)
         return sent
+
+    def _refresh_retained(self, since: datetime) -> None:
+        """Until the broker has accepted them all, every flush tries again: the reconnect hook runs at CONNACK,
+        before the gateway counts as connected (at SUBACK), so a flush in between publishes nothing."""
+        try:
+            accepted, found = refresh_retained(self.container.uow, self.publisher, since=since, fence=self.fence)
+        except Exception:
+            log.exception("republishing received schedule versions for the retained store failed; the next flush "
+                          "tries again")
+            self._retained_at_risk_since(since)
+            return
+        if accepted < found:
+            self._retained_at_risk_since(since)
+        log.info("after a reconnect: %s of %s received schedule versions published since %s republished for the "
+                 "broker's retained store", accepted, found, since.isoformat(timespec="seconds"))
+
+    def _retained_at_risk_since(self, since: datetime) -> None:
+        """The next flush republishes what was received since `since` (a pending refresh covering more stays)."""
+        with self._retained_lock:
+            if self._retained_since is None or since < self._retained_since:
+                self._retained_since = since
 
     def compile(self, force: bool = False) -> bool:
         """Recompile and stage new versions when schedules, devices or audio changed, or the horizon must roll."""
@@ -279,10 +294,7 @@ class Runtime:
         (network thread: the database work runs on a thread of its own)."""
         lost = self.gateway.disconnected_at
         lost_for_s = 0.0 if lost is None else max(0.0, time.monotonic() - lost)
-        since = self.container.clock.now() - timedelta(seconds=lost_for_s + RETAINED_AT_RISK_S)
-        with self._retained_lock:
-            if self._retained_since is None or since < self._retained_since:  # a refresh not yet run covers more
-                self._retained_since = since
+        self._retained_at_risk_since(self.container.clock.now() - timedelta(seconds=lost_for_s + RETAINED_AT_RISK_S))
         threading.Thread(target=self._republish_unreceived, name="republish-after-reconnect", daemon=True).start()
 
     def _republish_unreceived(self) -> None:

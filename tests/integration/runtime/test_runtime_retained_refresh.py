@@ -1,0 +1,61 @@
+"""After a reconnect the scheduler's flush republishes recently received schedule versions for the broker's
+retained store (a node that died may have taken them). The gateway calls its reconnect hooks at CONNACK but counts
+as connected only at SUBACK: a flush in between publishes nothing, and the refresh must stay pending for the next
+flush instead of being dropped. Real mosquitto, both engines."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from broadcast.persistence.models import DeviceRow, SchedulePublicationRow
+from broadcast.runtime import Runtime
+from tests.support.app import device_row, make_container
+from tests.support.broker import Broker, MqttProbe
+from tests.support.fleet import wait_for
+
+pytestmark = pytest.mark.integration
+DEVICES = ["rt-1", "rt-2", "rt-3"]
+
+
+def retained_versions(broker: Broker, prefix: str) -> dict[str, int]:
+    probe = MqttProbe.as_server(broker).connect()
+    try:
+        probe.subscribe(f"{prefix}/devices/+/schedule", qos=1)
+        time.sleep(0.5)  # retained messages come at once after the SUBACK
+        return {topic.split("/")[-2]: json.loads(payload)["version"]
+                for topic, payload, is_retained in probe.messages if is_retained and payload}
+    finally:
+        probe.close()
+
+
+def test_a_refresh_the_broker_did_not_take_is_tried_again_at_the_next_flush(tmp_path, database_url, broker_factory,
+                                                                             container):
+    broker = broker_factory(devices=[(d, f"pw-{d}") for d in DEVICES])
+    now = container.clock.now()
+    with container.engine.begin() as connection:  # delivered and received just before the connection was lost
+        connection.execute(insert(DeviceRow), [device_row(d, now) for d in DEVICES])
+        connection.execute(insert(SchedulePublicationRow), [
+            {"device_id": d, "version": 1, "fingerprint": "f" * 64, "document": {"version": 1}, "created_at": now,
+             "published_at": now - timedelta(seconds=5), "attempts": 1, "next_attempt_at": None,
+             "received_at": now} for d in DEVICES])
+    server = make_container(tmp_path / "server", database_url, container.clock, mqtt_url=broker.server_url,
+                            topic_prefix=broker.prefix)
+    runtime = Runtime(server, compile_every_s=None)
+    try:
+        for hook in runtime.gateway.on_reconnect:  # what paho's CONNACK runs; the subscription is not yet there
+            hook()
+        runtime.flush()
+        assert retained_versions(broker, broker.prefix) == {}  # nothing could be published yet
+
+        runtime.gateway.start()
+        assert runtime.gateway.wait_connected(15)
+        runtime.flush()
+        wait_for(lambda: retained_versions(broker, broker.prefix) == dict.fromkeys(DEVICES, 1), 10,
+                 what="every received schedule retained after the next flush")
+    finally:
+        runtime.gateway.stop()
+        server.close()
