@@ -6,7 +6,7 @@ index of waiting versions (migration 0006), and stored wire bytes published as t
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,12 +22,14 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     func,
     insert,
     literal,
     or_,
     select,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,7 +47,7 @@ from broadcast.domain.delivery import (
 from broadcast.domain.devices import STAGE_PROGRESS, AckStage
 from broadcast.persistence.array_rows import BinaryArray, array_params, array_rows
 from broadcast.persistence.models import CommandDeliveryRow, DeviceAckRow, DeviceRow, SchedulePublicationRow, core_table
-from broadcast.persistence.repositories import _aware
+from broadcast.persistence.repositories import _aware, affected_rows
 
 
 def _publication(row: Row[Any]) -> Publication:
@@ -95,6 +97,18 @@ _RECEIVED_SINCE = (select(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version, _P
                           ~select(_NEWER.c.version).where(_NEWER.c.device_id == _PUBLICATIONS.c.device_id,
                                                           _NEWER.c.version > _PUBLICATIONS.c.version).exists())
                    .order_by(_PUBLICATIONS.c.device_id))
+# Versions older than a newer one the device has received: superseded for good, kept only for the retention period.
+# The newest version (the next one's number follows it) and the newest received one (the device's acknowledged
+# state) are never among them.
+_OLD = _PUBLICATIONS.alias("old")
+_SUPERSEDED = (select(_OLD.c.device_id, _OLD.c.version)
+               .where(_OLD.c.created_at < bindparam("b_before"),
+                      select(_NEWER.c.version).where(_NEWER.c.device_id == _OLD.c.device_id,
+                                                     _NEWER.c.version > _OLD.c.version,
+                                                     _NEWER.c.received_at.is_not(None)).exists())
+               .limit(bindparam("b_limit")))
+_PURGE_SUPERSEDED = delete(_PUBLICATIONS).where(
+    tuple_(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version).in_(_SUPERSEDED))
 # A device read an older version than one sent to it (services.delivery.inbox): the newer ones it has not received are
 # due when that was heard.
 _RESEND_NEWER = (update(_PUBLICATIONS)
@@ -281,6 +295,14 @@ class SqlDeliveryRepository:
         """Each device's newest version if it was published at or after `since` and has been received."""
         rows = self.session.connection().execute(_RECEIVED_SINCE, {"b_since": since})
         return [DuePublication(r.device_id, r.version, r.attempts, r.payload.encode()) for r in rows]
+
+    def purge_superseded(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` versions created before `before` that their device has received a newer one of
+        (each device's signed documents otherwise pile up at every change and every horizon roll); the caller
+        commits and repeats."""
+        params = {"b_before": before.astimezone(UTC), "b_limit": limit}  # SQLite compares the stored UTC text
+        result = self.session.connection().execute(_PURGE_SUPERSEDED, params)
+        return max(affected_rows(result), 0)
 
     def resend_newer(self, receipts: Mapping[str, tuple[int, datetime]]) -> None:
         """For each device that read `version` again (domain.delivery.repeated_receipts): every newer version sent

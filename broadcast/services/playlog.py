@@ -28,6 +28,7 @@ OUTCOME_LABELS_VI = {"played": "đã phát", "preempted": "bị ngắt", "missed
 OUTCOMES = frozenset(OUTCOME_LABELS_VI)
 PRIORITY_LABELS_VI = {"normal": "thông thường", "priority": "ưu tiên", "emergency": "khẩn cấp"}
 PURGED_TABLES = ("play_log", "device_acks", "audit_log")
+SUPERSEDED_SCHEDULES = "schedule_publications"  # versions a device has since received a newer one of
 
 
 # ---------------------------------------------------------------- recording
@@ -200,7 +201,8 @@ def csv_chunks(entries: Iterable[PlayLogEntry], tz: tzinfo, rows_per_chunk: int 
 
 def purge_expired(uow_factory: Callable[[], UnitOfWork], clock: Clock, retention_days: int, *,
                   batch: int = 5000) -> dict[str, int]:
-    """Delete play-log, ack and audit rows older than the retention, in short transactions.
+    """Delete play-log, ack and audit rows older than the retention, and schedule versions created before it that
+    their device has received a newer one of, in short transactions.
 
     Returns how many rows of each table went; the purge itself is audited (that entry is new, so it stays).
     """
@@ -208,18 +210,9 @@ def purge_expired(uow_factory: Callable[[], UnitOfWork], clock: Clock, retention
         raise InvalidInput("Thời hạn lưu trữ phải ít nhất 1 ngày.", code="invalid_retention")
     now = clock.now()
     cutoff = now - timedelta(days=retention_days)
-    counts = {}
-    for table in PURGED_TABLES:
-        total = 0
-        while True:
-            uow = uow_factory()
-            with uow:
-                deleted = uow.playlog.purge(table, cutoff, batch)
-                uow.commit()
-            total += deleted
-            if deleted < batch:
-                break
-        counts[table] = total
+    counts = {table: _in_batches(uow_factory, _dated_rows(table, cutoff, batch), batch) for table in PURGED_TABLES}
+    counts[SUPERSEDED_SCHEDULES] = _in_batches(uow_factory, lambda uow: uow.delivery.purge_superseded(cutoff, batch),
+                                               batch)
     if any(counts.values()):
         uow = uow_factory()
         with uow:
@@ -228,3 +221,20 @@ def purge_expired(uow_factory: Callable[[], UnitOfWork], clock: Clock, retention
             uow.commit()
     log.info("retention purge before %s: %s", cutoff.isoformat(), counts)
     return counts
+
+
+def _dated_rows(table: str, before: datetime, limit: int) -> Callable[[UnitOfWork], int]:
+    return lambda uow: uow.playlog.purge(table, before, limit)
+
+
+def _in_batches(uow_factory: Callable[[], UnitOfWork], purge: Callable[[UnitOfWork], int], batch: int) -> int:
+    """Repeat `purge` (up to `batch` rows), one transaction each, until a pass deletes fewer: locks stay short."""
+    total = 0
+    while True:
+        uow = uow_factory()
+        with uow:
+            deleted = purge(uow)
+            uow.commit()
+        total += deleted
+        if deleted < batch:
+            return total

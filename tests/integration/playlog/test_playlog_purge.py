@@ -1,15 +1,17 @@
-"""Retention: play-log, ack and audit rows older than the retention go; newer ones stay."""
+"""Retention: play-log, ack and audit rows older than the retention go; newer ones stay. Schedule versions created
+before it go once their device has received a newer one; each device's newest and newest received stay."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import String, insert, select
 
 from broadcast.domain.audit import AuditEntry
 from broadcast.domain.errors import InvalidInput
-from broadcast.persistence.models import AuditRow, DeviceAckRow, PlayLogRow
+from broadcast.persistence.models import AuditRow, DeviceAckRow, DeviceRow, PlayLogRow, SchedulePublicationRow
 from broadcast.services.playlog import purge_expired
+from tests.support.app import device_row
 
 pytestmark = pytest.mark.integration
 RETENTION_DAYS = 730
@@ -39,7 +41,7 @@ def test_purge_deletes_only_what_is_older_than_retention(world):
 
     counts = purge_expired(container.uow, clock, RETENTION_DAYS, batch=3)  # several short transactions
 
-    assert counts == {"play_log": 4, "device_acks": 4, "audit_log": 2}
+    assert counts == {"play_log": 4, "device_acks": 4, "audit_log": 2, "schedule_publications": 0}
     kept = ["edge", "edge", "new-1", "new-1", "new-2", "new-2"]
     assert column(container, select(PlayLogRow.item_id)) == kept
     assert column(container, select(DeviceAckRow.item_id)) == kept
@@ -51,10 +53,45 @@ def test_purge_deletes_only_what_is_older_than_retention(world):
         len(audit_before) + 1
 
     # Nothing left to purge: nothing deleted, nothing audited.
-    assert purge_expired(container.uow, clock, RETENTION_DAYS) == {"play_log": 0, "device_acks": 0, "audit_log": 0}
+    assert purge_expired(container.uow, clock, RETENTION_DAYS) == {"play_log": 0, "device_acks": 0, "audit_log": 0,
+                                                                   "schedule_publications": 0}
     assert len(column(container, select(AuditRow.id).where(AuditRow.action == "retention.purge"))) == 1
 
 
 def test_purge_refuses_a_retention_below_one_day(world):
     with pytest.raises(InvalidInput):
         purge_expired(world.container.uow, world.clock, 0)
+
+
+def test_purge_deletes_schedule_versions_superseded_by_a_received_one_before_the_retention(container, clock):
+    now = clock.now()
+    old, recent = now - timedelta(days=RETENTION_DAYS + 1), now - timedelta(days=RETENTION_DAYS - 1)
+
+    def version(device: str, number: int, created: datetime, *, received: bool) -> dict:
+        return {"device_id": device, "version": number, "fingerprint": "f" * 64, "document": {"v": number},
+                "created_at": created, "published_at": created, "attempts": 1, "received_at": created if received
+                else None, "next_attempt_at": None}
+
+    with container.engine.begin() as connection:
+        connection.execute(insert(DeviceRow), [device_row(d, old) for d in ("loa-1", "loa-2", "loa-3", "loa-4")])
+        connection.execute(insert(SchedulePublicationRow), [
+            version("loa-1", 1, old, received=True), version("loa-1", 2, old, received=False),  # both superseded
+            version("loa-1", 3, recent, received=True), version("loa-1", 4, now, received=False),
+            version("loa-2", 1, old, received=True), version("loa-2", 2, old, received=False),  # offline since
+            version("loa-3", 1, recent, received=True), version("loa-3", 2, now, received=True),  # within retention
+            version("loa-4", 1, old, received=False), version("loa-4", 2, old, received=True)])
+    acknowledged = {d: device_state(container, d) for d in ("loa-1", "loa-2", "loa-3", "loa-4")}
+
+    counts = purge_expired(container.uow, clock, RETENTION_DAYS, batch=2)  # a full batch, then the last one
+
+    assert counts["schedule_publications"] == 3
+    assert column(container, select(SchedulePublicationRow.device_id + ":" + SchedulePublicationRow.version.cast(
+        String))) == ["loa-1:3", "loa-1:4", "loa-2:1", "loa-2:2", "loa-3:1", "loa-3:2", "loa-4:2"]
+    assert {d: device_state(container, d) for d in acknowledged} == acknowledged  # what the devices hold, unchanged
+    assert acknowledged == {"loa-1": (4, 3), "loa-2": (2, 1), "loa-3": (2, 2), "loa-4": (2, 2)}
+
+
+def device_state(container, device_id: str) -> tuple[int | None, int | None]:
+    with container.uow() as uow:
+        state = uow.devices.state(device_id)
+    return state.published_version, state.acknowledged_version
