@@ -25,7 +25,7 @@ from broadcast.persistence.maintenance import refresh_planner_statistics
 from broadcast.scheduler.timer import Timer
 from broadcast.services import alerts, notifications
 from broadcast.services.audio import resume_pending
-from broadcast.services.delivery import DeliveryInbox, flush_outbox
+from broadcast.services.delivery import DeliveryInbox, flush_outbox, retained
 from broadcast.services.delivery.commands import flush_commands
 from broadcast.services.delivery.outbox import refresh_retained, republish_unreceived
 from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
@@ -38,9 +38,6 @@ from mqtt_io.gc_tuning import settle_heap
 if TYPE_CHECKING:
     from broadcast.bridge.jobs import BridgeJobs
 
-# After a lost broker connection, received versions published this long before the loss are published again: a
-# cluster node that died may not have passed its newest retained messages on (docs/nats.md).
-RETAINED_AT_RISK_S = 60.0
 SERVER_GC_THRESHOLD = 20_000  # net allocations between young-generation collections (default 700)
 log = logging.getLogger(__name__)
 
@@ -118,8 +115,7 @@ class Runtime:
         self._compiled_marker: tuple | None = None
         self._compiled_at = 0.0  # monotonic time of the last full compilation
         self._compiled: Compiled | None = None
-        self._retained_since: datetime | None = None  # after a reconnect: the next flush refreshes the retained store
-        self._retained_lock = threading.Lock()  # set on paho's network thread, taken on the flush job's
+        self._retained_refreshes = retained.RetainedRefreshes()  # after a reconnect, taken by the flush
         self.bridge: BridgeJobs | None = None  # when the central system is configured
         s = container.settings
         self._email = SmtpSender(s.smtp_url, s.smtp_from) if s.smtp_url else None
@@ -133,8 +129,7 @@ class Runtime:
         sent = flush_commands(c.uow, c.clock, self.publisher, fence=self.fence)
         sent += flush_outbox(c.uow, c.clock, self.publisher, retry_base_s=c.settings.delivery_timeout_s,
                              fence=self.fence)
-        with self._retained_lock:
-            since, self._retained_since = self._retained_since, None
+        since = self._retained_refreshes.take_due(time.monotonic())
         if since is not None:
             self._refresh_retained(since)
         return sent
@@ -145,20 +140,13 @@ class Runtime:
         try:
             accepted, found = refresh_retained(self.container.uow, self.publisher, since=since, fence=self.fence)
         except Exception:
-            log.exception("republishing received schedule versions for the retained store failed; the next flush "
-                          "tries again")
-            self._retained_at_risk_since(since)
+            log.exception("republishing schedule versions for the retained store failed; the next flush tries again")
+            self._retained_refreshes.retry(now=time.monotonic(), since=since)
             return
         if accepted < found:
-            self._retained_at_risk_since(since)
-        log.info("after a reconnect: %s of %s received schedule versions published since %s republished for the "
-                 "broker's retained store", accepted, found, since.isoformat(timespec="seconds"))
-
-    def _retained_at_risk_since(self, since: datetime) -> None:
-        """The next flush republishes what was received since `since` (a pending refresh covering more stays)."""
-        with self._retained_lock:
-            if self._retained_since is None or since < self._retained_since:
-                self._retained_since = since
+            self._retained_refreshes.retry(now=time.monotonic(), since=since)
+        log.info("after a reconnect: %s of %s schedule versions sent since %s republished for the broker's "
+                 "retained store", accepted, found, since.isoformat(timespec="seconds"))
 
     def compile(self, force: bool = False) -> bool:
         """Recompile and stage new versions when schedules, devices or audio changed, or the horizon must roll."""
@@ -289,12 +277,13 @@ class Runtime:
 
     def _after_reconnect(self) -> None:
         """The gateway is back (maybe on another node of a cluster): what the lost connection carried may be lost
-        with it, so every version not yet received is republished now, not at its retry time, and the next flush
-        publishes again the received ones published shortly before the loss, for the broker's retained store
-        (network thread: the database work runs on a thread of its own)."""
-        lost = self.gateway.disconnected_at
-        lost_for_s = 0.0 if lost is None else max(0.0, time.monotonic() - lost)
-        self._retained_at_risk_since(self.container.clock.now() - timedelta(seconds=lost_for_s + RETAINED_AT_RISK_S))
+        with it, so every version not yet received is republished now, not at its retry time, and the flush
+        publishes again the ones published shortly before the loss, for the broker's retained store
+        (services/delivery/retained.py; network thread: the database work runs on a thread of its own)."""
+        now = time.monotonic()
+        lost_for_s = 0.0 if self.gateway.disconnected_at is None else max(0.0, now - self.gateway.disconnected_at)
+        since = self.container.clock.now() - timedelta(seconds=lost_for_s + retained.AT_RISK_S)
+        self._retained_refreshes.after_reconnect(now=now, since=since)
         threading.Thread(target=self._republish_unreceived, name="republish-after-reconnect", daemon=True).start()
 
     def _republish_unreceived(self) -> None:

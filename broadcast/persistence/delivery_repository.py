@@ -87,16 +87,20 @@ _REPUBLISH_NOW = (update(_PUBLICATIONS)
                          _PUBLICATIONS.c.next_attempt_at > bindparam("b_now"))
                   .values(next_attempt_at=bindparam("b_now")))
 
-# Received versions published since a time that are still their device's newest: what a broker node lost with its
-# retained store should be published again (a device reading its retained topic must find its current schedule).
+# Each enabled device's newest version if it was published or received since a time: what a broker node may have
+# lost from its retained store (services/delivery/retained.py); a device reading its retained topic must find its
+# current schedule. Received counts too: a publish abandoned at the loss stays unmarked, yet paho sends it again on
+# the resumed session and the device may receive it.
 _NEWER = _PUBLICATIONS.alias("newer")
-_RECEIVED_SINCE = (select(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version, _PUBLICATIONS.c.attempts,
-                          cast(_PUBLICATIONS.c.document, Text).label("payload"))
-                   .where(_PUBLICATIONS.c.received_at.is_not(None),
-                          _PUBLICATIONS.c.published_at >= bindparam("b_since"),
-                          ~select(_NEWER.c.version).where(_NEWER.c.device_id == _PUBLICATIONS.c.device_id,
-                                                          _NEWER.c.version > _PUBLICATIONS.c.version).exists())
-                   .order_by(_PUBLICATIONS.c.device_id))
+_PUBLISHED_SINCE = (select(_PUBLICATIONS.c.device_id, _PUBLICATIONS.c.version, _PUBLICATIONS.c.attempts,
+                           cast(_PUBLICATIONS.c.document, Text).label("payload"))
+                    .join(_DEVICES, _DEVICES.c.id == _PUBLICATIONS.c.device_id)
+                    .where(or_(_PUBLICATIONS.c.published_at >= bindparam("b_since"),
+                               _PUBLICATIONS.c.received_at >= bindparam("b_since")),
+                           _DEVICES.c.disabled.is_(False),
+                           ~select(_NEWER.c.version).where(_NEWER.c.device_id == _PUBLICATIONS.c.device_id,
+                                                           _NEWER.c.version > _PUBLICATIONS.c.version).exists())
+                    .order_by(_PUBLICATIONS.c.device_id))
 # Versions older than a newer one the device has received: superseded for good, kept only for the retention period.
 # The newest version (the next one's number follows it) and the newest received one (the device's acknowledged
 # state) are never among them.
@@ -291,9 +295,9 @@ class SqlDeliveryRepository:
         devices' deliveries); devices take a version they already have idempotently."""
         return self.session.connection().execute(_REPUBLISH_NOW, {"b_now": now}).rowcount
 
-    def received_since(self, since: datetime) -> Sequence[DuePublication]:
-        """Each device's newest version if it was published at or after `since` and has been received."""
-        rows = self.session.connection().execute(_RECEIVED_SINCE, {"b_since": since})
+    def published_since(self, since: datetime) -> Sequence[DuePublication]:
+        """Each enabled device's newest version if it was published or received at or after `since`."""
+        rows = self.session.connection().execute(_PUBLISHED_SINCE, {"b_since": since})
         return [DuePublication(r.device_id, r.version, r.attempts, r.payload.encode()) for r in rows]
 
     def purge_superseded(self, before: datetime, limit: int) -> int:

@@ -23,17 +23,16 @@ def republish_unreceived(uow_factory: Callable[[], DeliveryUnitOfWork], clock: C
 def refresh_retained(uow_factory: Callable[[], DeliveryUnitOfWork], publisher: DevicePublisher, *,
                      since: datetime, timeout_s: float = 30.0,
                      fence: Callable[[DeliveryUnitOfWork], None] | None = None) -> tuple[int, int]:
-    """After a lost broker connection: publish again every device's newest version that was received and published
-    since `since`. A cluster node that dies can take retained messages it had acknowledged with it, or leave a
-    survivor serving an older copy (docs/nats.md), while the device acked the live delivery; a device reading its
-    retained topic later (a restart) must find its current schedule. Devices answer a version they have with
-    `received` again. Returns (accepted by the broker, found); nothing is marked (these versions were delivered),
-    so the caller runs it again while the broker has not accepted them all."""
+    """After a lost broker connection: publish again every device's newest version published since `since`, for
+    the broker's retained store (services/delivery/retained.py says when and why). Devices answer a version they
+    have with `received` again. Returns (accepted by the broker, found); nothing is marked (received versions were
+    delivered, the others keep their retry time), so the caller runs it again while the broker has not accepted
+    them all."""
     uow = uow_factory()
     with uow:
         if fence is not None:
             fence(uow)
-        current = uow.delivery.received_since(since)
+        current = uow.delivery.published_since(since)
     accepted = publisher.publish_schedules([(p.device_id, p.payload) for p in current], timeout=timeout_s)
     return sum(accepted), len(current)
 

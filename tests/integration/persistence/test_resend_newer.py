@@ -1,7 +1,7 @@
 """A device that answers an older schedule version with `received` again has just read an older document than the
 newest one sent to it (a stale retained copy after a broker node's failover, docs/nats.md): the DeliveryInbox makes
 the newer version it lacks due at once, on both engines, and leaves received and superseded versions alone. And the
-versions a broker that lost its retained store must get again after a reconnect (`received_since`)."""
+versions a broker that lost its retained store must get again after a reconnect (`published_since`)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -64,16 +64,22 @@ def test_first_receipts_resend_nothing(container):
     assert next_attempts(container)[("loa-1", 2)] == RETRY_AT  # version 1 came late, not again
 
 
-def test_received_since_gives_each_devices_current_version_once_delivered(container):
-    """What a broker that lost its retained store gets again after a reconnect (runtime.refresh_retained)."""
+def test_published_since_gives_each_enabled_devices_newest_version_published_in_the_window(container):
+    """What a broker that lost its retained store gets again after a reconnect (services/delivery/retained.py)."""
     earlier = NOW - timedelta(minutes=10)
+    devices = ("loa-1", "loa-2", "loa-3", "loa-4", "loa-5", "loa-6", "loa-7")
     with container.engine.begin() as connection:
-        connection.execute(insert(DeviceRow), [device_row(d, NOW) for d in ("loa-1", "loa-2", "loa-3", "loa-4")])
+        connection.execute(insert(DeviceRow), [device_row(d, NOW, disabled=d == "loa-5") for d in devices])
         connection.execute(insert(SchedulePublicationRow), [
             publication("loa-1", 1, received=True), publication("loa-1", 2, received=True),  # the newest: 2
-            publication("loa-2", 1, received=True), publication("loa-2", 2),  # 2 not received: the outbox's job
-            {**publication("loa-3", 1, received=True), "published_at": earlier},  # before the window
-            publication("loa-4", 1)])
+            publication("loa-2", 1, received=True), publication("loa-2", 2),  # 2 still in flight: retained too
+            {**publication("loa-3", 1, received=True), "published_at": earlier, "received_at": earlier},  # before
+            publication("loa-4", 1), {**publication("loa-4", 2), "published_at": None},  # 2 is the outbox's
+            publication("loa-5", 1),  # disabled
+            publication("loa-6", 1),
+            # abandoned at the loss (never marked published), sent again by paho on the resumed session, received
+            {**publication("loa-7", 1, received=True), "published_at": None}])
     with container.uow() as uow:
-        current = uow.delivery.received_since(NOW - timedelta(minutes=1))
-    assert [(p.device_id, p.version, p.payload) for p in current] == [("loa-1", 2, b'{"v":2}')]
+        current = uow.delivery.published_since(NOW - timedelta(minutes=1))
+    assert [(p.device_id, p.version, p.payload) for p in current] == [
+        ("loa-1", 2, b'{"v":2}'), ("loa-2", 2, b'{"v":2}'), ("loa-6", 1, b'{"v":1}'), ("loa-7", 1, b'{"v":1}')]

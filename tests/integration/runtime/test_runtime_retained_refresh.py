@@ -1,7 +1,8 @@
-"""After a reconnect the scheduler's flush republishes recently received schedule versions for the broker's
-retained store (a node that died may have taken them). The gateway calls its reconnect hooks at CONNACK but counts
-as connected only at SUBACK: a flush in between publishes nothing, and the refresh must stay pending for the next
-flush instead of being dropped. Real mosquitto, both engines."""
+"""After a reconnect the scheduler's flush republishes recently published schedule versions for the broker's
+retained store (a node that died may have taken them, and a cluster electing its retained stream's leader drops
+retained writes it acknowledges). The gateway calls its reconnect hooks at CONNACK but counts as connected only at
+SUBACK: a flush in between publishes nothing, and the refresh must stay pending for the next flush instead of being
+dropped. A second pass comes once the cluster has settled. Real mosquitto, both engines."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from sqlalchemy import insert
 
 from broadcast.persistence.models import DeviceRow, SchedulePublicationRow
 from broadcast.runtime import Runtime
+from broadcast.services.delivery import retained
 from tests.support.app import device_row, make_container
 from tests.support.broker import Broker, MqttProbe
 from tests.support.fleet import wait_for
@@ -56,6 +58,44 @@ def test_a_refresh_the_broker_did_not_take_is_tried_again_at_the_next_flush(tmp_
         runtime.flush()
         wait_for(lambda: retained_versions(broker, broker.prefix) == dict.fromkeys(DEVICES, 1), 10,
                  what="every received schedule retained after the next flush")
+    finally:
+        runtime.gateway.stop()
+        server.close()
+
+
+def test_a_retained_copy_lost_after_the_first_pass_comes_back_once_the_cluster_settled(
+        tmp_path, database_url, broker_factory, container, monkeypatch):
+    monkeypatch.setattr(retained, "SETTLE_S", 1.0)
+    broker = broker_factory(devices=[(d, f"pw-{d}") for d in DEVICES])
+    now = container.clock.now()
+    with container.engine.begin() as connection:  # in flight at the loss: published, not yet received
+        connection.execute(insert(DeviceRow), [device_row(d, now) for d in DEVICES])
+        connection.execute(insert(SchedulePublicationRow), [
+            {"device_id": d, "version": 1, "fingerprint": "f" * 64, "document": {"version": 1}, "created_at": now,
+             "published_at": now - timedelta(seconds=5), "attempts": 1,
+             "next_attempt_at": now + timedelta(minutes=2), "received_at": None} for d in DEVICES])
+    server = make_container(tmp_path / "server", database_url, container.clock, mqtt_url=broker.server_url,
+                            topic_prefix=broker.prefix)
+    runtime = Runtime(server, compile_every_s=None)
+    try:
+        runtime.gateway.start()
+        assert runtime.gateway.wait_connected(15)
+        for hook in runtime.gateway.on_reconnect:
+            hook()
+        runtime.flush()
+        wait_for(lambda: retained_versions(broker, broker.prefix) == dict.fromkeys(DEVICES, 1), 10,
+                 what="the first pass")
+        lost = MqttProbe.as_server(broker).connect()  # what a leaderless retained stream does to a write
+        try:
+            for device in DEVICES:
+                lost.client.publish(f"{broker.prefix}/devices/{device}/schedule", b"", qos=1, retain=True)
+            wait_for(lambda: retained_versions(broker, broker.prefix) == {}, 10, what="the copies gone")
+        finally:
+            lost.close()
+        time.sleep(1.0)
+        runtime.flush()
+        wait_for(lambda: retained_versions(broker, broker.prefix) == dict.fromkeys(DEVICES, 1), 10,
+                 what="the second pass")
     finally:
         runtime.gateway.stop()
         server.close()
