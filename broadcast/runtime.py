@@ -27,7 +27,7 @@ from broadcast.services import alerts, notifications
 from broadcast.services.audio import resume_pending
 from broadcast.services.delivery import DeliveryInbox, flush_outbox, retained
 from broadcast.services.delivery.commands import flush_commands
-from broadcast.services.delivery.outbox import refresh_retained, republish_unreceived
+from broadcast.services.delivery.outbox import republish_unreceived
 from broadcast.services.dispatch import Compiled, DispatchSettings, dispatch
 from broadcast.services.fleet_health import purge_health_history
 from broadcast.services.playlog import purge_expired, record_play
@@ -138,7 +138,8 @@ class Runtime:
         """Until the broker has accepted them all, every flush tries again: the reconnect hook runs at CONNACK,
         before the gateway counts as connected (at SUBACK), so a flush in between publishes nothing."""
         try:
-            accepted, found = refresh_retained(self.container.uow, self.publisher, since=since, fence=self.fence)
+            accepted, found = retained.refresh_retained(self.container.uow, self.publisher, since=since,
+                                                        fence=self.fence)
         except Exception:
             log.exception("republishing schedule versions for the retained store failed; the next flush tries again")
             self._retained_refreshes.retry(now=time.monotonic(), since=since)

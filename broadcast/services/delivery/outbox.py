@@ -4,7 +4,6 @@ devices answer idempotently."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from broadcast.domain.delivery import retry_delay
 from broadcast.services.ports import Clock, DeliveryUnitOfWork, DevicePublisher
@@ -18,23 +17,6 @@ def republish_unreceived(uow_factory: Callable[[], DeliveryUnitOfWork], clock: C
         moved = uow.delivery.republish_unreceived(now=clock.now())
         uow.commit()
     return moved
-
-
-def refresh_retained(uow_factory: Callable[[], DeliveryUnitOfWork], publisher: DevicePublisher, *,
-                     since: datetime, timeout_s: float = 30.0,
-                     fence: Callable[[DeliveryUnitOfWork], None] | None = None) -> tuple[int, int]:
-    """After a lost broker connection: publish again every device's newest version published since `since`, for
-    the broker's retained store (services/delivery/retained.py says when and why). Devices answer a version they
-    have with `received` again. Returns (accepted by the broker, found); nothing is marked (received versions were
-    delivered, the others keep their retry time), so the caller runs it again while the broker has not accepted
-    them all."""
-    uow = uow_factory()
-    with uow:
-        if fence is not None:
-            fence(uow)
-        current = uow.delivery.published_since(since)
-    accepted = publisher.publish_schedules([(p.device_id, p.payload) for p in current], timeout=timeout_s)
-    return sum(accepted), len(current)
 
 
 def flush_outbox(uow_factory: Callable[[], DeliveryUnitOfWork], clock: Clock, publisher: DevicePublisher, *,

@@ -9,7 +9,10 @@ the broker did not take in full stays due for the next flush.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
+
+from broadcast.services.ports import DeliveryUnitOfWork, DevicePublisher
 
 # Versions sent this long before the connection was lost may not have been stored by the broker.
 AT_RISK_S = 60.0
@@ -41,3 +44,19 @@ class RetainedRefreshes:
             due = [since for at, since in self._pending if at <= now]
             self._pending = [(at, since) for at, since in self._pending if at > now]
         return min(due, default=None)
+
+
+def refresh_retained(uow_factory: Callable[[], DeliveryUnitOfWork], publisher: DevicePublisher, *,
+                     since: datetime, timeout_s: float = 30.0,
+                     fence: Callable[[DeliveryUnitOfWork], None] | None = None) -> tuple[int, int]:
+    """One pass: publish again every enabled device's newest version published or received since `since`, for the
+    broker's retained store (RetainedRefreshes says when). Devices answer a version they have with `received`
+    again. Returns (accepted by the broker, found); nothing is marked (received versions were delivered, the
+    others keep their retry time), so the caller runs it again while the broker has not accepted them all."""
+    uow = uow_factory()
+    with uow:
+        if fence is not None:
+            fence(uow)
+        current = uow.delivery.published_since(since)
+    accepted = publisher.publish_schedules([(p.device_id, p.payload) for p in current], timeout=timeout_s)
+    return sum(accepted), len(current)
